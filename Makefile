@@ -1,0 +1,55 @@
+# custapp — the two commands: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BUN := $(CURDIR)/.tools/node_modules/.bin/bun
+PORT ?= 3000
+
+export REFLEX_BUN_PATH := $(BUN)
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_CHECK_LATEST_VERSION := false
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test setup browser lint fmt migrate clean
+
+setup: $(VENV)/.installed $(BUN)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+$(BUN):
+	npm install --no-save --no-audit --no-fund --prefix .tools bun@1.4.4
+	test -x $(BUN)
+
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "Browser tests need Debian's chromium: run 'sudo apt-get install -y chromium' and try again." >&2; exit 1; \
+	fi
+
+migrate: setup
+	$(BIN)/custapp migrate
+
+run: setup migrate
+	$(BIN)/custapp seed-demo --if-empty
+	$(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: setup browser lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf .web .states .tools $(VENV)

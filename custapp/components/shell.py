@@ -1,0 +1,165 @@
+"""The app shell: a sidebar with only what the user's roles allow, the user, store and language."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from custapp.states.session import SessionState
+
+S = SessionState
+
+
+def T(key: str) -> rx.Var:  # noqa: N802 (reads like the gettext "_" it stands for)
+    """A catalogue string that follows the user's language."""
+    return S.msgs[key]
+
+
+def language_switch() -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(aria_label="language", variant="ghost"),
+        rx.select.content(
+            rx.select.item("中文", value="zh_CN"),
+            rx.select.item("English", value="en"),
+        ),
+        value=S.locale,
+        on_change=S.set_language,
+        size="1",
+    )
+
+
+def _menu_item(item: rx.Var) -> rx.Component:
+    active = S.current_path == item["href"]
+    return rx.link(
+        rx.hstack(
+            rx.icon(item["icon"], size=18),
+            rx.text(item["label"], size="3"),
+            align="center",
+            spacing="3",
+            padding_x="12px",
+            padding_y="8px",
+            border_radius="8px",
+            width="100%",
+            background=rx.cond(active, rx.color("accent", 4), "transparent"),
+            color=rx.cond(active, rx.color("accent", 11), rx.color("gray", 12)),
+            _hover={"background": rx.color("accent", 3)},
+        ),
+        href=item["href"],
+        underline="none",
+        width="100%",
+        data_testid="menu-item",
+    )
+
+
+def sidebar() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.icon("contact", size=26, color=rx.color("accent", 10)),
+            rx.heading(T("app.name"), size="4"),
+            align="center",
+            padding_bottom="12px",
+        ),
+        rx.vstack(rx.foreach(S.menu, _menu_item), spacing="1", width="100%"),
+        rx.spacer(),
+        rx.vstack(
+            rx.text(S.user_display, weight="bold", size="2", data_testid="user-name"),
+            rx.text(S.user_roles, size="1", color_scheme="gray", data_testid="user-roles"),
+            rx.cond(
+                S.store_options.length() > 1,
+                rx.select.root(
+                    rx.select.trigger(aria_label="store", width="100%"),
+                    rx.select.content(
+                        rx.foreach(S.store_options, lambda o: rx.select.item(o[1], value=o[0]))
+                    ),
+                    value=S.current_store,
+                    on_change=S.switch_store,
+                    size="1",
+                ),
+                rx.cond(
+                    S.store_name != "",
+                    rx.badge(rx.icon("store", size=12), S.store_name, variant="soft"),
+                ),
+            ),
+            rx.hstack(
+                language_switch(),
+                rx.button(
+                    rx.icon("log-out", size=14),
+                    T("nav.logout"),
+                    on_click=S.logout,
+                    variant="soft",
+                    size="1",
+                    data_testid="logout",
+                ),
+                justify="between",
+                width="100%",
+            ),
+            width="100%",
+            spacing="2",
+            padding_top="12px",
+            border_top=f"1px solid {rx.color('gray', 5)}",
+        ),
+        width="230px",
+        min_width="230px",
+        height="100vh",
+        position="sticky",
+        top="0",
+        padding="16px",
+        background=rx.color("gray", 2),
+        border_right=f"1px solid {rx.color('gray', 5)}",
+    )
+
+
+def page(title_key: str, *children: rx.Component) -> rx.Component:
+    """A signed-in page: the sidebar and the content. Nothing shows until the login is known."""
+    return rx.hstack(
+        sidebar(),
+        rx.box(
+            rx.cond(
+                S.user_display != "",
+                rx.vstack(
+                    rx.heading(T(title_key), size="6", padding_bottom="8px"),
+                    *children,
+                    width="100%",
+                    max_width="1200px",
+                    spacing="4",
+                ),
+                rx.center(rx.spinner(size="3"), padding="80px"),
+            ),
+            padding="24px 32px",
+            width="100%",
+            min_height="100vh",
+        ),
+        spacing="0",
+        align="start",
+        width="100%",
+    )
+
+
+def field_error(message: rx.Var) -> rx.Component:
+    return rx.cond(
+        message != "",
+        rx.text(message, color_scheme="red", size="1", data_testid="field-error"),
+    )
+
+
+def pager(page: rx.Var, pages: rx.Var, total: rx.Var, on_prev, on_next) -> rx.Component:  # noqa: ANN001
+    return rx.hstack(
+        rx.text(T("paging.total"), " ", total, size="2", color_scheme="gray"),
+        rx.spacer(),
+        rx.button(
+            rx.icon("chevron-left", size=14),
+            on_click=on_prev,
+            disabled=page <= 1,
+            variant="soft",
+            size="1",
+        ),
+        rx.text(page, " / ", pages, size="2"),
+        rx.button(
+            rx.icon("chevron-right", size=14),
+            on_click=on_next,
+            disabled=page >= pages,
+            variant="soft",
+            size="1",
+        ),
+        align="center",
+        width="100%",
+    )

@@ -1,0 +1,24 @@
+"""The Reflex app: theme and pages only."""
+
+import reflex as rx
+
+from custapp.pages.account import AccountState, account_page
+from custapp.pages.audit import AuditState, audit_page
+from custapp.pages.home import HomeState, home_page
+from custapp.pages.login import LoginState, login_page
+from custapp.pages.messages import MessagesState, messages_page
+from custapp.pages.portal import PortalState, portal_page
+from custapp.pages.users import UsersState, users_page
+
+app = rx.App(
+    theme=rx.theme(appearance="light", accent_color="teal", radius="medium"),
+    stylesheets=[],
+)
+TITLE = "客户信息管理系统"
+app.add_page(login_page, route="/login", title=TITLE, on_load=LoginState.load)
+app.add_page(home_page, route="/", title=TITLE, on_load=HomeState.load)
+app.add_page(account_page, route="/account", title=TITLE, on_load=AccountState.load)
+app.add_page(users_page, route="/users", title=TITLE, on_load=UsersState.load)
+app.add_page(audit_page, route="/audit", title=TITLE, on_load=AuditState.load)
+app.add_page(messages_page, route="/messages", title=TITLE, on_load=MessagesState.load)
+app.add_page(portal_page, route="/portal", title=TITLE, on_load=PortalState.load)

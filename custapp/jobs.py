@@ -1,0 +1,39 @@
+"""The scheduled jobs (`custapp jobs run`): named steps run in order, each with its own summary.
+
+Adding a job is one line in STEPS. A step that fails is logged and reported, and the later steps
+still run: a down mail server must not stop points from expiring.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+
+from custapp.services.outbox import deliver_due
+from custapp.services.senders import sender_from_settings
+
+log = logging.getLogger(__name__)
+
+
+def _deliver_outbox() -> dict:
+    return asdict(deliver_due(sender=sender_from_settings()))
+
+
+STEPS: list[tuple[str, Callable[[], dict]]] = [
+    ("outbox", _deliver_outbox),
+]
+
+
+def run_jobs(*, progress: Callable[[int, int, str], None] | None = None) -> dict:
+    """Run every step in order -> {step name: its summary, or {"error": exception class}}."""
+    summary: dict[str, dict] = {}
+    for done, (name, step) in enumerate(STEPS, start=1):
+        try:
+            summary[name] = step()
+        except Exception as exc:
+            log.exception("job step %s failed", name)
+            summary[name] = {"error": type(exc).__name__}
+        if progress:
+            progress(done, len(STEPS), name)
+    return summary

@@ -1,0 +1,20 @@
+"""SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
+
+from custapp.models.audit import AuditEntry, AuditHead
+from custapp.models.keys import DataKey
+from custapp.models.outbox import OutboxMessage
+from custapp.models.stores import Store
+from custapp.models.users import LoginSession, LoginThrottle, User, UserRole, UserStore
+
+__all__ = [
+    "AuditEntry",
+    "AuditHead",
+    "DataKey",
+    "LoginSession",
+    "LoginThrottle",
+    "OutboxMessage",
+    "Store",
+    "User",
+    "UserRole",
+    "UserStore",
+]

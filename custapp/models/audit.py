@@ -1,0 +1,39 @@
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+
+class AuditEntry(SQLModel, table=True):
+    """One audited event. Ids, field names and reasons only: never a value, plain or masked.
+
+    `mac` = HMAC(audit key, prev_mac + canonical row); see services/audit.py.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    created_at: datetime = Field(index=True)
+    actor_id: int | None = Field(default=None, index=True)
+    actor_name: str = Field(max_length=60)
+    action: str = Field(max_length=60, index=True)
+    outcome: str = Field(default="ok", max_length=10, index=True)  # ok | denied | failed
+    target_type: str | None = Field(default=None, max_length=40)
+    target_id: str | None = Field(default=None, max_length=64)
+    customer_id: int | None = Field(default=None, index=True)
+    fields: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=500)
+    ip: str | None = Field(default=None, max_length=64)
+    detail: str | None = Field(default=None, max_length=2000)
+    prev_mac: str = Field(max_length=64)
+    mac: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain head, one row: locked by each writer so entries are chained one at a time."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    mac: str = Field(default="", max_length=64)

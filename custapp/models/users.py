@@ -1,0 +1,69 @@
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+
+class User(SQLModel, table=True):
+    """A personal account: staff log in by username, members by phone (blind index)."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="staff", max_length=10, index=True)  # staff | member
+    username: str | None = Field(default=None, max_length=50, unique=True)
+    login_index: str | None = Field(default=None, max_length=64, unique=True)
+    display_name: str = Field(max_length=100)
+    password_hash: str | None = Field(default=None, max_length=100)
+    is_active: bool = True
+    must_change_password: bool = False
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    last_login_at: datetime | None = None
+    locale: str | None = Field(default=None, max_length=10)
+    customer_id: int | None = Field(default=None, index=True)
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserRole(SQLModel, table=True):
+    __tablename__ = "user_roles"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    role: str = Field(max_length=20, primary_key=True)
+    granted_by: int | None = Field(default=None, foreign_key="users.id")
+    granted_at: datetime
+
+
+class UserStore(SQLModel, table=True):
+    __tablename__ = "user_stores"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    store_id: int = Field(foreign_key="stores.id", primary_key=True)
+
+
+class LoginSession(SQLModel, table=True):
+    """A login. Only the SHA-256 of the token is stored; the browser holds the token itself."""
+
+    __tablename__ = "login_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    store_id: int | None = Field(default=None, foreign_key="stores.id")
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+    end_reason: str | None = Field(default=None, max_length=20)
+    ip: str | None = Field(default=None, max_length=64)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Back-off for member logins, per account and per address (no hard lock; SPEC §8)."""
+
+    __tablename__ = "login_throttles"
+
+    key: str = Field(primary_key=True, max_length=100)
+    failures: int = 0
+    last_failure_at: datetime
+    next_allowed_at: datetime

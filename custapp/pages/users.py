@@ -1,0 +1,370 @@
+"""用户管理 for sysadmin: accounts, roles, stores, temporary passwords. The service checks
+`user.manage` and separation of duties on every call."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from custapp import clock
+from custapp.components.shell import T, field_error, page, pager
+from custapp.security.permissions import STAFF_ROLES
+from custapp.services import users
+from custapp.states.session import SessionState
+
+PAGE_SIZE = 20
+
+
+class UsersState(SessionState):
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    query: str = ""
+    store_choices: list[list[str]] = []
+    # the create / edit dialog
+    dialog_open: bool = False
+    editing_id: int = 0
+    form_username: str = ""
+    form_name: str = ""
+    sel_roles: list[str] = []
+    sel_stores: list[str] = []
+    errors: dict[str, str] = {}
+    # a temporary password is shown once, then cleared
+    issued_for: str = ""
+    issued_password: str = ""
+
+    @rx.var
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+    @rx.var
+    def role_choices(self) -> list[list[str]]:
+        return [[r, self.msgs.get(f"role.{r}", r)] for r in STAFF_ROLES]
+
+    @rx.event
+    def load(self):
+        actor, redirect = self._enter("user.manage")
+        if redirect:
+            return redirect
+        self.issued_password = ""
+        choices, _ = self._call(users.list_stores)
+        self.store_choices = [[str(i), name] for i, name in choices or []]
+        return self._fetch()
+
+    def _fetch(self):
+        result, error = self._call(
+            users.list_users, query=self.query, page=self.page, page_size=PAGE_SIZE
+        )
+        if error:
+            return rx.toast.error(error)
+        rows, self.total = result
+        names = dict((int(i), n) for i, n in self.store_choices)
+        self.rows = [
+            {
+                "id": str(r.id),
+                "username": r.username,
+                "display_name": r.display_name,
+                "roles": "、".join(self._t(f"role.{x}") for x in r.roles),
+                "roles_raw": ",".join(r.roles),
+                "stores": "、".join(names.get(s, str(s)) for s in r.store_ids),
+                "stores_raw": ",".join(str(s) for s in r.store_ids),
+                "status": self._t("users.status.active" if r.is_active else "users.status.disabled")
+                + (" · " + self._t("users.status.locked") if r.locked else "")
+                + (" · " + self._t("users.status.temporary") if r.must_change_password else ""),
+                "active": "1" if r.is_active else "",
+                "last_login": clock.format_local(r.last_login_at),
+            }
+            for r in rows
+        ]
+
+    @rx.event
+    def search(self, form: dict):
+        self.query = str(form.get("q", ""))[:50]
+        self.page = 1
+        return self._fetch()
+
+    @rx.event
+    def prev_page(self):
+        self.page = max(1, self.page - 1)
+        return self._fetch()
+
+    @rx.event
+    def next_page(self):
+        self.page = min(self.pages, self.page + 1)
+        return self._fetch()
+
+    @rx.event
+    def open_create(self):
+        self.editing_id, self.form_username, self.form_name = 0, "", ""
+        self.sel_roles, self.sel_stores, self.errors = [], [], {}
+        self.dialog_open = True
+
+    @rx.event
+    def open_edit(self, row: dict):
+        self.editing_id = int(row["id"])
+        self.form_username, self.form_name = row["username"], row["display_name"]
+        self.sel_roles = [r for r in row["roles_raw"].split(",") if r]
+        self.sel_stores = [s for s in row["stores_raw"].split(",") if s]
+        self.errors = {}
+        self.dialog_open = True
+
+    @rx.event
+    def close_dialog(self):
+        self.dialog_open = False
+
+    @rx.event
+    def set_form_username(self, value: str):
+        self.form_username = value
+
+    @rx.event
+    def set_form_name(self, value: str):
+        self.form_name = value
+
+    @rx.event
+    def toggle_role(self, role: str):
+        self.sel_roles = (
+            [r for r in self.sel_roles if r != role]
+            if role in self.sel_roles
+            else [*self.sel_roles, role]
+        )
+
+    @rx.event
+    def toggle_store(self, store: str):
+        self.sel_stores = (
+            [s for s in self.sel_stores if s != store]
+            if store in self.sel_stores
+            else [*self.sel_stores, store]
+        )
+
+    @rx.event
+    def save(self):
+        store_ids = [int(s) for s in self.sel_stores if s.isdigit()]
+        if self.editing_id:
+            _, error = self._call(
+                users.set_roles, user_id=self.editing_id, roles=list(self.sel_roles)
+            )
+            if error is None:
+                _, error = self._call(
+                    users.set_stores, user_id=self.editing_id, store_ids=store_ids
+                )
+        else:
+            result, error = self._call(
+                users.create_user,
+                username=self.form_username,
+                display_name=self.form_name,
+                roles=list(self.sel_roles),
+                store_ids=store_ids,
+            )
+            if error is None:
+                self.issued_for = self.form_username.strip().lower()
+                self.issued_password = result.temporary_password
+        self.errors = dict(self._field_errors)
+        if error:
+            return rx.toast.error(error)
+        self.dialog_open = False
+        return [rx.toast.success(self._t("users.saved")), *self._refetch()]
+
+    def _refetch(self) -> list:
+        event = self._fetch()
+        return [event] if event else []
+
+    @rx.event
+    def set_active(self, user_id: str, active: bool):
+        _, error = self._call(users.set_active, user_id=int(user_id), active=active)
+        if error:
+            return rx.toast.error(error)
+        return [rx.toast.success(self._t("users.saved")), *self._refetch()]
+
+    @rx.event
+    def reset_password(self, user_id: str, username: str):
+        result, error = self._call(users.reset_password, user_id=int(user_id))
+        if error:
+            return rx.toast.error(error)
+        self.issued_for, self.issued_password = username, result.temporary_password
+        return self._refetch()
+
+    @rx.event
+    def dismiss_password(self):
+        self.issued_for, self.issued_password = "", ""
+
+
+def _check(label: rx.Var, checked: rx.Var, on_change) -> rx.Component:  # noqa: ANN001
+    return rx.checkbox(label, checked=checked, on_change=on_change)
+
+
+def _dialog() -> rx.Component:
+    S = UsersState
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(rx.cond(S.editing_id == 0, T("users.create"), T("users.edit"))),
+            rx.vstack(
+                rx.text(T("users.username"), size="2", weight="medium"),
+                rx.input(
+                    value=S.form_username,
+                    on_change=S.set_form_username,
+                    disabled=S.editing_id != 0,
+                    id="form-username",
+                    width="100%",
+                ),
+                field_error(S.errors.get("username", "")),
+                rx.text(T("users.display_name"), size="2", weight="medium"),
+                rx.input(
+                    value=S.form_name,
+                    on_change=S.set_form_name,
+                    disabled=S.editing_id != 0,
+                    id="form-name",
+                    width="100%",
+                ),
+                field_error(S.errors.get("display_name", "")),
+                rx.text(T("users.roles"), size="2", weight="medium"),
+                rx.flex(
+                    rx.foreach(
+                        S.role_choices,
+                        lambda c: _check(
+                            c[1], S.sel_roles.contains(c[0]), lambda _v: S.toggle_role(c[0])
+                        ),
+                    ),
+                    wrap="wrap",
+                    spacing="3",
+                ),
+                rx.text(T("users.sod_hint"), size="1", color_scheme="gray"),
+                field_error(S.errors.get("roles", "")),
+                rx.text(T("users.stores"), size="2", weight="medium"),
+                rx.flex(
+                    rx.foreach(
+                        S.store_choices,
+                        lambda c: _check(
+                            c[1], S.sel_stores.contains(c[0]), lambda _v: S.toggle_store(c[0])
+                        ),
+                    ),
+                    wrap="wrap",
+                    spacing="3",
+                ),
+                field_error(S.errors.get("stores", "")),
+                rx.hstack(
+                    rx.button(
+                        T("common.cancel"),
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=S.close_dialog,
+                    ),
+                    rx.button(T("common.save"), on_click=S.save, data_testid="user-save"),
+                    justify="end",
+                    width="100%",
+                ),
+                spacing="2",
+            ),
+        ),
+        open=S.dialog_open,
+        on_open_change=lambda _o: S.close_dialog(),
+    )
+
+
+def _row(row: rx.Var) -> rx.Component:
+    S = UsersState
+    return rx.table.row(
+        rx.table.cell(row["username"]),
+        rx.table.cell(row["display_name"]),
+        rx.table.cell(row["roles"]),
+        rx.table.cell(row["stores"]),
+        rx.table.cell(row["status"]),
+        rx.table.cell(row["last_login"]),
+        rx.table.cell(
+            rx.hstack(
+                rx.button(T("users.edit"), size="1", variant="soft", on_click=S.open_edit(row)),
+                rx.button(
+                    T("users.reset_password"),
+                    size="1",
+                    variant="soft",
+                    on_click=S.reset_password(row["id"], row["username"]),
+                ),
+                rx.cond(
+                    row["active"] != "",
+                    rx.button(
+                        T("users.disable"),
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=S.set_active(row["id"], False),
+                    ),
+                    rx.button(
+                        T("users.enable"),
+                        size="1",
+                        variant="soft",
+                        color_scheme="green",
+                        on_click=S.set_active(row["id"], True),
+                    ),
+                ),
+                spacing="1",
+            )
+        ),
+    )
+
+
+def users_page() -> rx.Component:
+    S = UsersState
+    return page(
+        "nav.users",
+        rx.cond(
+            S.issued_password != "",
+            rx.callout(
+                rx.hstack(
+                    rx.text(
+                        T("users.temporary_for"),
+                        " ",
+                        rx.code(S.issued_for),
+                        " : ",
+                        rx.code(S.issued_password, data_testid="temp-password"),
+                    ),
+                    rx.button(
+                        T("common.done"), size="1", variant="soft", on_click=S.dismiss_password
+                    ),
+                    align="center",
+                    spacing="3",
+                ),
+                icon="key-round",
+                color_scheme="amber",
+                width="100%",
+            ),
+        ),
+        rx.hstack(
+            rx.form(
+                rx.hstack(
+                    rx.input(name="q", placeholder=T("users.search"), width="260px"),
+                    rx.button(T("common.search"), type="submit", variant="soft"),
+                ),
+                on_submit=S.search,
+            ),
+            rx.spacer(),
+            rx.button(
+                rx.icon("user-plus", size=16),
+                T("users.create"),
+                on_click=S.open_create,
+                data_testid="user-create",
+            ),
+            width="100%",
+        ),
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(T(k))
+                        for k in (
+                            "users.username",
+                            "users.display_name",
+                            "users.roles",
+                            "users.stores",
+                            "users.status",
+                            "users.last_login",
+                            "common.actions",
+                        )
+                    ]
+                )
+            ),
+            rx.table.body(rx.foreach(S.rows, _row)),
+            width="100%",
+            variant="surface",
+        ),
+        rx.cond(S.total == 0, rx.text(T("common.empty"), color_scheme="gray")),
+        pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
+        _dialog(),
+    )

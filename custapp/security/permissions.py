@@ -1,0 +1,112 @@
+"""Roles and the permissions they grant: the one table of code (SPEC §1).
+
+Services check permissions; pages only hide what a role cannot use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+FRONT_DESK = "front_desk"
+CS_MANAGER = "cs_manager"
+COMPLIANCE = "compliance"
+AUDITOR = "auditor"
+SYSADMIN = "sysadmin"
+MEMBER = "member"
+
+STAFF_ROLES = (FRONT_DESK, CS_MANAGER, COMPLIANCE, AUDITOR, SYSADMIN)
+ALL_ROLES = (*STAFF_ROLES, MEMBER)
+
+_FRONT_DESK = {
+    "customer.read",
+    "customer.create",
+    "customer.update",
+    "customer.reveal.l1",
+    "consent.record",
+    "purchase.post",
+    "topup.post",
+    "card.issue",
+    "complaint.create",
+    "complaint.handle",
+    "service_log.write",
+    "access_request.file",
+    "message.read",
+}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    FRONT_DESK: frozenset(_FRONT_DESK),
+    CS_MANAGER: frozenset(
+        _FRONT_DESK
+        | {
+            "customer.reveal.l2",
+            "customer.grade_override",
+            "customer.merge",
+            "redemption.approve",
+            "points.adjust",
+            "access_request.approve",
+            "export.approve",
+            "complaint.assign",
+            "complaint.close",
+            "report.read",
+        }
+    ),
+    COMPLIANCE: frozenset(
+        {
+            "customer.read",
+            "consent.manage",
+            "provision.manage",
+            "rights.manage",
+            "incident.manage",
+            "retention.manage",
+            "destruction.approve",
+            "message.read",
+        }
+    ),
+    AUDITOR: frozenset({"audit.read", "access_register.read", "destruction.read", "message.read"}),
+    SYSADMIN: frozenset(
+        {"user.manage", "settings.manage", "keys.manage", "backup.manage", "message.read"}
+    ),
+    MEMBER: frozenset({"member.self"}),
+}
+
+# Permissions that touch customer business data: sysadmin must never hold one (002 ACC-05).
+CUSTOMER_DATA_PREFIXES = (
+    "customer.",
+    "consent.",
+    "purchase.",
+    "topup.",
+    "card.",
+    "complaint.",
+    "service_log.",
+    "points.",
+    "redemption.",
+    "provision.",
+    "rights.",
+    "member.",
+)
+
+# A sysadmin account holds no other role: it would mix administration with customer data or
+# with auditing the administrators themselves (SPEC §8, separation of duties).
+EXCLUSIVE_ROLES = frozenset({SYSADMIN})
+
+
+def permissions_for(roles: Iterable[str]) -> frozenset[str]:
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    return frozenset(granted)
+
+
+def is_customer_data_permission(permission: str) -> bool:
+    return permission.startswith(CUSTOMER_DATA_PREFIXES)
+
+
+def role_combination_problem(roles: Iterable[str]) -> str | None:
+    """An i18n key when the set of roles breaks separation of duties, else None."""
+    roles = set(roles)
+    unknown = roles - set(STAFF_ROLES)
+    if unknown:
+        return "users.error.unknown_role"
+    if roles & EXCLUSIVE_ROLES and len(roles) > 1:
+        return "users.error.sysadmin_exclusive"
+    return None

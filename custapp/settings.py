@@ -1,0 +1,85 @@
+"""All configuration, read from CUSTAPP_* environment variables with working defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"CUSTAPP_{name}")
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_dir: Path
+    database_url: str
+    master_key: str | None  # a key ring "1:<b64>,2:<b64>"; else the instance key file
+    index_key: str | None
+    audit_key: str | None
+    audit_checkpoint: Path
+    locale: str
+    timezone: str
+    bcrypt_rounds: int
+    hash_workers: int
+    session_idle_minutes: int
+    session_absolute_hours: int
+    lockout_failures: int
+    lockout_minutes: int
+    redis_url: str | None
+    mail_sender: str  # "console" or "smtp"
+    smtp_host: str | None
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_from: str
+    search_alert_threshold: int
+    environment: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    instance = Path(_env("INSTANCE_DIR", str(PROJECT_DIR / "instance"))).resolve()
+    environment = _env("ENV", "production")
+    rounds = _int("BCRYPT_ROUNDS", 12)
+    if rounds < 12 and environment != "test":
+        # A low cost is for the test suite only (SPEC §1: cost >= 12).
+        raise ValueError("CUSTAPP_BCRYPT_ROUNDS below 12 is allowed only with CUSTAPP_ENV=test")
+    return Settings(
+        instance_dir=instance,
+        database_url=_env("DATABASE_URL", f"sqlite:///{instance / 'custapp.db'}"),
+        master_key=_env("MASTER_KEY"),
+        index_key=_env("INDEX_KEY"),
+        audit_key=_env("AUDIT_KEY"),
+        audit_checkpoint=Path(_env("AUDIT_CHECKPOINT", str(instance / "audit-head.json"))),
+        locale=_env("LOCALE", "zh_CN"),
+        timezone=_env("TIMEZONE", "Asia/Shanghai"),
+        bcrypt_rounds=rounds,
+        hash_workers=_int("HASH_WORKERS", 4),
+        session_idle_minutes=_int("SESSION_IDLE_MINUTES", 30),
+        session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", 12),
+        lockout_failures=_int("LOCKOUT_FAILURES", 5),
+        lockout_minutes=_int("LOCKOUT_MINUTES", 15),
+        redis_url=_env("REDIS_URL"),
+        mail_sender=_env("MAIL_SENDER", "console"),
+        smtp_host=_env("SMTP_HOST"),
+        smtp_port=_int("SMTP_PORT", 587),
+        smtp_user=_env("SMTP_USER"),
+        smtp_password=_env("SMTP_PASSWORD"),
+        smtp_from=_env("SMTP_FROM", "custapp@localhost"),
+        search_alert_threshold=_int("SEARCH_ALERT_THRESHOLD", 30),
+        environment=environment,
+    )

@@ -1,0 +1,171 @@
+"""The login state every page state derives from.
+
+The browser holds only the session token (a cookie); the actor is resolved from the database on
+every event, so a handler called with any arguments still acts as the logged-in user, and a
+disabled or expired session stops working at its next event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import reflex as rx
+
+from custapp.db import session_scope
+from custapp.i18n import CATALOGUES, normalize_locale, t
+from custapp.security.permissions import ALL_ROLES
+from custapp.services import auth, stores
+from custapp.services.actor import Actor
+from custapp.services.errors import DomainError, PermissionDenied, ValidationFailed
+from custapp.services.guard import ensure
+
+SESSION_COOKIE = "custapp_session"
+
+# route, label key, icon, permission (None: every logged-in staff user)
+MENU = (
+    ("/", "nav.home", "layout-dashboard", None),
+    ("/portal", "nav.portal", "id-card", "member.self"),
+    ("/users", "nav.users", "users", "user.manage"),
+    ("/audit", "nav.audit", "scroll-text", "audit.read"),
+    ("/messages", "nav.messages", "bell", "message.read"),
+    ("/account", "nav.account", "key-round", None),
+)
+
+
+class SessionState(rx.State):
+    token: str = rx.Cookie("", name=SESSION_COOKIE, same_site="strict", max_age=12 * 3600)
+    locale_pref: str = rx.Cookie("", name="custapp_locale", max_age=365 * 86400)
+    locale: str = "zh_CN"
+    msgs: dict[str, str] = CATALOGUES["zh_CN"]
+    user_display: str = ""
+    user_roles: str = ""
+    store_name: str = ""
+    store_options: list[list[str]] = []
+    current_store: str = ""
+    is_member: bool = False
+    menu: list[dict[str, str]] = []
+    current_path: str = ""
+    _field_errors: dict[str, str] = {}
+
+    # --- helpers (not events: leading underscore keeps them off the wire) ---------------
+
+    def _ip(self) -> str:
+        return self.router.session.client_ip or ""
+
+    def _t(self, key: str, **params: object) -> str:
+        return t(key, self.locale, **params)
+
+    def _apply_locale(self, locale: str | None) -> None:
+        self.locale = normalize_locale(locale)
+        self.msgs = CATALOGUES[self.locale]
+
+    def _resolve(self) -> auth.SessionCheck:
+        with session_scope() as session:
+            return auth.resolve_session(session, token=self.token, ip=self._ip())
+
+    def _fill_shell(self, actor: Actor) -> None:
+        if actor.locale and not self.locale_pref:
+            self._apply_locale(actor.locale)
+        with session_scope(write=False) as session:
+            names = stores.store_names(session, actor.store_ids)
+        self.user_display = actor.display_name
+        self.user_roles = " · ".join(self._t(f"role.{r}") for r in ALL_ROLES if r in actor.roles)
+        self.is_member = actor.kind == "member"
+        self.store_name = names.get(actor.store_id, "") if actor.store_id else ""
+        self.store_options = [[str(i), names[i]] for i in actor.store_ids if i in names]
+        self.current_store = str(actor.store_id or "")
+        self.menu = [
+            {"href": href, "label": self._t(label), "icon": icon}
+            for href, label, icon, permission in MENU
+            if (permission is None and actor.kind == "staff")
+            or (permission and actor.can(permission))
+            or (href == "/account" and actor.kind == "member")
+        ]
+        self.current_path = self.router.url.path
+
+    def _enter(self, permission: str | None) -> tuple[Actor | None, list | None]:
+        """Start of every page load: the login, the forced password change, the permission."""
+        if self.locale_pref:
+            self._apply_locale(self.locale_pref)
+        check = self._resolve()
+        if check.actor is None:
+            reason = check.ended or "login"
+            return None, [rx.redirect(f"/login?reason={reason}")]
+        actor = check.actor
+        path = self.router.url.path
+        if actor.must_change_password and path != "/account":
+            return actor, [rx.redirect("/account")]
+        self._fill_shell(actor)
+        if permission and not actor.can(permission):
+            try:
+                with session_scope():
+                    ensure(actor, permission, action=f"page.open:{path}")
+            except PermissionDenied:
+                pass
+            home = "/portal" if actor.kind == "member" else "/"
+            return actor, [rx.redirect(home), rx.toast.error(self._t("error.page_denied"))]
+        return actor, None
+
+    def _actor(self) -> Actor | None:
+        return self._resolve().actor
+
+    def _call(self, fn: Callable[..., Any], **kwargs: Any) -> tuple[Any, str | None]:
+        """Run one service call as the logged-in user in one transaction.
+
+        Returns (result, None) or (None, message). Field errors of ValidationFailed are left
+        for the page via `_field_errors`.
+        """
+        self._field_errors = {}
+        actor = self._actor()
+        if actor is None:
+            return None, self._t("auth.login_required")
+        try:
+            with session_scope() as session:
+                return fn(session, actor=actor, **kwargs), None
+        except ValidationFailed as exc:
+            self._field_errors = {f: self._t(k) for f, k in exc.errors.items()}
+            return None, self._t(exc.key)
+        except DomainError as exc:
+            return None, self._t(exc.key, **exc.params)
+
+    # --- events --------------------------------------------------------------------------
+
+    @rx.event
+    def set_language(self, locale: str):
+        self._apply_locale(locale)
+        self.locale_pref = self.locale
+        actor = self._actor()
+        if actor is not None:
+            with session_scope() as session:
+                auth.set_locale(session, actor=actor, locale=self.locale)
+            self._fill_shell(actor)
+
+    @rx.event
+    def switch_store(self, store_id: str):
+        actor = self._actor()
+        if actor is None or not store_id.isdigit():
+            return
+        _, error = self._call(auth.switch_store, store_id=int(store_id))
+        if error:
+            return rx.toast.error(error)
+        actor = self._actor()
+        if actor:
+            self._fill_shell(actor)
+
+    @rx.event
+    def logout(self):
+        with session_scope() as session:
+            auth.logout(session, token=self.token, ip=self._ip())
+        self.token = ""
+        self.user_display = ""
+        self.menu = []
+        return rx.redirect("/login?reason=logout")
+
+    @rx.event
+    async def heartbeat(self):
+        """A cheap check that the login is still valid (idle/absolute expiry, disabled user)."""
+        check = await asyncio.to_thread(self._resolve)
+        if check.actor is None:
+            return rx.redirect(f"/login?reason={check.ended or 'login'}")

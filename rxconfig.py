@@ -1,0 +1,19 @@
+"""Reflex configuration: everything comes from custapp.settings (CUSTAPP_* environment)."""
+
+import reflex as rx
+
+from custapp.settings import get_settings
+
+_settings = get_settings()
+
+config = rx.Config(
+    app_name="custapp",
+    db_url=_settings.database_url,
+    redis_url=_settings.redis_url,
+    # Memory for one worker: the default disk manager pickles backend vars to .states/ (SPEC §8).
+    state_manager_mode="redis" if _settings.redis_url else "memory",
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[rx.plugins.RadixThemesPlugin()],
+    disable_plugins=[rx.plugins.SitemapPlugin],
+)
