@@ -26,11 +26,12 @@ $(BUN):
 	test -x $(BUN)
 
 browser:
-	@if command -v chromium >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto sans cjk"; then :; \
 	elif [ "$$(id -u)" = "0" ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	else \
-		echo "Browser tests need Debian's chromium: run 'sudo apt-get install -y chromium' and try again." >&2; exit 1; \
+		echo "Browser tests need Debian's chromium and fonts-noto-cjk:" >&2; \
+		echo "  sudo apt-get install -y chromium fonts-noto-cjk   then run make test again." >&2; exit 1; \
 	fi
 
 migrate: setup

@@ -14,6 +14,10 @@ config = rx.Config(
     state_manager_mode="redis" if _settings.redis_url else "memory",
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    plugins=[rx.plugins.RadixThemesPlugin()],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(appearance="light", accent_color="teal", radius="medium")
+        )
+    ],
     disable_plugins=[rx.plugins.SitemapPlugin],
 )

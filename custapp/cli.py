@@ -151,7 +151,8 @@ def cmd_jobs_run(_args: argparse.Namespace) -> int:
     summary = run_jobs(progress=lambda d, n, label="": _progress(d, n, label))
     for step, result in summary.items():
         print(f"{step}: {result}")
-    return 0
+    # non-zero when a step failed, so cron and systemd timers notice
+    return 1 if any(isinstance(r, dict) and "error" in r for r in summary.values()) else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

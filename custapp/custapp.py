@@ -9,11 +9,11 @@ from custapp.pages.login import LoginState, login_page
 from custapp.pages.messages import MessagesState, messages_page
 from custapp.pages.portal import PortalState, portal_page
 from custapp.pages.users import UsersState, users_page
+from custapp.security import passwords
+from custapp.settings import get_settings
 
-app = rx.App(
-    theme=rx.theme(appearance="light", accent_color="teal", radius="medium"),
-    stylesheets=[],
-)
+passwords.configure_pool(get_settings().hash_workers)
+app = rx.App()
 TITLE = "客户信息管理系统"
 app.add_page(login_page, route="/login", title=TITLE, on_load=LoginState.load)
 app.add_page(home_page, route="/", title=TITLE, on_load=HomeState.load)

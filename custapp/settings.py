@@ -68,7 +68,8 @@ def get_settings() -> Settings:
         locale=_env("LOCALE", "zh_CN"),
         timezone=_env("TIMEZONE", "Asia/Shanghai"),
         bcrypt_rounds=rounds,
-        hash_workers=_int("HASH_WORKERS", 4),
+        # bcrypt is CPU-bound: leave a core for page events (SPEC §8 bounded pool)
+        hash_workers=_int("HASH_WORKERS", max(1, (os.cpu_count() or 2) - 1)),
         session_idle_minutes=_int("SESSION_IDLE_MINUTES", 30),
         session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", 12),
         lockout_failures=_int("LOCKOUT_FAILURES", 5),

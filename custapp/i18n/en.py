@@ -150,5 +150,5 @@ MESSAGES: dict[str, str] = {
     "keys.error.keys_exist": "The instance folder has keys already; not overwriting",
     "outbox.error.no_consent": "The customer has not consented to this purpose; not sent",
     "outbox.error.bad_channel": "Unknown message channel",
-    "outbox.error.bad_recipient": "A recipient is missing",
+    "outbox.error.bad_recipient": "Missing or invalid recipient",
 }

@@ -161,5 +161,5 @@ MESSAGES: dict[str, str] = {
     "keys.error.keys_exist": "实例目录中已有密钥，拒绝覆盖",
     "outbox.error.no_consent": "客户未同意该用途，消息未发送",
     "outbox.error.bad_channel": "无效的消息渠道",
-    "outbox.error.bad_recipient": "缺少收件人",
+    "outbox.error.bad_recipient": "收件人缺失或格式不正确",
 }

@@ -31,7 +31,7 @@ class LoginState(SessionState):
             return rx.redirect("/")
 
     @rx.event
-    def set_mode(self, mode: str):
+    def set_mode(self, mode: str | list[str]):
         self.mode = "member" if mode == "member" else "staff"
         self.error = ""
 

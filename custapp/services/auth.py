@@ -49,6 +49,13 @@ def phone_index(phone: str) -> str:
     return crypto.blind_index(get_keys().index, "phone", phone)
 
 
+def _check_password(session: Session, password: str, hashed: str | None) -> bool:
+    """bcrypt outside any transaction: a login must not hold SQLite's write lock (or row locks)
+    for the quarter second the hash takes, or every page event waits behind it."""
+    session.rollback()
+    return passwords.verify_password(password or "", hashed or _DUMMY_HASH)
+
+
 def _start_session(session: Session, user: User, ip: str | None) -> str:
     settings = get_settings()
     now = clock.now()
@@ -85,7 +92,9 @@ def login_staff(session: Session, *, username: str, password: str, ip: str | Non
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         audit.record(session, actor=who, action="auth.login", outcome="failed", reason="locked")
         return LoginResult(False, error="auth.locked", params={"minutes": minutes})
-    valid = passwords.verify_password(password or "", user.password_hash if user else _DUMMY_HASH)
+    user_id = user.id if user else None
+    valid = _check_password(session, password, user.password_hash if user else None)
+    user = session.get(User, user_id) if user_id else None  # re-read in the new transaction
     if user is None or not valid or not user.is_active or not user.password_hash:
         if user is not None and user.is_active:
             user.failed_logins += 1
@@ -133,9 +142,9 @@ def login_member(session: Session, *, phone: str, password: str, ip: str | None)
     user = session.exec(
         select(User).where(User.login_index == index, User.kind == "member")
     ).scalar_one_or_none()
-    valid = passwords.verify_password(
-        password or "", user.password_hash if user and user.password_hash else _DUMMY_HASH
-    )
+    user_id = user.id if user else None
+    valid = _check_password(session, password, user.password_hash if user else None)
+    user = session.get(User, user_id) if user_id else None
     who = Actor(user_id=user.id if user else None, name="member", kind="member", ip=ip)
     if user is None or not valid or not user.is_active or not user.password_hash:
         _throttle_fail(session, keys, now)
@@ -251,8 +260,9 @@ def change_password(
     if user is None:
         raise DomainError("error.not_found")
     errors: dict[str, str] = {}
-    if not passwords.verify_password(current or "", user.password_hash or _DUMMY_HASH):
+    if not _check_password(session, current, user.password_hash):
         errors["current"] = "password.wrong_current"
+    user = session.get(User, actor.user_id)
     problems = passwords.password_problems(new or "", username=user.username or "")
     if problems:
         errors["new"] = problems[0]

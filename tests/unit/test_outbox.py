@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import socketserver
 import threading
 import time
@@ -296,17 +298,17 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
                 self.reply("250-test")
                 self.reply("250 8BITMIME")
             elif verb == "MAIL":
-                envelope["from"] = line
+                envelope["from"] = line.partition("<")[2].rstrip(">")
                 self.reply("250 OK")
             elif verb == "RCPT":
-                envelope["rcpt"].append(line)
+                envelope["rcpt"].append(line.partition("<")[2].rstrip(">"))
                 self.reply("250 OK")
             elif verb == "DATA":
                 self.reply("354 go on")
                 data = []
                 while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
                     data.append(chunk)
-                envelope["data"] = b"".join(data).decode()
+                envelope["data"] = b"".join(data)
                 self.server.received.append(envelope)
                 self.reply("250 queued")
             elif verb == "QUIT":
@@ -348,10 +350,10 @@ def test_smtp_sender_delivers_email_and_refuses_sms(db, smtp_server):
     report = outbox.deliver_due(sender=sender)
     assert (report.sent, report.retried) == (1, 1)
     [mail] = smtp_server.received
-    assert "shop@example.com" in mail["from"]
-    assert mail["rcpt"] == ["RCPT TO:<jingwen@example.com>"]
-    assert "Subject: Your receipt" in mail["data"]
-    assert "To: jingwen@example.com" in mail["data"]
+    assert (mail["from"], mail["rcpt"]) == ("shop@example.com", ["jingwen@example.com"])
+    parsed = email.message_from_bytes(mail["data"], policy=email.policy.default)
+    assert (parsed["Subject"], parsed["To"]) == ("Your receipt", "jingwen@example.com")
+    assert parsed.get_content().strip() == f"Dear {NAME}, thank you."
     assert _row(sms_id).last_error == SenderUnavailable.__name__
 
 
