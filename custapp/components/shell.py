@@ -111,6 +111,7 @@ def sidebar() -> rx.Component:
 def page(title_key: str, *children: rx.Component) -> rx.Component:
     """A signed-in page: the sidebar and the content. Nothing shows until the login is known."""
     return rx.hstack(
+        rx.moment(interval=60_000, on_change=S.heartbeat, display="none"),
         sidebar(),
         rx.box(
             rx.cond(

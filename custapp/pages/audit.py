@@ -155,6 +155,7 @@ def audit_page() -> rx.Component:
                     align="center",
                 ),
                 on_submit=S.apply_filters,
+                width="auto",  # a form is 100% wide by default and pushed the rest to a new line
             ),
             rx.select.root(
                 rx.select.trigger(placeholder=T("audit.f.outcome")),

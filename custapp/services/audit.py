@@ -52,6 +52,12 @@ def _mac(prev_mac: str, entry: AuditEntry) -> str:
     return hmac.new(get_keys().audit, prev_mac.encode() + _canonical(entry), "sha256").hexdigest()
 
 
+def _lock_head(session: Session) -> AuditHead:
+    """Lock the chain head (created by the first migration) so entries chain one at a time."""
+    query = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    return session.exec(query).scalar_one()
+
+
 def record(
     session: Session,
     *,
@@ -67,12 +73,7 @@ def record(
     actor_name: str | None = None,
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (it commits or rolls back with the work)."""
-    head = session.exec(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, mac=GENESIS)
-        session.add(head)
+    head = _lock_head(session)
     entry = AuditEntry(
         seq=head.seq + 1,
         created_at=clock.now().replace(microsecond=0),

@@ -162,8 +162,13 @@ class SessionCheck:
     ended: str | None = None  # idle | expired | disabled | None (no such session)
 
 
-def resolve_session(session: Session, *, token: str, ip: str | None = None) -> SessionCheck:
-    """The actor behind a browser's token, or why there is none. Touches the idle clock."""
+def resolve_session(
+    session: Session, *, token: str, ip: str | None = None, touch: bool = True
+) -> SessionCheck:
+    """The actor behind a browser's token, or why there is none.
+
+    A user's own events touch the idle clock; the page's background check (touch=False) does not,
+    so an open but unused page still expires after the idle time."""
     if not token:
         return SessionCheck(None)
     settings = get_settings()
@@ -190,7 +195,7 @@ def resolve_session(session: Session, *, token: str, ip: str | None = None) -> S
             reason=reason,
         )
         return SessionCheck(None, reason)
-    if now - row.last_seen_at >= TOUCH_EVERY:
+    if touch and now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
     return SessionCheck(_actor(session, user, row, ip))
 

@@ -61,9 +61,9 @@ class SessionState(rx.State):
         self.locale = normalize_locale(locale)
         self.msgs = CATALOGUES[self.locale]
 
-    def _resolve(self) -> auth.SessionCheck:
+    def _resolve(self, *, touch: bool = True) -> auth.SessionCheck:
         with session_scope() as session:
-            return auth.resolve_session(session, token=self.token, ip=self._ip())
+            return auth.resolve_session(session, token=self.token, ip=self._ip(), touch=touch)
 
     def _fill_shell(self, actor: Actor) -> None:
         if actor.locale and not self.locale_pref:
@@ -118,9 +118,12 @@ class SessionState(rx.State):
         for the page via `_field_errors`.
         """
         self._field_errors = {}
-        actor = self._actor()
+        check = self._resolve()
+        actor = check.actor
         if actor is None:
-            return None, self._t("auth.login_required")
+            return None, self._t(
+                f"auth.reason.{check.ended}" if check.ended else "auth.login_required"
+            )
         try:
             with session_scope() as session:
                 return fn(session, actor=actor, **kwargs), None
@@ -165,7 +168,11 @@ class SessionState(rx.State):
 
     @rx.event
     async def heartbeat(self):
-        """A cheap check that the login is still valid (idle/absolute expiry, disabled user)."""
-        check = await asyncio.to_thread(self._resolve)
+        """Every minute from the open page: leave it for the login page once the session ended
+        (idle, absolute expiry, disabled user). Does not count as activity."""
+        if not self.user_display:
+            return
+        check = await asyncio.to_thread(lambda: self._resolve(touch=False))
         if check.actor is None:
+            self.user_display = ""
             return rx.redirect(f"/login?reason={check.ended or 'login'}")

@@ -1,0 +1,148 @@
+"""The tamper-evident audit log (SPEC §6, §8): edits, deletions and truncation are detected, by the
+service and by `custapp audit verify`; entries never hold values; concurrent writers keep one
+chain."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select, text
+
+from custapp import cli
+from custapp.db import session_scope
+from custapp.models import AuditEntry
+from custapp.services import audit, auth, bootstrap, users
+from custapp.services.actor import Actor, system_actor
+
+PASSWORD = "Correct-horse-42"
+
+
+def _write(count: int, *, name: str = "writer") -> None:
+    actor = Actor(user_id=None, name=name)
+    for n in range(count):
+        with session_scope() as session:
+            audit.record(session, actor=actor, action="test.event", reason=f"entry {n}")
+
+
+def _verify() -> audit.VerifyResult:
+    with session_scope() as session:
+        return audit.verify_chain(session)
+
+
+def _sql(statement: str) -> None:
+    with session_scope() as session:
+        session.exec(text(statement))
+
+
+@pytest.fixture
+def log(db) -> int:
+    _write(6)
+    return 6
+
+
+def test_a_clean_log_verifies(log):
+    result = _verify()
+    assert result.ok and result.checked == log
+
+
+def test_editing_one_column_is_detected_at_that_row(log):
+    _sql("UPDATE audit_log SET reason = 'x' WHERE seq = 3")
+    result = _verify()
+    assert not result.ok
+    assert result.bad_seq == 3
+    assert result.problem == "audit.verify.altered_row"
+
+
+def test_deleting_a_middle_row_names_the_missing_row(log):
+    _sql("DELETE FROM audit_log WHERE seq = 4")
+    result = _verify()
+    assert not result.ok
+    assert result.bad_seq == 4
+    assert result.problem == "audit.verify.missing_row"
+
+
+def test_deleting_the_newest_rows_is_detected_by_the_head_checkpoint(log):
+    _sql("DELETE FROM audit_log WHERE seq > 4")
+    with session_scope() as session:
+        rows = session.exec(select(AuditEntry).order_by(AuditEntry.seq)).scalars().all()
+        # what remains is a valid chain on its own ...
+        prev = audit.GENESIS
+        for entry in rows:
+            assert entry.prev_mac == prev and entry.mac == audit._mac(prev, entry)
+            prev = entry.mac
+    # ... so only the checkpoint outside the database can tell
+    result = _verify()
+    assert not result.ok
+    assert result.problem == "audit.verify.truncated"
+    assert result.bad_seq == 5
+
+
+def test_cli_audit_verify_returns_zero_on_a_clean_log(log, capsys):
+    assert cli.main(["audit", "verify"]) == 0
+    assert str(log) in capsys.readouterr().out
+
+
+def test_cli_audit_verify_fails_and_names_the_row_when_tampered(log, capsys):
+    _sql("UPDATE audit_log SET reason = 'x' WHERE seq = 3")
+    assert cli.main(["audit", "verify"]) != 0
+    assert "3" in capsys.readouterr().err
+
+
+def test_cli_audit_verify_names_a_deleted_row(log, capsys):
+    _sql("DELETE FROM audit_log WHERE seq = 2")
+    assert cli.main(["audit", "verify"]) != 0
+    err = capsys.readouterr().err
+    assert "2" in err and "6" not in err
+
+
+def test_entries_never_hold_passwords(db):
+    with session_scope() as session:
+        admin_id = bootstrap.create_staff_user(
+            session,
+            actor=system_actor("test"),
+            username="root.admin",
+            display_name="Admin",
+            roles=["sysadmin"],
+            password=PASSWORD,
+        )
+    admin = Actor(user_id=admin_id, name="root.admin", roles=frozenset({"sysadmin"}))
+    wrong = "Wrong-horse-77"
+    for password in (wrong, PASSWORD):
+        with session_scope() as session:
+            auth.login_staff(session, username="root.admin", password=password, ip="10.0.0.1")
+    with session_scope() as session:
+        issued = users.create_user(
+            session,
+            actor=admin,
+            username="new.clerk",
+            display_name="New clerk",
+            roles=["front_desk"],
+            store_ids=[],
+        )
+    with session_scope() as session:
+        rows = session.exec(select(AuditEntry)).scalars().all()
+    values = [str(v) for row in rows for v in row.model_dump().values() if v is not None]
+    assert {r.action for r in rows} >= {"auth.login", "user.create", "user.role_grant"}
+    for secret in (PASSWORD, wrong, issued.temporary_password):
+        assert not any(secret in value for value in values)
+
+
+def test_concurrent_writers_keep_one_valid_chain(db):
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            _write(25, name=f"thread{n}")
+        except BaseException as exc:  # collected and re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    result = _verify()
+    assert result.ok and result.checked == 100
+    assert audit.read_checkpoint()["seq"] == 100
