@@ -19,13 +19,14 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 def reset_caches() -> None:
     from custapp import clock, db
     from custapp.security.keys import get_keys
-    from custapp.services import datakeys
+    from custapp.services import auth, datakeys
     from custapp.settings import get_settings
 
     db.dispose_engines()
     get_settings.cache_clear()
     get_keys.cache_clear()
     datakeys._unwrap.cache_clear()
+    auth._dummy_hash.cache_clear()
     clock.set_now(None)
 
 

@@ -44,13 +44,11 @@ def home_page() -> rx.Component:
         "nav.home",
         rx.card(
             rx.vstack(
-                rx.text(T("home.welcome"), " ", S.user_display, size="5", weight="bold"),
-                rx.text(T("home.your_roles"), " ", S.user_roles, size="2", color_scheme="gray"),
+                rx.text(T("home.welcome"), S.user_display, size="5", weight="bold"),
+                rx.text(T("home.your_roles"), S.user_roles, size="2", color_scheme="gray"),
                 rx.cond(
                     S.store_name != "",
-                    rx.text(
-                        T("home.current_store"), " ", S.store_name, size="2", color_scheme="gray"
-                    ),
+                    rx.text(T("home.current_store"), S.store_name, size="2", color_scheme="gray"),
                 ),
                 spacing="1",
             ),

@@ -115,6 +115,8 @@ def _form() -> rx.Component:
         ),
         on_submit=S.submit,
         reset_on_submit=False,
+        # Before the script takes over, Enter would send a GET with the password in the URL.
+        custom_attrs={"method": "post"},
         width="100%",
     )
 

@@ -22,7 +22,7 @@ def portal_page() -> rx.Component:
         "nav.portal",
         rx.card(
             rx.vstack(
-                rx.text(T("portal.hello"), " ", S.user_display, size="5", weight="bold"),
+                rx.text(T("portal.hello"), S.user_display, size="5", weight="bold"),
                 rx.text(T("portal.intro"), size="2", color_scheme="gray"),
                 rx.link(T("nav.account"), href="/account"),
                 spacing="2",

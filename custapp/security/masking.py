@@ -48,7 +48,7 @@ def mask_address(value: str) -> str:
 
 def mask_email(value: str) -> str:
     local, at, domain = value.strip().rpartition("@")
-    if not at or not domain:
+    if not at or not domain or not local:
         return mask_generic(value)
     return f"{local[:1]}***@{domain}"
 

@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from sqlalchemy import select, update
 from sqlmodel import Session
@@ -24,8 +25,6 @@ from custapp.services.actor import Actor
 from custapp.services.errors import DomainError, ValidationFailed
 from custapp.settings import get_settings
 
-# Verified when the account does not exist, so both paths cost one bcrypt check.
-_DUMMY_HASH = "$2b$12$sEAUIDG/q9k1gVbh6a/FiODro5iR8CbnYMcuGV5Z39p7HuwWq5P3O"
 TOUCH_EVERY = timedelta(seconds=60)
 MEMBER_FREE_FAILURES = 3
 MEMBER_MAX_DELAY = timedelta(minutes=5)
@@ -53,7 +52,14 @@ def _check_password(session: Session, password: str, hashed: str | None) -> bool
     """bcrypt outside any transaction: a login must not hold SQLite's write lock (or row locks)
     for the quarter second the hash takes, or every page event waits behind it."""
     session.rollback()
-    return passwords.verify_password(password or "", hashed or _DUMMY_HASH)
+    return passwords.verify_password(password or "", hashed or _dummy_hash())
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Checked when the account does not exist, at the configured cost, so an unknown name
+    takes as long as a wrong password."""
+    return passwords.hash_password(secrets.token_urlsafe(16), rounds=get_settings().bcrypt_rounds)
 
 
 def _start_session(session: Session, user: User, ip: str | None) -> str:
@@ -135,7 +141,9 @@ def login_member(session: Session, *, phone: str, password: str, ip: str | None)
     """Phone + password. Unknown phone, wrong password and inactive account look the same."""
     now = clock.now()
     index = phone_index(phone or "")
-    keys = [f"member:{index}", f"ip:{ip or '-'}"]
+    # Without a known address, only the per-phone back-off applies: one shared "unknown" key
+    # would let anyone slow every member down.
+    keys = [f"member:{index}"] + ([f"ip:{ip}"] if ip else [])
     wait = _throttle_wait(session, keys, now)
     if wait:
         return LoginResult(False, error="auth.member_wait", params={"seconds": wait}, kind="member")
