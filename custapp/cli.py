@@ -67,8 +67,10 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
+    import time
+
     from custapp.db import session_scope
-    from custapp.services import bootstrap
+    from custapp.services import bootstrap, demo_customers
     from custapp.services.actor import system_actor
 
     with session_scope() as session:
@@ -81,6 +83,15 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
         accounts = bootstrap.seed_demo_accounts(session, actor=system_actor("seed-demo"))
     for account in accounts:
         print(f"  {t('role.' + account.role):<8} {account.login:<14} {account.password}")
+    if args.customers > 0:
+        started = time.perf_counter()
+        count = demo_customers.seed_customers(
+            session_scope,
+            n=args.customers,
+            progress=lambda d, n: _progress(d, n, t("cli.seeding_customers")),
+        )
+        rate = count / max(time.perf_counter() - started, 1e-9)
+        print(t("cli.customers_seeded", count=count, rate=int(rate)))
     return 0
 
 
@@ -171,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("seed-demo")
     p.add_argument("--if-empty", action="store_true", help="do nothing when users exist")
+    p.add_argument(
+        "--customers", type=int, default=200, metavar="N", help="demo customers (default 200)"
+    )
     p.set_defaults(fn=cmd_seed_demo)
 
     audit = sub.add_parser("audit").add_subparsers(dest="audit_command", required=True)

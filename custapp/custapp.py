@@ -4,6 +4,9 @@ import reflex as rx
 
 from custapp.pages.account import AccountState, account_page
 from custapp.pages.audit import AuditState, audit_page
+from custapp.pages.customer_form import CustomerFormState, customer_form_page
+from custapp.pages.customer_profile import ProfileState, customer_profile_page
+from custapp.pages.customers import CustomersState, customers_page
 from custapp.pages.home import HomeState, home_page
 from custapp.pages.login import LoginState, login_page
 from custapp.pages.messages import MessagesState, messages_page
@@ -22,3 +25,13 @@ app.add_page(users_page, route="/users", title=TITLE, on_load=UsersState.load)
 app.add_page(audit_page, route="/audit", title=TITLE, on_load=AuditState.load)
 app.add_page(messages_page, route="/messages", title=TITLE, on_load=MessagesState.load)
 app.add_page(portal_page, route="/portal", title=TITLE, on_load=PortalState.load)
+app.add_page(customers_page, route="/customers", title=TITLE, on_load=CustomersState.load)
+app.add_page(
+    customer_form_page, route="/customers/new", title=TITLE, on_load=CustomerFormState.load
+)
+app.add_page(
+    customer_profile_page, route="/customers/[cid]", title=TITLE, on_load=ProfileState.load
+)
+app.add_page(
+    customer_form_page, route="/customers/[cid]/edit", title=TITLE, on_load=CustomerFormState.load
+)

@@ -43,6 +43,7 @@ class Settings:
     smtp_password: str | None
     smtp_from: str
     search_alert_threshold: int
+    verification_stale_days: int  # real-name verification older than this is flagged (SPEC §2)
     environment: str
 
     @property
@@ -82,5 +83,6 @@ def get_settings() -> Settings:
         smtp_password=_env("SMTP_PASSWORD"),
         smtp_from=_env("SMTP_FROM", "custapp@localhost"),
         search_alert_threshold=_int("SEARCH_ALERT_THRESHOLD", 30),
+        verification_stale_days=_int("VERIFICATION_STALE_DAYS", 365),
         environment=environment,
     )

@@ -28,7 +28,9 @@ def language_switch() -> rx.Component:
 
 
 def _menu_item(item: rx.Var) -> rx.Component:
-    active = S.current_path == item["href"]
+    active = rx.cond(
+        item["href"] == "/", S.current_path == "/", S.current_path.startswith(item["href"])
+    )
     return rx.link(
         rx.hstack(
             rx.icon(item["icon"], size=18),

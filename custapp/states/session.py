@@ -27,6 +27,7 @@ SESSION_COOKIE = "custapp_session"
 MENU = (
     ("/", "nav.home", "layout-dashboard", None),
     ("/portal", "nav.portal", "id-card", "member.self"),
+    ("/customers", "nav.customers", "contact", "customer.read"),
     ("/users", "nav.users", "users", "user.manage"),
     ("/audit", "nav.audit", "scroll-text", "audit.read"),
     ("/messages", "nav.messages", "bell", "message.read"),

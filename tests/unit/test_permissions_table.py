@@ -21,7 +21,7 @@ from custapp import clock
 from custapp.db import session_scope
 from custapp.models import AuditEntry, Store, User, UserRole
 from custapp.security.permissions import ALL_ROLES, MEMBER, ROLE_PERMISSIONS
-from custapp.services import audit, outbox
+from custapp.services import audit, customer_search, outbox
 from custapp.services.actor import Actor
 from custapp.services.errors import PermissionDenied
 from custapp.services.guard import OPERATIONS
@@ -70,6 +70,12 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
             user_id=w.actor_id,
         )
     },
+    "customer_search.search_customers": lambda s, w: {
+        "query": "13800138000",
+        "filters": customer_search.CustomerFilter(),
+    },
+    "customer_search.list_tags": lambda s, w: {},
+    "customer_search.duplicate_groups": lambda s, w: {"page": 1},
 }
 
 

@@ -1,0 +1,265 @@
+"""客户查询: one box finds a customer by phone, ID number or customer number exactly, or by name;
+filters and sorting run on the server, one page at a time."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from custapp import clock
+from custapp.components.shell import T, page, pager
+from custapp.services import customer_search
+from custapp.services.customer_fields import GRADES, LIFECYCLES, NATURES, VALUE_CLASSES
+from custapp.states.session import SessionState
+
+PAGE_SIZE = 20
+SORTS = ("-created", "created", "number", "-number", "-last_purchase", "last_purchase")
+ALL = "all"
+
+
+class CustomersState(SessionState):
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    query: str = ""
+    f_lifecycle: str = ALL
+    f_grade: str = ALL
+    f_value: str = ALL
+    f_nature: str = ALL
+    f_tag: str = ALL
+    sort: str = "-created"
+    tags: list[str] = []
+    searched: bool = False
+    can_create: bool = False
+
+    @rx.var
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+    @rx.event
+    def load(self):
+        actor, redirect = self._enter("customer.read")
+        if redirect:
+            return redirect
+        self.can_create = actor.can("customer.create")
+        tags, _ = self._call(customer_search.list_tags)
+        self.tags = tags or []
+        return self._fetch()
+
+    def _filters(self) -> customer_search.CustomerFilter:
+        def value(v: str) -> str:
+            return "" if v == ALL else v
+
+        return customer_search.CustomerFilter(
+            lifecycle=value(self.f_lifecycle),
+            grade=value(self.f_grade),
+            value_class=value(self.f_value),
+            nature=value(self.f_nature),
+            tag=value(self.f_tag),
+        )
+
+    def _fetch(self):
+        result, error = self._call(
+            customer_search.search_customers,
+            query=self.query,
+            filters=self._filters(),
+            sort=self.sort,
+            page=self.page,
+            page_size=PAGE_SIZE,
+        )
+        if error:
+            return rx.toast.error(error)
+        rows, self.total = result
+        self.rows = [
+            {
+                "id": str(r.id),
+                "number": r.number,
+                "name": r.name,
+                "kind": self._t(f"customer.kind.{r.kind}"),
+                "grade": r.grade,
+                "lifecycle": self._t(f"customer.lifecycle.{r.lifecycle}"),
+                "value_class": self._t(f"customer.value.{r.value_class}"),
+                "phone": r.phone_masked,
+                "tags": "、".join(r.tags),
+                "verified": self._t(f"customer.verify.{r.verify_status}"),
+                "last_purchase": clock.format_local(r.last_purchase_at, "%Y-%m-%d"),
+                "created": clock.format_local(r.created_at, "%Y-%m-%d"),
+            }
+            for r in rows
+        ]
+        return None
+
+    @rx.event
+    def search(self, form: dict):
+        self.query = str(form.get("q", "")).strip()[:60]
+        self.page, self.searched = 1, True
+        return self._fetch()
+
+    @rx.event
+    def set_filter(self, name: str, value: str):
+        if name in ("f_lifecycle", "f_grade", "f_value", "f_nature", "f_tag", "sort"):
+            setattr(self, name, value)
+            self.page = 1
+            return self._fetch()
+        return None
+
+    @rx.event
+    def clear(self):
+        self.query, self.page = "", 1
+        self.f_lifecycle = self.f_grade = self.f_value = self.f_nature = self.f_tag = ALL
+        return self._fetch()
+
+    @rx.event
+    def prev_page(self):
+        self.page = max(1, self.page - 1)
+        return self._fetch()
+
+    @rx.event
+    def next_page(self):
+        self.page = min(self.pages, self.page + 1)
+        return self._fetch()
+
+
+def _select(
+    name: str, placeholder: str, options: list[tuple[str, rx.Var | str]], value: rx.Var
+) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(placeholder=T(placeholder), width="130px"),
+        rx.select.content(
+            rx.select.item(T("common.all"), value=ALL),
+            *[rx.select.item(label, value=v) for v, label in options],
+        ),
+        value=value,
+        on_change=lambda v: CustomersState.set_filter(name, v),
+        size="2",
+    )
+
+
+def _row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(row["number"], href="/customers/" + row["id"])),
+        rx.table.cell(rx.link(row["name"], href="/customers/" + row["id"], weight="medium")),
+        rx.table.cell(row["kind"]),
+        rx.table.cell(rx.badge(row["grade"], variant="soft")),
+        rx.table.cell(row["lifecycle"]),
+        rx.table.cell(row["value_class"]),
+        rx.table.cell(rx.code(row["phone"], variant="ghost")),
+        rx.table.cell(row["tags"]),
+        rx.table.cell(row["verified"]),
+        rx.table.cell(row["last_purchase"]),
+        rx.table.cell(row["created"]),
+    )
+
+
+def customers_page() -> rx.Component:
+    S = CustomersState
+    return page(
+        "nav.customers",
+        rx.hstack(
+            rx.form(
+                rx.hstack(
+                    rx.input(
+                        name="q",
+                        id="customer-query",
+                        placeholder=T("customers.search_hint"),
+                        width="380px",
+                        size="3",
+                        auto_focus=True,
+                    ),
+                    rx.button(
+                        rx.icon("search", size=16), T("common.search"), type="submit", size="3"
+                    ),
+                ),
+                on_submit=S.search,
+                reset_on_submit=False,
+            ),
+            rx.spacer(),
+            rx.cond(
+                S.can_create,
+                rx.link(
+                    rx.button(rx.icon("user-plus", size=16), T("customers.new"), size="3"),
+                    href="/customers/new",
+                ),
+            ),
+            width="100%",
+        ),
+        rx.hstack(
+            _select(
+                "f_lifecycle",
+                "customer.lifecycle",
+                [(v, T(f"customer.lifecycle.{v}")) for v in LIFECYCLES],
+                S.f_lifecycle,
+            ),
+            _select("f_grade", "customer.grade", [(v, v) for v in GRADES], S.f_grade),
+            _select(
+                "f_value",
+                "customer.value_class",
+                [(v, T(f"customer.value.{v}")) for v in VALUE_CLASSES],
+                S.f_value,
+            ),
+            _select(
+                "f_nature",
+                "customer.field.nature",
+                [(v, T(f"customer.nature.{v}")) for v in NATURES],
+                S.f_nature,
+            ),
+            rx.select.root(
+                rx.select.trigger(placeholder=T("customer.tags"), width="130px"),
+                rx.select.content(
+                    rx.select.item(T("common.all"), value=ALL),
+                    rx.foreach(S.tags, lambda tag: rx.select.item(tag, value=tag)),
+                ),
+                value=S.f_tag,
+                on_change=lambda v: S.set_filter("f_tag", v),
+            ),
+            rx.select.root(
+                rx.select.trigger(width="150px"),
+                rx.select.content(
+                    *[rx.select.item(T(f"customers.sort.{s}"), value=s) for s in SORTS]
+                ),
+                value=S.sort,
+                on_change=lambda v: S.set_filter("sort", v),
+            ),
+            rx.button(T("customers.clear"), variant="ghost", on_click=S.clear),
+            wrap="wrap",
+            spacing="2",
+        ),
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(T(k))
+                            for k in (
+                                "customer.number",
+                                "customer.field.name",
+                                "customer.kind",
+                                "customer.grade",
+                                "customer.lifecycle",
+                                "customer.value_class",
+                                "customer.field.phone",
+                                "customer.tags",
+                                "customer.verify_status",
+                                "customer.last_purchase",
+                                "customer.created_at",
+                            )
+                        ]
+                    )
+                ),
+                rx.table.body(rx.foreach(S.rows, _row)),
+                variant="surface",
+                width="100%",
+            ),
+            overflow_x="auto",
+            width="100%",
+        ),
+        rx.cond(
+            S.total == 0,
+            rx.callout(
+                rx.cond(S.query != "", T("customers.no_match"), T("customers.empty")),
+                icon="search-x",
+                width="100%",
+                data_testid="customers-empty",
+            ),
+        ),
+        pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
+    )

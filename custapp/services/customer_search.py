@@ -1,0 +1,384 @@
+"""客户查询: one search box, filters, server-side paging, the duplicate review list.
+
+Lookup by full phone number, ID number or customer number is exact through the blind index;
+anything else is a name substring (SPEC §2). Every search is audited with a keyed hash of the
+term, never the term, and a run of searches without a hit alerts cs_manager (SPEC §8).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, literal_column, or_, select, union_all
+from sqlmodel import Session
+
+from custapp import clock
+from custapp.models import AuditEntry, Customer, CustomerContact, CustomerTag, DataKey
+from custapp.security import crypto
+from custapp.security.keys import get_keys
+from custapp.security.permissions import CS_MANAGER
+from custapp.security.validators import validate_cn_id, validate_mobile
+from custapp.services import audit, customer_fields, outbox
+from custapp.services.actor import Actor
+from custapp.services.errors import DomainError
+from custapp.services.guard import requires
+from custapp.settings import get_settings
+
+MAX_PAGE_SIZE = 100
+ALERT_WINDOW = timedelta(minutes=10)
+SEARCH_ACTION = "customer.search"
+ALERT_ACTION = "customer.search_alert"
+MISS = "miss"
+_NUMBER_RE = re.compile(r"C[0-9]{11}")
+_MAX_MERGE_HOPS = 10
+
+SORTS = {
+    "number": (Customer.number.asc(),),
+    "-number": (Customer.number.desc(),),
+    "created": (Customer.created_at.asc(), Customer.id.asc()),
+    "-created": (Customer.created_at.desc(), Customer.id.desc()),
+    "last_purchase": (Customer.last_purchase_at.asc().nulls_last(), Customer.id.asc()),
+    "-last_purchase": (Customer.last_purchase_at.desc().nulls_last(), Customer.id.desc()),
+}
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    lifecycle: str = ""
+    nature: str = ""
+    grade: str = ""  # the effective grade: the override when there is one
+    value_class: str = ""
+    tag: str = ""
+    owner_id: int | None = None
+    store_id: int | None = None
+    include_merged: bool = False
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    id: int
+    number: str
+    name: str
+    kind: str
+    nature: str
+    grade: str  # effective: grade_override or grade
+    lifecycle: str
+    value_class: str
+    phone_masked: str  # "" when there is no phone or the data key is destroyed
+    tags: list[str]
+    last_purchase_at: datetime | None
+    created_at: datetime
+    verify_status: str
+    merged_into_id: int | None  # set only on merged records (include_merged=True)
+
+
+def classify_query(query: str) -> tuple[str, str]:
+    """(mode, normalised term) of what was typed into the one search box.
+
+    Modes: "number" (C + 11 digits), "phone" (a valid mainland mobile), "id" (a valid resident
+    ID, or any other text with at least 6 digits: passports and mistyped numbers), "name"
+    (substring), "filter" (empty box).
+
+    Branch point for membership (issue 5): a card number gets its own exact mode here, tried
+    before "id" once cards exist.
+    """
+    text = unicodedata.normalize("NFKC", query or "").strip()
+    if not text:
+        return "filter", ""
+    if _NUMBER_RE.fullmatch(text.upper()):
+        return "number", text.upper()
+    mobile = validate_mobile(text)
+    if mobile.ok:
+        return "phone", mobile.value
+    compact = "".join(text.split()).upper()
+    resident_id = validate_cn_id(compact, today=clock.local_today())
+    if resident_id.ok:
+        return "id", resident_id.value
+    if sum(ch.isdigit() for ch in text) >= 6:
+        return "id", compact
+    return "name", text.casefold()
+
+
+def search_term_hash(query: str) -> str:
+    """The keyed hash an audited search stores (an auditor can match a known term with it)."""
+    return crypto.keyed_hash(get_keys().audit, classify_query(query)[1])
+
+
+def _survivor_ids(session: Session, number: str) -> list[int]:
+    """The customer with this number and, when it was merged, the survivor it redirects to."""
+    hit = session.exec(
+        select(Customer.id, Customer.merged_into_id).where(Customer.number == number)
+    ).first()
+    if hit is None:
+        return []
+    ids, next_id = [hit[0]], hit[1]
+    while next_id is not None and next_id not in ids and len(ids) <= _MAX_MERGE_HOPS:
+        ids.append(next_id)
+        next_id = session.exec(
+            select(Customer.merged_into_id).where(Customer.id == next_id)
+        ).scalar_one_or_none()
+    return ids
+
+
+def _query_condition(session: Session, mode: str, term: str, original: str):  # noqa: ANN202
+    if mode == "number":
+        return Customer.id.in_(_survivor_ids(session, term))
+    if mode == "phone":
+        digest = customer_fields.blind_index("phone", term)
+        contacts = select(CustomerContact.customer_id).where(CustomerContact.phone_bidx == digest)
+        return or_(
+            Customer.phone_bidx == digest,
+            Customer.phone2_bidx == digest,
+            Customer.id.in_(contacts),
+        )
+    if mode == "id":
+        # An organisation's credit code is plain (it names a company, not a person).
+        return or_(
+            Customer.id_number_bidx == customer_fields.blind_index("id_number", term),
+            Customer.uscc == term,
+        )
+    if mode == "name":
+        name = unicodedata.normalize("NFKC", original).strip()
+        return Customer.name.icontains(name, autoescape=True)
+    return None
+
+
+def _filter_conditions(filters: CustomerFilter) -> list:
+    conditions = []
+    if not filters.include_merged:
+        conditions.append(Customer.merged_into_id.is_(None))
+    if filters.lifecycle:
+        conditions.append(Customer.lifecycle == filters.lifecycle)
+    if filters.nature:
+        conditions.append(Customer.nature == filters.nature)
+    if filters.grade:
+        conditions.append(
+            or_(
+                Customer.grade_override == filters.grade,
+                and_(Customer.grade_override.is_(None), Customer.grade == filters.grade),
+            )
+        )
+    if filters.value_class:
+        conditions.append(Customer.value_class == filters.value_class)
+    if filters.tag:
+        tagged = select(CustomerTag.customer_id).where(CustomerTag.tag == filters.tag)
+        conditions.append(Customer.id.in_(tagged))
+    if filters.owner_id is not None:
+        conditions.append(Customer.owner_id == filters.owner_id)
+    if filters.store_id is not None:
+        conditions.append(Customer.store_id == filters.store_id)
+    return conditions
+
+
+def _rows(session: Session, customers: list[Customer]) -> list[CustomerRow]:
+    ids = [c.id for c in customers]
+    tags: dict[int, list[str]] = {i: [] for i in ids}
+    for customer_id, tag in session.exec(
+        select(CustomerTag.customer_id, CustomerTag.tag)
+        .where(CustomerTag.customer_id.in_(ids))
+        .order_by(CustomerTag.tag)
+    ).all():
+        tags[customer_id].append(tag)
+    # One query loads the page's data keys into the session, so each decryption below finds
+    # its key there; the list keeps them alive (the identity map holds weak references).
+    keys = (
+        session.exec(select(DataKey).where(DataKey.id.in_({c.data_key_id for c in customers})))
+        .scalars()
+        .all()
+    )
+    rows = []
+    for c in customers:
+        try:
+            phone = customer_fields.masked("phone", customer_fields.read(session, c, "phone"))
+        except DomainError:  # the data key is destroyed: nothing left to show
+            phone = ""
+        rows.append(
+            CustomerRow(
+                id=c.id,
+                number=c.number,
+                name=c.name,
+                kind=c.kind,
+                nature=c.nature,
+                grade=c.grade_override or c.grade,
+                lifecycle=c.lifecycle,
+                value_class=c.value_class,
+                phone_masked=phone,
+                tags=tags[c.id],
+                last_purchase_at=c.last_purchase_at,
+                created_at=c.created_at,
+                verify_status=c.verify_status,
+                merged_into_id=c.merged_into_id,
+            )
+        )
+    del keys
+    return rows
+
+
+@requires("customer.read")
+def search_customers(
+    session: Session,
+    *,
+    actor: Actor,
+    query: str = "",
+    filters: CustomerFilter = CustomerFilter(),  # noqa: B008 (frozen, so sharing is safe)
+    sort: str = "-created",
+    page: int = 1,
+    page_size: int = 20,
+) -> tuple[list[CustomerRow], int]:
+    """One page of matching customers and the total count. Audited; needs a write session."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+    page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
+    mode, term = classify_query(query)
+    conditions = _filter_conditions(filters)
+    matched = _query_condition(session, mode, term, query)
+    if matched is not None:
+        conditions.append(matched)
+    total = session.exec(select(func.count(Customer.id)).where(*conditions)).scalar_one()
+    customers = (
+        session.exec(
+            select(Customer)
+            .where(*conditions)
+            .order_by(*SORTS[sort])
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        .scalars()
+        .all()
+    )
+    rows = _rows(session, list(customers)) if customers else []
+    detail: dict[str, object] = {"hits": total, "mode": mode}
+    if term:
+        detail["term"] = crypto.keyed_hash(get_keys().audit, term)
+    missed = bool(term) and total == 0
+    audit.record(
+        session, actor=actor, action=SEARCH_ACTION, outcome=MISS if missed else "ok", detail=detail
+    )
+    if missed:
+        _alert_on_misses(session, actor)
+    return rows, total
+
+
+def _alert_on_misses(session: Session, actor: Actor) -> None:
+    """More than the threshold of misses by one user in 10 minutes: one alert to cs_manager."""
+    if actor.user_id is None:
+        return
+    since = clock.now() - ALERT_WINDOW
+    misses = session.exec(
+        select(func.count(AuditEntry.id)).where(
+            AuditEntry.actor_id == actor.user_id,
+            AuditEntry.action == SEARCH_ACTION,
+            AuditEntry.created_at >= since,
+            AuditEntry.outcome == MISS,
+        )
+    ).scalar_one()
+    if misses <= get_settings().search_alert_threshold:
+        return
+    already = session.exec(
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.actor_id == actor.user_id,
+            AuditEntry.action == ALERT_ACTION,
+            AuditEntry.created_at >= since,
+        )
+        .limit(1)
+    ).first()
+    if already is not None:
+        return
+    outbox.alert_role(
+        session,
+        role=CS_MANAGER,
+        subject_key="alert.search_misses.subject",
+        body_key="alert.search_misses.body",
+        params={"username": actor.name, "count": misses},
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action=ALERT_ACTION,
+        target_type="user",
+        target_id=actor.user_id,
+        detail={"misses": misses},
+    )
+
+
+@requires("customer.read")
+def list_tags(session: Session, *, actor: Actor) -> list[str]:
+    """Every tag in use, for the tag filter."""
+    return list(
+        session.exec(select(CustomerTag.tag).distinct().order_by(CustomerTag.tag)).scalars()
+    )
+
+
+# --- duplicate candidates (the review list) ---------------------------------------------------
+
+DUPLICATE_REASONS = {
+    "phone": Customer.phone_bidx,
+    "id_number": Customer.id_number_bidx,
+    "name_birth": Customer.name_birth_bidx,
+}
+
+
+@dataclass(frozen=True)
+class DuplicateMember:
+    id: int
+    number: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    reason: str  # i18n key: customer.dup.phone | .id_number | .name_birth
+    members: list[DuplicateMember]
+
+
+def _groups():  # noqa: ANN202
+    """(reason, key, latest id) of every blind index that more than one live customer shares."""
+    parts = [
+        select(
+            literal_column(f"'{reason}'").label("reason"),
+            column.label("key"),
+            func.max(Customer.id).label("latest"),
+        )
+        .where(column.is_not(None), Customer.merged_into_id.is_(None))
+        .group_by(column)
+        .having(func.count(Customer.id) > 1)
+        for reason, column in DUPLICATE_REASONS.items()
+    ]
+    return union_all(*parts).subquery()
+
+
+@requires("customer.read")
+def duplicate_groups(
+    session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
+) -> tuple[list[DuplicateGroup], int]:
+    """One page of duplicate candidates (same phone, ID number, or name + birth date), the
+    group with the newest customer first, and the number of groups."""
+    page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
+    groups = _groups()
+    total = session.exec(select(func.count()).select_from(groups)).scalar_one()
+    found = session.exec(
+        select(groups.c.reason, groups.c.key)
+        .order_by(groups.c.latest.desc(), groups.c.reason)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    keys_by_reason: dict[str, list[str]] = {}
+    for reason, key in found:
+        keys_by_reason.setdefault(reason, []).append(key)
+    members: dict[tuple[str, str], list[DuplicateMember]] = {}
+    for reason, keys in keys_by_reason.items():
+        column = DUPLICATE_REASONS[reason]
+        for customer_id, number, name, key in session.exec(
+            select(Customer.id, Customer.number, Customer.name, column)
+            .where(column.in_(keys), Customer.merged_into_id.is_(None))
+            .order_by(Customer.id)
+        ).all():
+            members.setdefault((reason, key), []).append(DuplicateMember(customer_id, number, name))
+    return [
+        DuplicateGroup(reason=f"customer.dup.{reason}", members=members[(reason, key)])
+        for reason, key in found
+    ], total

@@ -1,0 +1,563 @@
+"""客户建档与修改: create and update profiles, duplicate candidates, real-name verification,
+grade override (SPEC §2). The read side (profile, reveal, history) is in customer_profile.
+
+Form values come in as text (customer_input validates them). Sensitive values are
+written only through customer_fields (encrypted, with their blind index); every change of every
+field leaves a CustomerChange row whose old and new values are encrypted under the customer's data
+key; audit entries name the fields, never a value (SPEC §8).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from custapp import clock
+from custapp.models import (
+    Customer,
+    CustomerChange,
+    CustomerContact,
+    CustomerSequence,
+    CustomerTag,
+    User,
+)
+from custapp.security.validators import validate_cn_id
+from custapp.services import audit, customer_fields, datakeys
+from custapp.services.actor import Actor
+from custapp.services.customer_fields import FIELDS, GRADES, VERIFY_STATUSES
+from custapp.services.customer_input import (
+    INPUT_NAMES,
+    KINDS,
+    Clean,
+    ContactInput,
+    CustomerInput,
+    any_phone,
+    as_text,
+    check_reason,
+    parse_date,
+    validate,
+)
+from custapp.services.errors import DomainError, NotFound, ValidationFailed
+from custapp.services.guard import requires
+
+VERIFY_METHODS = ("id_card_at_counter", "other")
+# Encryption contexts (AAD) of what customer_fields does not cover; a merge re-encrypts with them.
+CHANGE_CONTEXT = "customer.change"
+CONTACT_PHONE_CONTEXT = "customer.contact_phone"
+_MAX_MERGE_HOPS = 10
+
+
+# --- output DTOs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    id: int
+    number: str
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    id: int
+    number: str
+    name: str
+    reason: str  # i18n key: customer.dup.id_number | customer.dup.phone | customer.dup.name_birth
+
+
+# --- numbers, completeness, history -----------------------------------------------------------
+
+
+def allocate_number(session: Session, *, year: int) -> str:
+    """The next customer number of `year` (in the configured zone): C<year><7 digits>.
+
+    The year's row is created if missing with INSERT .. ON CONFLICT DO NOTHING (two first
+    customers of a new year do not collide), then incremented by one UPDATE .. RETURNING. The
+    UPDATE holds the row lock until commit, so concurrent creators queue on it (PostgreSQL) or on
+    the write lock that BEGIN IMMEDIATE took (SQLite); a number is never issued twice, and a
+    rolled-back creation leaves no gap.
+    """
+    table = CustomerSequence.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.exec(
+            insert(table).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"])
+        )
+    elif session.exec(select(table.c.year).where(table.c.year == year)).first() is None:
+        try:
+            with session.begin_nested():
+                session.exec(table.insert().values(year=year, last=0))
+        except IntegrityError:
+            pass  # another transaction created it first
+    last = session.exec(
+        update(table)
+        .where(table.c.year == year)
+        .values(last=table.c.last + 1)
+        .returning(table.c.last)
+    ).scalar_one()
+    if last > 9_999_999:
+        raise DomainError("customer.error.number_exhausted")
+    return f"C{year:04d}{last:07d}"
+
+
+def completeness_fields(kind: str) -> tuple[str, ...]:
+    """The fields the completeness score counts for a kind of customer."""
+    return tuple(
+        name
+        for name, spec in FIELDS.items()
+        if kind in spec.kinds and spec.level in (0, 1) and name not in ("nature", "phone2")
+    )
+
+
+def completeness(customer: Customer, *, contact_count: int) -> int:
+    """Completeness 0-100 = round(100 × filled / counted), half up.
+
+    Counted: the general and level-1 fields that apply to the customer's kind, except `nature`
+    (always set) and the backup phone; for an organisation also "has at least one contact
+    person". Level-2/3 data and notes never count: minimum collection (CON-11) must not be
+    rewarded by the score. Individual: 11 items (name + phone alone = 18); organisation: 12.
+    Needs no decryption: an encrypted column is filled when it holds a ciphertext.
+    """
+    names = completeness_fields(customer.kind)
+    filled = sum(1 for name in names if getattr(customer, FIELDS[name].column) not in (None, ""))
+    total = len(names)
+    if customer.kind == "organisation":
+        filled, total = filled + (contact_count > 0), total + 1
+    return (200 * filled + total) // (2 * total)
+
+
+def _actor_name(actor: Actor) -> str:
+    return (actor.display_name or actor.name)[:60]
+
+
+def _record_change(
+    session: Session,
+    customer: Customer,
+    actor: Actor,
+    now: datetime,
+    field_name: str,
+    old: str,
+    new: str,
+) -> None:
+    key = customer.data_key_id
+    session.add(
+        CustomerChange(
+            customer_id=customer.id,
+            changed_at=now,
+            user_id=actor.user_id,
+            actor_name=_actor_name(actor),
+            field=field_name,
+            old_enc=datakeys.encrypt(session, key, old or None, context=CHANGE_CONTEXT),
+            new_enc=datakeys.encrypt(session, key, new or None, context=CHANGE_CONTEXT),
+        )
+    )
+
+
+def display_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = {i for i in user_ids if i}
+    if not ids:
+        return {}
+    rows = session.exec(select(User.id, User.display_name).where(User.id.in_(ids))).all()
+    return {row[0]: row[1] for row in rows}
+
+
+def _contacts_text(contacts: list[tuple[str, str | None, str | None]]) -> str:
+    return json.dumps([list(c) for c in contacts], ensure_ascii=False) if contacts else ""
+
+
+def live_customer(session: Session, customer_id: int, *, lock: bool = False) -> Customer:
+    """The customer, refusing a merged one (it is only a redirect now)."""
+    query = select(Customer).where(Customer.id == customer_id)
+    customer = session.exec(query.with_for_update() if lock else query).scalar_one_or_none()
+    if customer is None:
+        raise NotFound("error.not_found")
+    if customer.merged_into_id is not None:
+        raise DomainError("customer.error.merged")
+    return customer
+
+
+def survivor(session: Session, customer_id: int) -> tuple[Customer, Customer | None]:
+    """(the customer to show, the merged customer it was reached from or None)."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("error.not_found")
+    first, hops = customer, 0
+    while customer.merged_into_id is not None and hops < _MAX_MERGE_HOPS:
+        customer = session.get(Customer, customer.merged_into_id)
+        if customer is None:
+            raise NotFound("error.not_found")
+        hops += 1
+    return customer, (first if customer is not first else None)
+
+
+# --- writing a profile ------------------------------------------------------------------------
+
+
+def _stored_text(session: Session, customer: Customer) -> dict[str, str]:
+    """Every field of the customer as form text (sensitive ones decrypted: service-internal)."""
+    return {
+        name: customer_fields.read(session, customer, name)
+        if spec.encrypted
+        else as_text(name, getattr(customer, name))
+        for name, spec in FIELDS.items()
+    }
+
+
+def _stored_contacts(session: Session, customer: Customer) -> list[CustomerContact]:
+    return list(
+        session.exec(
+            select(CustomerContact)
+            .where(CustomerContact.customer_id == customer.id)
+            .order_by(CustomerContact.id)
+        ).scalars()
+    )
+
+
+def _contact_phone(session: Session, customer: Customer, contact: CustomerContact) -> str:
+    return datakeys.decrypt(
+        session, customer.data_key_id, contact.phone_enc, context=CONTACT_PHONE_CONTEXT
+    )
+
+
+def _apply(
+    session: Session,
+    customer: Customer,
+    clean: Clean,
+    *,
+    actor: Actor,
+    old: dict[str, str],
+    old_tags: list[str],
+    old_contacts: list[tuple[str, str | None, str | None]],
+) -> list[str]:
+    """Write what differs from the stored state; one CustomerChange per changed field."""
+    now = clock.now()
+    changed: list[str] = []
+    for name, spec in FIELDS.items():
+        value, new_text = clean.values[name], as_text(name, clean.values[name])
+        if new_text == old.get(name, ""):
+            continue
+        if spec.encrypted:
+            customer_fields.write(session, customer, name, new_text)
+        else:
+            setattr(customer, name, value)
+        _record_change(session, customer, actor, now, name, old.get(name, ""), new_text)
+        changed.append(name)
+
+    if sorted(clean.tags) != sorted(old_tags):
+        session.exec(delete(CustomerTag).where(CustomerTag.customer_id == customer.id))
+        session.add_all(CustomerTag(customer_id=customer.id, tag=tag) for tag in clean.tags)
+        old_text, new_text = ", ".join(sorted(old_tags)), ", ".join(sorted(clean.tags))
+        _record_change(session, customer, actor, now, "tags", old_text, new_text)
+        changed.append("tags")
+
+    if clean.contacts != old_contacts:
+        session.exec(delete(CustomerContact).where(CustomerContact.customer_id == customer.id))
+        for c_name, c_title, c_phone in clean.contacts:
+            session.add(
+                CustomerContact(
+                    customer_id=customer.id,
+                    name=c_name,
+                    title=c_title,
+                    phone_enc=datakeys.encrypt(
+                        session, customer.data_key_id, c_phone, context=CONTACT_PHONE_CONTEXT
+                    ),
+                    phone_bidx=customer_fields.blind_index("phone", c_phone) if c_phone else None,
+                )
+            )
+        old_text, new_text = _contacts_text(old_contacts), _contacts_text(clean.contacts)
+        _record_change(session, customer, actor, now, "contacts", old_text, new_text)
+        changed.append("contacts")
+
+    names = display_names(
+        session,
+        [customer.owner_id, customer.second_contact_id, clean.owner_id, clean.second_contact_id],
+    )
+    for label, column, new_id in (
+        ("owner", "owner_id", clean.owner_id),
+        ("second_contact", "second_contact_id", clean.second_contact_id),
+    ):
+        old_id = getattr(customer, column)
+        if old_id != new_id:
+            setattr(customer, column, new_id)
+            old_name, new_name = names.get(old_id or 0, ""), names.get(new_id or 0, "")
+            _record_change(session, customer, actor, now, label, old_name, new_name)
+            changed.append(label)
+
+    if not changed:
+        return []
+    birth = clean.values["birth_date"]
+    customer.name_birth_bidx = (
+        customer_fields.blind_index("generic", f"{customer.name}|{birth}") if birth else None
+    )
+    customer.completeness = completeness(customer, contact_count=len(clean.contacts))
+    customer.updated_at = now
+    session.flush()
+    return changed
+
+
+def _owner(value: int | None, *, default: int | None) -> int | None:
+    if value is None:
+        return default
+    return value or None  # 0 = nobody
+
+
+@requires("customer.create")
+def create_customer(session: Session, *, actor: Actor, data: CustomerInput) -> CustomerRef:
+    """Validate, number, encrypt and store a new profile; its history starts with every field
+    set (old = empty). The creating staff user becomes the owner unless data says otherwise."""
+    kind = data.kind if data.kind in KINDS else ""
+    if not kind:
+        raise ValidationFailed({"kind": "customer.error.invalid_choice"})
+    clean = validate(
+        session,
+        kind=kind,
+        values={name: getattr(data, INPUT_NAMES[name]) or "" for name in FIELDS},
+        tags=data.tags or [],
+        contacts=[ContactInput(c.name, c.title, c.phone or "") for c in data.contacts or []],
+        owner_id=_owner(data.owner_id, default=actor.user_id if actor.kind == "staff" else None),
+        second_contact_id=_owner(data.second_contact_id, default=None),
+        current_staff=[actor.user_id] if actor.kind == "staff" else [],
+    )
+    now = clock.now()
+    key = datakeys.create_data_key(session)
+    customer = Customer(
+        number=allocate_number(session, year=clock.to_local(now).year),
+        kind=kind,
+        name=str(clean.values["name"]),
+        nature=str(clean.values["nature"]),
+        data_key_id=key.id,
+        store_id=actor.store_id,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(customer)
+    session.flush()
+    changed = _apply(session, customer, clean, actor=actor, old={}, old_tags=[], old_contacts=[])
+    audit.record(
+        session,
+        actor=actor,
+        action="customer.create",
+        target_type="customer",
+        target_id=customer.id,
+        customer_id=customer.id,
+        fields=changed,
+    )
+    return CustomerRef(customer.id, customer.number)
+
+
+@requires("customer.update")
+def update_customer(
+    session: Session, *, actor: Actor, customer_id: int, data: CustomerInput
+) -> list[str]:
+    """Validate the whole profile as it would be after the edit and write only what changed.
+
+    Returns the names of the changed fields (FIELDS names, plus tags, contacts, owner,
+    second_contact), [] when nothing changed (nothing is audited then).
+    """
+    customer = live_customer(session, customer_id, lock=True)
+    if data.kind and data.kind != customer.kind:
+        raise ValidationFailed({"kind": "customer.error.kind_fixed"})
+    old = _stored_text(session, customer)
+    stored_contacts = _stored_contacts(session, customer)
+    phones = {c.id: _contact_phone(session, customer, c) for c in stored_contacts}
+    old_contacts = [(c.name, c.title, phones[c.id] or None) for c in stored_contacts]
+    old_tags = list(
+        session.exec(
+            select(CustomerTag.tag).where(CustomerTag.customer_id == customer.id)
+        ).scalars()
+    )
+    if data.contacts is None:
+        contacts = [ContactInput(n, t or "", p or "") for n, t, p in old_contacts]
+    else:
+        contacts = [
+            ContactInput(c.name, c.title, phones.get(c.id, "") if c.phone is None else c.phone)
+            for c in data.contacts
+        ]
+    values = {}
+    for name in FIELDS:
+        given = getattr(data, INPUT_NAMES[name])
+        values[name] = old[name] if given is None else given
+    clean = validate(
+        session,
+        kind=customer.kind,
+        values=values,
+        tags=old_tags if data.tags is None else data.tags,
+        contacts=contacts,
+        owner_id=_owner(data.owner_id, default=customer.owner_id),
+        second_contact_id=_owner(data.second_contact_id, default=customer.second_contact_id),
+        current_staff=[customer.owner_id, customer.second_contact_id],
+    )
+    changed = _apply(
+        session,
+        customer,
+        clean,
+        actor=actor,
+        old=old,
+        old_tags=old_tags,
+        old_contacts=old_contacts,
+    )
+    if changed:
+        audit.record(
+            session,
+            actor=actor,
+            action="customer.update",
+            target_type="customer",
+            target_id=customer.id,
+            customer_id=customer.id,
+            fields=changed,
+        )
+    return changed
+
+
+def input_from_profile(profile) -> CustomerInput:  # noqa: ANN001 (customer_profile.CustomerProfile)
+    """An update input pre-filled from a profile: general fields as shown, every sensitive field
+    None (= keep; the edit page sends a value only for what the user retyped), notes as shown,
+    tags, contacts with their ids and phone None (= keep), owner and second contact."""
+    data = CustomerInput(kind=profile.kind)
+    for name, spec in FIELDS.items():
+        if spec.encrypted:
+            setattr(data, INPUT_NAMES[name], None)
+    for name, text in profile.general.items():
+        setattr(data, name, text)
+    data.notes = profile.notes
+    data.tags = list(profile.tags)
+    data.contacts = [ContactInput(c.name, c.title, None, c.id) for c in profile.contacts]
+    data.owner_id = profile.owner_id or 0
+    data.second_contact_id = profile.second_contact_id or 0
+    return data
+
+
+# --- duplicates ---------------------------------------------------------------------------------
+
+
+@requires("customer.create")
+def find_duplicates(
+    session: Session, *, actor: Actor, data: CustomerInput, exclude_id: int | None = None
+) -> list[DuplicateCandidate]:
+    """Live customers sharing an ID number, a phone (either phone column, either way round) or
+    name + birth date with the form's values; one row per customer, the strongest reason first.
+    Values that do not parse are simply not compared (validation reports them on save)."""
+    today = clock.local_today()
+    id_birth = None
+    criteria: list[tuple[str, object]] = []
+    if data.id_number and data.id_type in ("", None, "resident_id"):
+        checked = validate_cn_id(data.id_number, today=today)
+        if checked.ok:
+            id_birth = checked.birth_date
+            digest = customer_fields.blind_index("id_number", checked.value)
+            criteria.append(("id_number", Customer.id_number_bidx == digest))
+    elif data.id_number and data.id_number.strip():
+        digest = customer_fields.blind_index("id_number", data.id_number)
+        criteria.append(("id_number", Customer.id_number_bidx == digest))
+    phones = []
+    for value in (data.phone, data.phone2, *[c.phone for c in data.contacts or []]):
+        if value and (parsed := any_phone(value)[0]):
+            phones.append(customer_fields.blind_index("phone", parsed))
+    if phones:
+        contacts = select(CustomerContact.customer_id).where(CustomerContact.phone_bidx.in_(phones))
+        criteria.append(
+            (
+                "phone",
+                or_(
+                    Customer.phone_bidx.in_(phones),
+                    Customer.phone2_bidx.in_(phones),
+                    Customer.id.in_(contacts),
+                ),
+            )
+        )
+    birth = parse_date(data.birth_date, today)[0] if data.birth_date else id_birth
+    name = (data.name or "").strip()
+    if name and birth:
+        digest = customer_fields.blind_index("generic", f"{name}|{birth.isoformat()}")
+        criteria.append(("name_birth", Customer.name_birth_bidx == digest))
+
+    found: dict[int, DuplicateCandidate] = {}
+    for reason, condition in criteria:
+        query = select(Customer.id, Customer.number, Customer.name).where(
+            condition, Customer.merged_into_id.is_(None)
+        )
+        if exclude_id is not None:
+            query = query.where(Customer.id != exclude_id)
+        for cid, number, cname in session.exec(query.order_by(Customer.id).limit(20)).all():
+            found.setdefault(cid, DuplicateCandidate(cid, number, cname, f"customer.dup.{reason}"))
+    audit.record(
+        session,
+        actor=actor,
+        action="customer.duplicate_check",
+        fields=[reason for reason, _ in criteria],
+        detail={"hits": len(found)},
+    )
+    return list(found.values())
+
+
+# --- verification and grade ---------------------------------------------------------------------
+
+
+@requires("customer.update")
+def set_verification(
+    session: Session, *, actor: Actor, customer_id: int, status: str, method: str = ""
+) -> None:
+    """Record a real-name check (002 RN-02..04): verified or failed by a method, with the
+    verifier and the time; "unverified" resets method, verifier and time."""
+    if status not in VERIFY_STATUSES:
+        raise ValidationFailed({"status": "customer.error.invalid_choice"})
+    if status != "unverified" and method not in VERIFY_METHODS:
+        raise ValidationFailed({"method": "customer.error.invalid_choice"})
+    customer = live_customer(session, customer_id, lock=True)
+    now = clock.now()
+    new_method = method if status != "unverified" else None
+    for name, new in (("verify_status", status), ("verify_method", new_method)):
+        old = getattr(customer, name)
+        if old != new:
+            _record_change(session, customer, actor, now, name, old or "", new or "")
+    customer.verify_status, customer.verify_method = status, new_method
+    customer.verified_by = actor.user_id if status != "unverified" else None
+    customer.verified_at = now if status != "unverified" else None
+    customer.updated_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="customer.verify",
+        target_type="customer",
+        target_id=customer.id,
+        customer_id=customer.id,
+        fields=["verify_status", "verify_method"],
+    )
+
+
+@requires("customer.grade_override")
+def override_grade(
+    session: Session, *, actor: Actor, customer_id: int, grade: str | None, reason: str
+) -> None:
+    """Set (A-E) or clear (None / "") the manual grade; the reason is kept and audited."""
+    grade = grade or None
+    if grade is not None and grade not in GRADES:
+        raise ValidationFailed({"grade": "customer.error.invalid_choice"})
+    reason = check_reason(reason)
+    customer = live_customer(session, customer_id, lock=True)
+    now = clock.now()
+    if customer.grade_override != grade:
+        old_grade = customer.grade_override or ""
+        _record_change(session, customer, actor, now, "grade_override", old_grade, grade or "")
+    customer.grade_override = grade
+    customer.grade_override_reason = reason if grade else None
+    customer.updated_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="customer.grade_override",
+        target_type="customer",
+        target_id=customer.id,
+        customer_id=customer.id,
+        fields=["grade_override"],
+        reason=reason,
+    )
