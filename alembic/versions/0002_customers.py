@@ -65,7 +65,7 @@ def upgrade() -> None:
         sa.Column(
             "legal_representative", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True
         ),
-        sa.Column("registered_capital_fen", sa.Integer(), nullable=True),
+        sa.Column("registered_capital_fen", sa.BigInteger(), nullable=True),
         sa.Column("founding_date", sa.Date(), nullable=True),
         sa.Column("industry", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True),
         sa.Column("size", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),

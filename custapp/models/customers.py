@@ -6,7 +6,7 @@ data key; `*_bidx` columns hold the keyed blind index for exact lookup and dupli
 
 from datetime import date, datetime
 
-from sqlalchemy import Index
+from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 
@@ -58,7 +58,7 @@ class Customer(SQLModel, table=True):
     # organisation (a credit code identifies a company, not a person: plain and indexed)
     uscc: str | None = Field(default=None, max_length=18, index=True)
     legal_representative: str | None = Field(default=None, max_length=50)
-    registered_capital_fen: int | None = None
+    registered_capital_fen: int | None = Field(default=None, sa_type=BigInteger)
     founding_date: date | None = None
     industry: str | None = Field(default=None, max_length=50)
     size: str | None = Field(default=None, max_length=20)

@@ -176,7 +176,12 @@ def customers_page() -> rx.Component:
             rx.cond(
                 S.can_create,
                 rx.link(
-                    rx.button(rx.icon("user-plus", size=16), T("customers.new"), size="3"),
+                    rx.button(
+                        rx.icon("user-plus", size=16),
+                        T("customers.new"),
+                        size="3",
+                        white_space="nowrap",
+                    ),
                     href="/customers/new",
                 ),
             ),
@@ -248,6 +253,7 @@ def customers_page() -> rx.Component:
                 rx.table.body(rx.foreach(S.rows, _row)),
                 variant="surface",
                 width="100%",
+                white_space="nowrap",
             ),
             overflow_x="auto",
             width="100%",

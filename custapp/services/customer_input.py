@@ -64,7 +64,7 @@ FREE_TEXT = (
     "health",
     "notes",
 )
-MAX_FEN = 2**31 - 1  # registered_capital_fen is a 32-bit column
+MAX_FEN = 2**63 - 1  # registered_capital_fen is a BIGINT column
 MAX_TAGS, MAX_TAG_LENGTH, MAX_CONTACTS = 20, 30, 20
 REASON_LENGTH = (2, 200)
 
@@ -236,7 +236,7 @@ def validate(
     applicable = {name for name, spec in FIELDS.items() if kind in spec.kinds}
 
     def text(name: str) -> str:
-        return (values.get(name) or "").strip() if name in applicable else ""
+        return str(values.get(name) or "").strip() if name in applicable else ""
 
     def put(name: str, value: object, error: str | None) -> None:
         if error:

@@ -35,7 +35,6 @@ from custapp.settings import get_settings
 MAX_PAGE_SIZE = 100
 # History fields whose values are codes: shown through these i18n key prefixes.
 CODED = {
-    "kind": "customer.kind.",
     "gender": "customer.gender.",
     "nature": "customer.nature.",
     "source_channel": "customer.source_channel.",
@@ -43,13 +42,6 @@ CODED = {
     "verify_status": "customer.verify.",
     "verify_method": "customer.verify_method.",
 }
-# Picked from a list on the reveal dialog (i18n keys); a typed reason is stored as typed.
-REVEAL_REASONS = (
-    "customer.reveal_reason.verify_identity",
-    "customer.reveal_reason.contact_customer",
-    "customer.reveal_reason.business",
-    "customer.reveal_reason.complaint",
-)
 
 
 @dataclass(frozen=True)
@@ -249,8 +241,8 @@ def reveal_field(
     """The plaintext of one sensitive field of one customer, for the page to show briefly.
 
     Needs customer.read and customer.reveal.l<level> of the field; level 3 is never revealed
-    here (wave 2: an approved access request). The reason (2-200 characters, picked from
-    REVEAL_REASONS or typed) and the field name are audited, never the value.
+    here (wave 2: an approved access request). The reason (2-200 characters, picked or typed)
+    and the field name are audited, never the value.
     """
     spec = FIELDS.get(field)
     if spec is None or not 1 <= spec.level <= 3:

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, literal_column, or_, select, union_all
+from sqlalchemy import and_, func, literal_column, or_, select, union, union_all
 from sqlmodel import Session
 
 from custapp import clock
@@ -128,11 +128,13 @@ def _query_condition(session: Session, mode: str, term: str, original: str):  # 
         return Customer.id.in_(_survivor_ids(session, term))
     if mode == "phone":
         digest = customer_fields.blind_index("phone", term)
-        contacts = select(CustomerContact.customer_id).where(CustomerContact.phone_bidx == digest)
-        return or_(
-            Customer.phone_bidx == digest,
-            Customer.phone2_bidx == digest,
-            Customer.id.in_(contacts),
+        # A union of three index lookups: with OR, PostgreSQL scans the whole table.
+        return Customer.id.in_(
+            union(
+                select(Customer.id).where(Customer.phone_bidx == digest),
+                select(Customer.id).where(Customer.phone2_bidx == digest),
+                select(CustomerContact.customer_id).where(CustomerContact.phone_bidx == digest),
+            )
         )
     if mode == "id":
         # An organisation's credit code is plain (it names a company, not a person).
@@ -173,8 +175,28 @@ def _filter_conditions(filters: CustomerFilter) -> list:
     return conditions
 
 
-def _rows(session: Session, customers: list[Customer]) -> list[CustomerRow]:
-    ids = [c.id for c in customers]
+# What a row needs: not the whole record (most of it is ciphertext the list never shows).
+_ROW_COLUMNS = (
+    Customer.id,
+    Customer.number,
+    Customer.name,
+    Customer.kind,
+    Customer.nature,
+    Customer.grade,
+    Customer.grade_override,
+    Customer.lifecycle,
+    Customer.value_class,
+    Customer.phone_enc,
+    Customer.data_key_id,
+    Customer.last_purchase_at,
+    Customer.created_at,
+    Customer.verify_status,
+    Customer.merged_into_id,
+)
+
+
+def _rows(session: Session, found: list) -> list[CustomerRow]:
+    ids = [c.id for c in found]
     tags: dict[int, list[str]] = {i: [] for i in ids}
     for customer_id, tag in session.exec(
         select(CustomerTag.customer_id, CustomerTag.tag)
@@ -185,13 +207,14 @@ def _rows(session: Session, customers: list[Customer]) -> list[CustomerRow]:
     # One query loads the page's data keys into the session, so each decryption below finds
     # its key there; the list keeps them alive (the identity map holds weak references).
     keys = (
-        session.exec(select(DataKey).where(DataKey.id.in_({c.data_key_id for c in customers})))
+        session.exec(select(DataKey).where(DataKey.id.in_({c.data_key_id for c in found})))
         .scalars()
         .all()
     )
     rows = []
-    for c in customers:
+    for c in found:
         try:
+            # customer_fields.read needs only the row's phone_enc and data_key_id
             phone = customer_fields.masked("phone", customer_fields.read(session, c, "phone"))
         except DomainError:  # the data key is destroyed: nothing left to show
             phone = ""
@@ -237,19 +260,18 @@ def search_customers(
     matched = _query_condition(session, mode, term, query)
     if matched is not None:
         conditions.append(matched)
-    total = session.exec(select(func.count(Customer.id)).where(*conditions)).scalar_one()
-    customers = (
-        session.exec(
-            select(Customer)
-            .where(*conditions)
-            .order_by(*SORTS[sort])
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-        .scalars()
-        .all()
-    )
-    rows = _rows(session, list(customers)) if customers else []
+    found = session.exec(
+        select(*_ROW_COLUMNS)
+        .where(*conditions)
+        .order_by(*SORTS[sort])
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    if page == 1 and len(found) < page_size:
+        total = len(found)  # the whole result is on this page (every exact lookup): no count
+    else:
+        total = session.exec(select(func.count(Customer.id)).where(*conditions)).scalar_one()
+    rows = _rows(session, list(found)) if found else []
     detail: dict[str, object] = {"hits": total, "mode": mode}
     if term:
         detail["term"] = crypto.keyed_hash(get_keys().audit, term)

@@ -27,6 +27,7 @@ from custapp.models import (
     CustomerContact,
     CustomerSequence,
     CustomerTag,
+    DataKey,
     User,
 )
 from custapp.security.validators import validate_cn_id
@@ -366,6 +367,7 @@ def update_customer(
     customer = live_customer(session, customer_id, lock=True)
     if data.kind and data.kind != customer.kind:
         raise ValidationFailed({"kind": "customer.error.kind_fixed"})
+    key = session.get(DataKey, customer.data_key_id)  # held: the decryptions below reuse it
     old = _stored_text(session, customer)
     stored_contacts = _stored_contacts(session, customer)
     phones = {c.id: _contact_phone(session, customer, c) for c in stored_contacts}
@@ -405,6 +407,7 @@ def update_customer(
         old_tags=old_tags,
         old_contacts=old_contacts,
     )
+    del key
     if changed:
         audit.record(
             session,

@@ -47,8 +47,8 @@ from custapp.security.permissions import CS_MANAGER, FRONT_DESK
 from custapp.security.validators import make_cn_id, make_uscc
 from custapp.services import audit, customer_fields, datakeys
 from custapp.services.actor import system_actor
-from custapp.services.errors import DomainError
 from custapp.services.customers import CONTACT_PHONE_CONTEXT, allocate_number, completeness
+from custapp.services.errors import DomainError
 
 BATCH = 1000
 MAX_CUSTOMERS = 10_000_000  # the index permutations below stay collision-free up to here
@@ -336,7 +336,6 @@ class _Generator:
             plain["second_contact_id"] = second
         if plain["kind"] == "individual" and plain.get("id_type") == "resident_id":
             plain.update(self._verification(created, owner))
-        plain["completeness"] = _completeness(plain, secret)
         return plain, secret, tags, contacts
 
     def _verification(self, created: datetime, owner: int | None) -> dict:
@@ -462,15 +461,6 @@ class _Generator:
         return plain, secret, tags, contacts
 
 
-def _completeness(plain: dict, secret: dict) -> int:
-    """Share of the general and level-1 fields of the customer's kind that are filled."""
-    fields = [
-        f for f in customer_fields.FIELDS.values() if plain["kind"] in f.kinds and f.level <= 1
-    ]
-    filled = sum(1 for f in fields if plain.get(f.name) or secret.get(f.name))
-    return round(100 * filled / len(fields))
-
-
 _CUSTOMER_COLUMNS = tuple(c.name for c in Customer.__table__.columns if c.name != "id")
 _DEFAULTS = {
     **dict.fromkeys(_CUSTOMER_COLUMNS),
@@ -517,12 +507,14 @@ def _insert_batch(session: Session, drafts: list[tuple[dict, dict, list[str], li
     # `keys` stays referenced while we encrypt, so datakeys.data_key finds each in the session.
     key_ids, keys = _new_data_keys(session, [plain["created_at"] for plain, *_ in drafts])
     rows = []
-    for (plain, secret, _, _), key_id in zip(drafts, key_ids, strict=True):
+    for (plain, secret, _, contacts), key_id in zip(drafts, key_ids, strict=True):
         bag = SimpleNamespace(data_key_id=key_id)
         for field, value in secret.items():
             if value:
                 customer_fields.write(session, bag, field, value)  # type: ignore[arg-type]
-        rows.append({**_DEFAULTS, **plain, **vars(bag)})
+        row = {**_DEFAULTS, **plain, **vars(bag)}
+        row["completeness"] = completeness(SimpleNamespace(**row), contact_count=len(contacts))  # type: ignore[arg-type]
+        rows.append(row)
     session.execute(Customer.__table__.insert(), rows)
     numbers = [row["number"] for row in rows]
     id_of = dict(

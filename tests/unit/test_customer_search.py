@@ -34,6 +34,7 @@ from custapp.services.customer_search import (
     search_customers,
     search_term_hash,
 )
+from custapp.services.customers import CONTACT_PHONE_CONTEXT
 
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 PHONE = "13800138000"
@@ -76,7 +77,7 @@ def _customer(session, name: str, *, tags=(), contacts=(), **values) -> Customer
                 customer_id=customer.id,
                 name=contact_name,
                 phone_enc=datakeys.encrypt(
-                    session, customer.data_key_id, phone, context="customer.contact.phone"
+                    session, customer.data_key_id, phone, context=CONTACT_PHONE_CONTEXT
                 ),
                 phone_bidx=customer_fields.blind_index("phone", phone),
             )

@@ -21,8 +21,8 @@ from custapp import clock
 from custapp.db import session_scope
 from custapp.models import AuditEntry, Store, User, UserRole
 from custapp.security.permissions import ALL_ROLES, MEMBER, ROLE_PERMISSIONS
-from custapp.services import audit, customer_search, outbox
-from custapp.services.actor import Actor
+from custapp.services import audit, customer_search, customers, outbox
+from custapp.services.actor import Actor, system_actor
 from custapp.services.errors import PermissionDenied
 from custapp.services.guard import OPERATIONS
 
@@ -76,7 +76,45 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     },
     "customer_search.list_tags": lambda s, w: {},
     "customer_search.duplicate_groups": lambda s, w: {"page": 1},
+    "customers.create_customer": lambda s, w: {"data": _new_customer()},
+    "customers.find_duplicates": lambda s, w: {"data": _new_customer()},
+    "customers.update_customer": lambda s, w: {
+        "customer_id": _customer(s),
+        "data": customers.CustomerInput(name="李四", phone="13800138001"),
+    },
+    "customers.set_verification": lambda s, w: {
+        "customer_id": _customer(s),
+        "status": "verified",
+        "method": "id_card_at_counter",
+    },
+    "customers.override_grade": lambda s, w: {
+        "customer_id": _customer(s),
+        "grade": "A",
+        "reason": "年度大客户",
+    },
+    "customer_profile.get_profile": lambda s, w: {"customer_id": _customer(s)},
+    "customer_profile.reveal_field": lambda s, w: {
+        "customer_id": _customer(s),
+        "field": "phone",
+        "reason": "回电确认预订",
+    },
+    "customer_profile.change_history": lambda s, w: {"customer_id": _customer(s)},
+    "customer_profile.list_stale_verification": lambda s, w: {"page": 1},
 }
+
+# Operations that check a second permission once the first passed (which one may depend on the
+# arguments: reveal_field needs customer.reveal.l<level> of the field the factory names).
+SECOND_PERMISSIONS: dict[str, str] = {
+    "customer_profile.reveal_field": "customer.reveal.l1",
+}
+
+
+def _new_customer() -> customers.CustomerInput:
+    return customers.CustomerInput(name="张三", phone="13800138000")
+
+
+def _customer(session: Session) -> int:
+    return customers.create_customer(session, actor=system_actor("test"), data=_new_customer()).id
 
 
 def _function(operation: str) -> Callable:
@@ -124,8 +162,12 @@ def test_operation_is_refused_exactly_for_roles_without_its_permission(db, opera
     factory = FACTORIES.get(operation)
     if factory is None:
         pytest.fail(f"{operation} has no entry in FACTORIES")
-    holders = [role for role in ALL_ROLES if permission in ROLE_PERMISSIONS[role]]
-    assert holders, f"no role holds {permission}: nobody could ever call {operation}"
+    needed = [
+        permission,
+        *([SECOND_PERMISSIONS[operation]] if operation in SECOND_PERMISSIONS else []),
+    ]
+    holders = [role for role in ALL_ROLES if set(needed) <= ROLE_PERMISSIONS[role]]
+    assert holders, f"no role holds {needed}: nobody could ever call {operation}"
 
     with session_scope() as session:
         store = Store(code="HQ", name="总店", created_at=clock.now())
@@ -157,11 +199,12 @@ def test_operation_is_refused_exactly_for_roles_without_its_permission(db, opera
             entry = session.exec(
                 select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)
             ).scalar_one()
+        missing = next(p for p in needed if p not in ROLE_PERMISSIONS[role])
         assert (entry.outcome, entry.action, entry.actor_id, entry.reason) == (
             "denied",
             operation,
             actor_id,
-            permission,
+            missing,
         ), role
 
 
