@@ -41,9 +41,10 @@ ID_SQL = (
     "(id_number_bidx = :h OR uscc = :u) ORDER BY created_at DESC, id DESC LIMIT 20"
 )
 NUMBER_SQL = "SELECT id, number, name, merged_into_id FROM customers WHERE number = :n"
-NAME_SQL = (
-    "SELECT id, number, name FROM customers WHERE merged_into_id IS NULL AND "
-    "lower(name) LIKE :p ESCAPE '/' ORDER BY created_at DESC, id DESC LIMIT 20"
+NAME_SQL = (  # {like}: ILIKE on PostgreSQL, LIKE (ASCII case-insensitive) on SQLite
+    "SELECT id, number, name FROM customers WHERE merged_into_id IS NULL AND id IN "
+    "(SELECT id FROM customers WHERE name {like} :p ESCAPE '/') "
+    "ORDER BY created_at DESC, id DESC LIMIT 20"
 )
 
 
@@ -141,11 +142,12 @@ def run(backend: str, n: int, samples: int) -> None:
         return go
 
     index = customer_fields.blind_index
+    name_sql = NAME_SQL.format(like="ILIKE" if backend == "postgresql" else "LIKE")
     raw: dict[str, Callable[[dict], Callable[[], None]]] = {
         "phone": lambda t: bare(PHONE_SQL, h=index("phone", t["phone"])),
         "id_number": lambda t: bare(ID_SQL, h=index("id_number", t["id_number"]), u=t["id_number"]),
         "number": lambda t: bare(NUMBER_SQL, n=t["number"]),
-        "name": lambda t: bare(NAME_SQL, p=f"%{t['name'].lower()}%"),
+        "name": lambda t: bare(name_sql, p=f"%{t['name']}%"),
     }
     exact: list[float] = []
     for kind in ("phone", "id_number", "number", "name"):

@@ -341,4 +341,6 @@ MESSAGES: dict[str, str] = {
     "customer.field.second_contact": "Second contact",
     "customer.field.verify_method": "Verification method",
     "customer.field.grade_override": "Grade override",
+    "customer.no_reveal_permission": "Your role cannot reveal this",
+    "customers.sort": "Sort",
 }

@@ -352,4 +352,6 @@ MESSAGES: dict[str, str] = {
     "customer.field.second_contact": "第二联系人",
     "customer.field.verify_method": "核验方式",
     "customer.field.grade_override": "人工等级",
+    "customer.no_reveal_permission": "您的角色不能查看明文",
+    "customers.sort": "排序",
 }

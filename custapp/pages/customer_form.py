@@ -297,7 +297,7 @@ def customer_form_page() -> rx.Component:
                 ),
                 _section(
                     "customer.section.contact",
-                    _field("phone", placeholder="13800138000"),
+                    _field("phone"),
                     _field("phone2"),
                     _field("email", type_="email"),
                     _field("address"),

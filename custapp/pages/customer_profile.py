@@ -7,6 +7,7 @@ import asyncio
 import time
 
 import reflex as rx
+from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import T, field_error, page, pager
@@ -42,6 +43,7 @@ class ProfileState(SessionState):
     history_page: int = 1
     can_update: bool = False
     can_override: bool = False
+    reveal_levels: list[str] = []
     # the one revealed value (SPEC §8): cleared on leaving the profile or after 60 seconds
     reveal_open: bool = False
     reveal_field: str = ""
@@ -71,6 +73,7 @@ class ProfileState(SessionState):
         self.cid, self.tab, self.history_page = int(raw), "overview", 1
         self.can_update = actor.can("customer.update")
         self.can_override = actor.can("customer.grade_override")
+        self.reveal_levels = [lv for lv in ("1", "2") if actor.can(f"customer.reveal.l{lv}")]
         return self._fetch()
 
     def _fetch(self):
@@ -177,6 +180,15 @@ class ProfileState(SessionState):
 
     def _clear_reveal(self) -> None:
         self.revealed_field, self.revealed_value, self._revealed_at = "", "", 0.0
+
+    @_override_base_method
+    def _reset_client_storage(self) -> None:
+        """Leaving the profile by a full page load (typed address, reload, bookmark) runs no
+        on_unmount; Reflex calls this on every hydrate, just before it sends the whole state tree
+        to the new page, which otherwise carried the revealed plaintext along (SPEC §8: cleared
+        on leaving the profile; tests/e2e/test_secrets_stay_out.py)."""
+        super()._reset_client_storage()
+        self._clear_reveal()
 
     @rx.event
     def leave(self):
@@ -288,7 +300,10 @@ def _header() -> rx.Component:
             _badge(
                 S.badges["verify"], rx.cond(S.badges["verify_code"] == "verified", "green", "amber")
             ),
-            rx.cond(S.stale, _badge(T("customer.stale"), "red")),
+            rx.cond(
+                S.stale & (S.badges["verify_code"] == "verified"),
+                _badge(T("customer.stale"), "red"),
+            ),
             rx.spacer(),
             rx.cond(
                 S.can_update,
@@ -329,21 +344,25 @@ def _sensitive_row(item: rx.Var) -> rx.Component:
                 item["level"] == "3",
                 rx.text(T("customer.l3_hint"), size="1", color_scheme="gray"),
                 rx.cond(
-                    shown,
-                    rx.button(
-                        rx.icon("eye-off", size=14),
-                        T("customer.hide"),
-                        size="1",
-                        variant="soft",
-                        on_click=S.leave,
-                    ),
-                    rx.button(
-                        rx.icon("eye", size=14),
-                        T("customer.reveal"),
-                        size="1",
-                        variant="soft",
-                        on_click=S.ask_reveal(item["field"], item["label"]),
-                        data_testid="reveal-" + item["field"],
+                    ~S.reveal_levels.contains(item["level"]),
+                    rx.text(T("customer.no_reveal_permission"), size="1", color_scheme="gray"),
+                    rx.cond(
+                        shown,
+                        rx.button(
+                            rx.icon("eye-off", size=14),
+                            T("customer.hide"),
+                            size="1",
+                            variant="soft",
+                            on_click=S.leave,
+                        ),
+                        rx.button(
+                            rx.icon("eye", size=14),
+                            T("customer.reveal"),
+                            size="1",
+                            variant="soft",
+                            on_click=S.ask_reveal(item["field"], item["label"]),
+                            data_testid="reveal-" + item["field"],
+                        ),
                     ),
                 ),
             )

@@ -20,7 +20,8 @@ class CustomersState(SessionState):
     rows: list[dict[str, str]] = []
     total: int = 0
     page: int = 1
-    query: str = ""
+    has_query: bool = False
+    _query: str = ""  # not echoed to the browser: it may be a full phone or ID number
     f_lifecycle: str = ALL
     f_grade: str = ALL
     f_value: str = ALL
@@ -28,7 +29,6 @@ class CustomersState(SessionState):
     f_tag: str = ALL
     sort: str = "-created"
     tags: list[str] = []
-    searched: bool = False
     can_create: bool = False
 
     @rx.var
@@ -60,7 +60,7 @@ class CustomersState(SessionState):
     def _fetch(self):
         result, error = self._call(
             customer_search.search_customers,
-            query=self.query,
+            query=self._query,
             filters=self._filters(),
             sort=self.sort,
             page=self.page,
@@ -90,8 +90,9 @@ class CustomersState(SessionState):
 
     @rx.event
     def search(self, form: dict):
-        self.query = str(form.get("q", "")).strip()[:60]
-        self.page, self.searched = 1, True
+        self._query = str(form.get("q", "")).strip()[:60]
+        self.has_query = bool(self._query)
+        self.page = 1
         return self._fetch()
 
     @rx.event
@@ -104,7 +105,7 @@ class CustomersState(SessionState):
 
     @rx.event
     def clear(self):
-        self.query, self.page = "", 1
+        self._query, self.has_query, self.page = "", False, 1
         self.f_lifecycle = self.f_grade = self.f_value = self.f_nature = self.f_tag = ALL
         return self._fetch()
 
@@ -122,16 +123,23 @@ class CustomersState(SessionState):
 def _select(
     name: str, placeholder: str, options: list[tuple[str, rx.Var | str]], value: rx.Var
 ) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(placeholder=T(placeholder), width="130px"),
-        rx.select.content(
-            rx.select.item(T("common.all"), value=ALL),
-            *[rx.select.item(label, value=v) for v, label in options],
+    return _labelled(
+        placeholder,
+        rx.select.root(
+            rx.select.trigger(placeholder=T(placeholder), width="130px"),
+            rx.select.content(
+                rx.select.item(T("common.all"), value=ALL),
+                *[rx.select.item(label, value=v) for v, label in options],
+            ),
+            value=value,
+            on_change=lambda v: CustomersState.set_filter(name, v),
+            size="2",
         ),
-        value=value,
-        on_change=lambda v: CustomersState.set_filter(name, v),
-        size="2",
     )
+
+
+def _labelled(label_key: str, control: rx.Component) -> rx.Component:
+    return rx.vstack(rx.text(T(label_key), size="1", color_scheme="gray"), control, spacing="1")
 
 
 def _row(row: rx.Var) -> rx.Component:
@@ -207,25 +215,32 @@ def customers_page() -> rx.Component:
                 [(v, T(f"customer.nature.{v}")) for v in NATURES],
                 S.f_nature,
             ),
-            rx.select.root(
-                rx.select.trigger(placeholder=T("customer.tags"), width="130px"),
-                rx.select.content(
-                    rx.select.item(T("common.all"), value=ALL),
-                    rx.foreach(S.tags, lambda tag: rx.select.item(tag, value=tag)),
+            _labelled(
+                "customer.tags",
+                rx.select.root(
+                    rx.select.trigger(placeholder=T("customer.tags"), width="130px"),
+                    rx.select.content(
+                        rx.select.item(T("common.all"), value=ALL),
+                        rx.foreach(S.tags, lambda tag: rx.select.item(tag, value=tag)),
+                    ),
+                    value=S.f_tag,
+                    on_change=lambda v: S.set_filter("f_tag", v),
                 ),
-                value=S.f_tag,
-                on_change=lambda v: S.set_filter("f_tag", v),
             ),
-            rx.select.root(
-                rx.select.trigger(width="150px"),
-                rx.select.content(
-                    *[rx.select.item(T(f"customers.sort.{s}"), value=s) for s in SORTS]
+            _labelled(
+                "customers.sort",
+                rx.select.root(
+                    rx.select.trigger(width="150px"),
+                    rx.select.content(
+                        *[rx.select.item(T(f"customers.sort.{s}"), value=s) for s in SORTS]
+                    ),
+                    value=S.sort,
+                    on_change=lambda v: S.set_filter("sort", v),
                 ),
-                value=S.sort,
-                on_change=lambda v: S.set_filter("sort", v),
             ),
             rx.button(T("customers.clear"), variant="ghost", on_click=S.clear),
             wrap="wrap",
+            align="end",
             spacing="2",
         ),
         rx.box(
@@ -261,7 +276,7 @@ def customers_page() -> rx.Component:
         rx.cond(
             S.total == 0,
             rx.callout(
-                rx.cond(S.query != "", T("customers.no_match"), T("customers.empty")),
+                rx.cond(S.has_query, T("customers.no_match"), T("customers.empty")),
                 icon="search-x",
                 width="100%",
                 data_testid="customers-empty",

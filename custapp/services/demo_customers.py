@@ -294,7 +294,9 @@ class _Generator:
         first = created + timedelta(seconds=span * self.rng.random() ** 2)
         last = first + timedelta(seconds=(self.now - first).total_seconds() * self.rng.random())
         spend = (
-            int(self.rng.lognormvariate(9.2, 1.1)) * 100 if self.now - last < timedelta(365) else 0
+            int(self.rng.lognormvariate(9.2, 1.1)) * 100
+            if self.now - last < timedelta(days=365)
+            else 0
         )
         if self.now - last >= timedelta(days=365):
             lifecycle = "lost"
@@ -445,8 +447,10 @@ class _Generator:
             "nature": nature,
             "uscc": uscc,
             "legal_representative": self._person_name(rng.random() < 0.7)[0],
-            # in 万元; the column is a 32-bit integer of fen, so at most 2,147万元 fits
-            "registered_capital_fen": rng.choice((50, 100, 200, 500, 1000, 2000)) * 10_000 * 100,
+            # 万元 -> fen
+            "registered_capital_fen": rng.choice((50, 100, 200, 500, 1000, 5000, 10000))
+            * 10_000
+            * 100,
             "founding_date": founded,
             "industry": industry,
             "size": rng.choice(SIZES),

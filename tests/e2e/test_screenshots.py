@@ -7,6 +7,7 @@ missing there or with CUSTAPP_UPDATE_SCREENSHOTS=1 (so an ordinary test run leav
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -77,3 +78,25 @@ def test_screenshots(app, new_context) -> None:
     page.get_by_test_id("audit-verify").click()
     expect(page.get_by_test_id("verify-result")).to_be_visible()
     _shot(page, "audit-auditor.png")
+
+    page = new_context().new_page()
+    app.login(page, "frontdesk")
+    app.goto_shell(page, "/customers")
+    rows = page.locator("table tbody tr")
+    expect(rows.first).to_be_visible()
+    _shot(page, "customers-list.png")
+
+    # a demo person with a masked phone and ID number
+    rows.filter(has_text=re.compile(r"1\d\d\*{4}\d{4}")).filter(
+        has_text=ZH["customer.kind.individual"]
+    ).first.get_by_role("link").nth(1).click()
+    expect(page).to_have_url(re.compile(r"/customers/\d+$"))
+    expect(page.get_by_test_id("customer-name")).to_have_text(re.compile(r"\S"))
+    expect(page.get_by_test_id("masked-value").first).to_be_visible()
+    _shot(page, "customer-profile.png")
+
+    app.goto_shell(page, "/customers")
+    page.get_by_role("button", name=ZH["customers.new"]).click()
+    expect(page.locator("#f-name")).to_be_visible()
+    expect(page.get_by_test_id("customer-save")).to_be_visible()
+    _shot(page, "customer-new.png")
