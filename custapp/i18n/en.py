@@ -315,7 +315,7 @@ MESSAGES: dict[str, str] = {
     "customer.reveal.reason.verify_identity": "Checking identity",
     "customer.reveal.reason.contact_customer": "Contacting the customer",
     "customer.reveal.reason.correct_record": "Correcting the record",
-    "cli.customers_seeded": "{count} demo customers created",
+    "cli.customers_seeded": "{count} demo customers created ({rate}/s)",
     "cli.seeding_customers": "Creating demo customers",
     "customer.error.contact_required": "Enter at least one contact method (mobile, other phone, email or a contact person's phone)",
     "customer.error.invalid_choice": "Choose a value from the list",
@@ -343,4 +343,6 @@ MESSAGES: dict[str, str] = {
     "customer.field.grade_override": "Grade override",
     "customer.no_reveal_permission": "Your role cannot reveal this",
     "customers.sort": "Sort",
+    "alert.search_misses.subject": "Search alert: many searches without a hit",
+    "alert.search_misses.body": "User {username} ran {count} searches without a hit in 10 minutes.",
 }

@@ -326,7 +326,7 @@ MESSAGES: dict[str, str] = {
     "customer.reveal.reason.verify_identity": "核实客户身份",
     "customer.reveal.reason.contact_customer": "联系客户",
     "customer.reveal.reason.correct_record": "更正档案信息",
-    "cli.customers_seeded": "已生成 {count} 位演示客户",
+    "cli.customers_seeded": "已生成 {count} 位演示客户（{rate} 位/秒）",
     "cli.seeding_customers": "生成演示客户",
     "customer.error.contact_required": "请至少填写一种联系方式（手机、备用电话、电子邮箱或联系人电话）",
     "customer.error.invalid_choice": "请从列表中选择",
@@ -354,4 +354,6 @@ MESSAGES: dict[str, str] = {
     "customer.field.grade_override": "人工等级",
     "customer.no_reveal_permission": "您的角色不能查看明文",
     "customers.sort": "排序",
+    "alert.search_misses.subject": "搜索异常提醒",
+    "alert.search_misses.body": "用户 {username} 在 10 分钟内有 {count} 次搜索没有找到客户。",
 }

@@ -64,7 +64,7 @@ FREE_TEXT = (
     "health",
     "notes",
 )
-MAX_FEN = 2**63 - 1  # registered_capital_fen is a BIGINT column
+MAX_FEN = 10**14  # ¥1 trillion: above any registered capital; far below the BIGINT limit
 MAX_TAGS, MAX_TAG_LENGTH, MAX_CONTACTS = 20, 30, 20
 REASON_LENGTH = (2, 200)
 

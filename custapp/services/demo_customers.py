@@ -11,9 +11,9 @@ Numbers follow SPEC §8: the year of the creation date in the configured zone an
 sequence. The sequences are reserved up front in one transaction, so customers created while a
 seed runs never collide with it.
 
-There are no purchases yet (they come with membership), so the stored classification columns
-(last purchase, 12-month spend, lifecycle, grade, value class) get plausible placeholder values
-consistent with the rules; the purchase step's seeding replaces them by posting orders.
+There are no purchases yet, so every seeded customer starts as 潜在 / grade E with no spend: the
+classification columns are derived from orders, and seeding orders (which then classifies the
+customers) comes with the transaction tables.
 """
 
 from __future__ import annotations
@@ -127,8 +127,6 @@ TAG_ODDS = (
     ("生日提醒", 0.1),
     ("团购", 0.04),
 )
-# placeholder grades from 12-month spend in yuan (the real thresholds come with purchases)
-GRADE_FLOORS = (("A", 100_000), ("B", 30_000), ("C", 10_000), ("D", 2_000), ("E", 0))
 ORG_NATURES = (
     ("enterprise", 60),
     ("government", 10),
@@ -286,36 +284,6 @@ class _Generator:
         pool = stores or self.staff.store_ids
         return owner, second, self.rng.choice(pool) if pool else None
 
-    def _classification(self, created: datetime) -> dict:
-        """Placeholder purchase figures until orders exist (see the module docstring)."""
-        if self.rng.random() < 0.35:
-            return {}
-        span = (self.now - created).total_seconds()
-        first = created + timedelta(seconds=span * self.rng.random() ** 2)
-        last = first + timedelta(seconds=(self.now - first).total_seconds() * self.rng.random())
-        spend = (
-            int(self.rng.lognormvariate(9.2, 1.1)) * 100
-            if self.now - last < timedelta(days=365)
-            else 0
-        )
-        if self.now - last >= timedelta(days=365):
-            lifecycle = "lost"
-        elif self.now - first < timedelta(days=90):
-            lifecycle = "new"
-        else:
-            lifecycle = "old"
-        yuan = spend // 100
-        grade = next(g for g, floor in GRADE_FLOORS if yuan >= floor)
-        value = "key" if yuan >= 30_000 else "general" if yuan >= 5_000 else "scattered"
-        return {
-            "first_purchase_at": first,
-            "last_purchase_at": last,
-            "spend_12m_fen": spend,
-            "lifecycle": lifecycle,
-            "grade": grade,
-            "value_class": value,
-        }
-
     # --- customers ---------------------------------------------------------------------
 
     def customer(self, i: int, created: datetime) -> tuple[dict, dict, list[str], list[dict]]:
@@ -332,9 +300,8 @@ class _Generator:
             created_by=owner,
             created_at=created,
             updated_at=created,
-            **self._classification(created),
         )
-        if plain.get("grade") in ("A", "B"):
+        if self.rng.random() < 0.2:
             plain["second_contact_id"] = second
         if plain["kind"] == "individual" and plain.get("id_type") == "resident_id":
             plain.update(self._verification(created, owner))
