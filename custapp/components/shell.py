@@ -166,3 +166,47 @@ def pager(page: rx.Var, pages: rx.Var, total: rx.Var, on_prev, on_next) -> rx.Co
         align="center",
         width="100%",
     )
+
+
+def form_dialog(
+    *fields: rx.Component,
+    title: rx.Component,
+    is_open: rx.Var,
+    on_close,  # noqa: ANN001
+    on_submit,  # noqa: ANN001
+    error: rx.Var,
+    submit_label: str = "common.save",
+    submit_testid: str = "dialog-submit",
+    description: str | None = None,
+    reset_on_submit: bool = False,
+) -> rx.Component:
+    """A dialog holding one small form: fields, the error next to them, cancel and submit."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(title),
+            *([rx.dialog.description(T(description), size="2")] if description else []),
+            rx.form(
+                rx.vstack(
+                    *fields,
+                    field_error(error),
+                    rx.hstack(
+                        rx.button(
+                            T("common.cancel"),
+                            type="button",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=on_close,
+                        ),
+                        rx.button(T(submit_label), type="submit", data_testid=submit_testid),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                ),
+                on_submit=on_submit,
+                reset_on_submit=reset_on_submit,
+            ),
+        ),
+        open=is_open,
+        on_open_change=lambda _o: on_close(),
+    )

@@ -10,7 +10,7 @@ import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
-from custapp.components.shell import T, field_error, page, pager
+from custapp.components.shell import T, form_dialog, page, pager
 from custapp.money import format_fen
 from custapp.services import customer_profile, customers
 from custapp.services.customer_fields import GRADES
@@ -506,144 +506,75 @@ def _history() -> rx.Component:
     )
 
 
+def _choice(placeholder: str, name: str, items: list[tuple[str, rx.Var | str]]) -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(placeholder=T(placeholder), width="100%"),
+        rx.select.content(*[rx.select.item(label, value=value) for value, label in items]),
+        name=name,
+    )
+
+
 def _reveal_dialog() -> rx.Component:
     S = ProfileState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(T("customer.reveal"), " ", S.reveal_label),
-            rx.dialog.description(T("customer.reveal_notice"), size="2"),
-            rx.form(
-                rx.vstack(
-                    rx.select.root(
-                        rx.select.trigger(placeholder=T("customer.reveal.reason"), width="100%"),
-                        rx.select.content(
-                            *[
-                                rx.select.item(T(f"customer.reveal.reason.{r}"), value=r)
-                                for r in REVEAL_REASONS
-                            ]
-                        ),
-                        name="reason_choice",
-                    ),
-                    rx.input(
-                        name="reason_text",
-                        placeholder=T("customer.reveal.reason_other"),
-                        width="100%",
-                        id="reveal-reason",
-                    ),
-                    field_error(S.reveal_error),
-                    rx.hstack(
-                        rx.button(
-                            T("common.cancel"),
-                            type="button",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=S.close_reveal,
-                        ),
-                        rx.button(
-                            T("customer.reveal"), type="submit", data_testid="reveal-confirm"
-                        ),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                ),
-                on_submit=S.reveal,
-                reset_on_submit=True,
-            ),
+    return form_dialog(
+        _choice(
+            "customer.reveal.reason",
+            "reason_choice",
+            [(r, T(f"customer.reveal.reason.{r}")) for r in REVEAL_REASONS],
         ),
-        open=S.reveal_open,
-        on_open_change=lambda _o: S.close_reveal(),
+        rx.input(
+            name="reason_text",
+            placeholder=T("customer.reveal.reason_other"),
+            width="100%",
+            id="reveal-reason",
+        ),
+        title=rx.fragment(T("customer.reveal"), " ", S.reveal_label),
+        description="customer.reveal_notice",
+        is_open=S.reveal_open,
+        on_close=S.close_reveal,
+        on_submit=S.reveal,
+        error=S.reveal_error,
+        submit_label="customer.reveal",
+        submit_testid="reveal-confirm",
+        reset_on_submit=True,
     )
 
 
 def _verify_dialog() -> rx.Component:
     S = ProfileState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(T("customer.verify_action")),
-            rx.form(
-                rx.vstack(
-                    rx.select.root(
-                        rx.select.trigger(placeholder=T("customer.verify_status"), width="100%"),
-                        rx.select.content(
-                            *[
-                                rx.select.item(T(f"customer.verify.{s}"), value=s)
-                                for s in ("verified", "failed", "unverified")
-                            ]
-                        ),
-                        name="status",
-                    ),
-                    rx.select.root(
-                        rx.select.trigger(placeholder=T("customer.verify_method"), width="100%"),
-                        rx.select.content(
-                            *[
-                                rx.select.item(T(f"customer.verify_method.{m}"), value=m)
-                                for m in ("id_card_at_counter", "other")
-                            ]
-                        ),
-                        name="method",
-                    ),
-                    field_error(S.dialog_error),
-                    rx.hstack(
-                        rx.button(
-                            T("common.cancel"),
-                            type="button",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=S.close_dialogs,
-                        ),
-                        rx.button(T("common.save"), type="submit"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                ),
-                on_submit=S.save_verification,
-            ),
+    return form_dialog(
+        _choice(
+            "customer.verify_status",
+            "status",
+            [(v, T(f"customer.verify.{v}")) for v in ("verified", "failed", "unverified")],
         ),
-        open=S.verify_open,
-        on_open_change=lambda _o: S.close_dialogs(),
+        _choice(
+            "customer.verify_method",
+            "method",
+            [(m, T(f"customer.verify_method.{m}")) for m in ("id_card_at_counter", "other")],
+        ),
+        title=T("customer.verify_action"),
+        is_open=S.verify_open,
+        on_close=S.close_dialogs,
+        on_submit=S.save_verification,
+        error=S.dialog_error,
     )
 
 
 def _grade_dialog() -> rx.Component:
     S = ProfileState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(T("customer.grade_override")),
-            rx.form(
-                rx.vstack(
-                    rx.select.root(
-                        rx.select.trigger(placeholder=T("customer.grade"), width="100%"),
-                        rx.select.content(
-                            rx.select.item(T("customer.grade_auto"), value="auto"),
-                            *[rx.select.item(g, value=g) for g in GRADES],
-                        ),
-                        name="grade",
-                    ),
-                    rx.input(
-                        name="reason", placeholder=T("customer.grade_override_reason"), width="100%"
-                    ),
-                    field_error(S.dialog_error),
-                    rx.hstack(
-                        rx.button(
-                            T("common.cancel"),
-                            type="button",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=S.close_dialogs,
-                        ),
-                        rx.button(T("common.save"), type="submit"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                ),
-                on_submit=S.save_grade,
-            ),
+    return form_dialog(
+        _choice(
+            "customer.grade",
+            "grade",
+            [("auto", T("customer.grade_auto")), *[(g, g) for g in GRADES]],
         ),
-        open=S.grade_open,
-        on_open_change=lambda _o: S.close_dialogs(),
+        rx.input(name="reason", placeholder=T("customer.grade_override_reason"), width="100%"),
+        title=T("customer.grade_override"),
+        is_open=S.grade_open,
+        on_close=S.close_dialogs,
+        on_submit=S.save_grade,
+        error=S.dialog_error,
     )
 
 
