@@ -73,6 +73,8 @@ def record(
     actor_name: str | None = None,
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (it commits or rolls back with the work)."""
+    if target_type is None and customer_id is not None:
+        target_type, target_id = "customer", customer_id
     head = _lock_head(session)
     entry = AuditEntry(
         seq=head.seq + 1,

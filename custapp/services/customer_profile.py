@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from custapp import clock
-from custapp.models import Customer, CustomerChange, CustomerContact, CustomerTag, DataKey
+from custapp.models import Customer, CustomerChange, CustomerContact, CustomerTag
 from custapp.services import audit, customer_fields, datakeys
 from custapp.services.actor import Actor
 from custapp.services.customer_fields import FIELDS
@@ -156,7 +156,6 @@ def _masked_phone(session: Session, key_id: int, token: str | None) -> str:
 def get_profile(session: Session, *, actor: Actor, customer_id: int) -> CustomerProfile:
     """The profile, masked; a merged customer's id leads to the survivor. Audited (open)."""
     customer, merged = survivor(session, customer_id)
-    key = session.get(DataKey, customer.data_key_id)  # held: every decryption below reuses it
     general = {
         INPUT_NAMES[name]: as_text(name, getattr(customer, name))
         for name, spec in FIELDS.items()
@@ -221,13 +220,10 @@ def get_profile(session: Session, *, actor: Actor, customer_id: int) -> Customer
         updated_at=customer.updated_at,
         redirected_from=merged.number if merged else "",
     )
-    del key
     audit.record(
         session,
         actor=actor,
         action="customer.open",
-        target_type="customer",
-        target_id=customer.id,
         customer_id=customer.id,
         detail={"redirected_from": merged.id} if merged else None,
     )
@@ -267,8 +263,6 @@ def reveal_field(
         session,
         actor=actor,
         action="customer.reveal",
-        target_type="customer",
-        target_id=customer.id,
         customer_id=customer.id,
         fields=[field],
         reason=reason,
@@ -304,7 +298,6 @@ def change_history(
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound("error.not_found")
-    key = session.get(DataKey, customer.data_key_id)  # held for the decryptions below
     where = CustomerChange.customer_id == customer_id
     total = session.exec(select(func.count(CustomerChange.id)).where(where)).scalar_one()
     changes = session.exec(
@@ -327,7 +320,6 @@ def change_history(
             values.append(_history_text(change.field, plain))
         (old, coded), (new, _) = values
         rows.append(ChangeRow(change.changed_at, change.actor_name, change.field, old, new, coded))
-    del key
     return rows, total
 
 

@@ -16,12 +16,12 @@ from sqlalchemy import and_, func, literal_column, or_, select, union, union_all
 from sqlmodel import Session
 
 from custapp import clock
-from custapp.models import AuditEntry, Customer, CustomerContact, CustomerTag, DataKey
+from custapp.models import AuditEntry, Customer, CustomerContact, CustomerTag
 from custapp.security import crypto
 from custapp.security.keys import get_keys
 from custapp.security.permissions import CS_MANAGER
 from custapp.security.validators import validate_cn_id, validate_mobile
-from custapp.services import audit, customer_fields, outbox
+from custapp.services import audit, customer_fields, datakeys, outbox
 from custapp.services.actor import Actor
 from custapp.services.errors import DomainError
 from custapp.services.guard import requires
@@ -211,13 +211,7 @@ def _rows(session: Session, found: list) -> list[CustomerRow]:
         .order_by(CustomerTag.tag)
     ).all():
         tags[customer_id].append(tag)
-    # One query loads the page's data keys into the session, so each decryption below finds
-    # its key there; the list keeps them alive (the identity map holds weak references).
-    keys = (
-        session.exec(select(DataKey).where(DataKey.id.in_({c.data_key_id for c in found})))
-        .scalars()
-        .all()
-    )
+    datakeys.preload(session, {c.data_key_id for c in found})
     rows = []
     for c in found:
         try:
@@ -243,7 +237,6 @@ def _rows(session: Session, found: list) -> list[CustomerRow]:
                 merged_into_id=c.merged_into_id,
             )
         )
-    del keys
     return rows
 
 

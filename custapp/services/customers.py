@@ -27,7 +27,6 @@ from custapp.models import (
     CustomerContact,
     CustomerSequence,
     CustomerTag,
-    DataKey,
     User,
 )
 from custapp.security.validators import validate_cn_id
@@ -347,8 +346,6 @@ def create_customer(session: Session, *, actor: Actor, data: CustomerInput) -> C
         session,
         actor=actor,
         action="customer.create",
-        target_type="customer",
-        target_id=customer.id,
         customer_id=customer.id,
         fields=changed,
     )
@@ -367,7 +364,6 @@ def update_customer(
     customer = live_customer(session, customer_id, lock=True)
     if data.kind and data.kind != customer.kind:
         raise ValidationFailed({"kind": "customer.error.kind_fixed"})
-    key = session.get(DataKey, customer.data_key_id)  # held: the decryptions below reuse it
     old = _stored_text(session, customer)
     stored_contacts = _stored_contacts(session, customer)
     phones = {c.id: _contact_phone(session, customer, c) for c in stored_contacts}
@@ -407,14 +403,11 @@ def update_customer(
         old_tags=old_tags,
         old_contacts=old_contacts,
     )
-    del key
     if changed:
         audit.record(
             session,
             actor=actor,
             action="customer.update",
-            target_type="customer",
-            target_id=customer.id,
             customer_id=customer.id,
             fields=changed,
         )
@@ -530,8 +523,6 @@ def set_verification(
         session,
         actor=actor,
         action="customer.verify",
-        target_type="customer",
-        target_id=customer.id,
         customer_id=customer.id,
         fields=["verify_status", "verify_method"],
     )
@@ -558,8 +549,6 @@ def override_grade(
         session,
         actor=actor,
         action="customer.grade_override",
-        target_type="customer",
-        target_id=customer.id,
         customer_id=customer.id,
         fields=["grade_override"],
         reason=reason,

@@ -28,11 +28,30 @@ def _unwrap(version: int, wrapped: str) -> bytes:
     return crypto.unwrap_data_key(get_keys().master, version, wrapped)
 
 
+_SESSION_KEYS = "custapp_data_keys"
+
+
 def data_key(session: Session, key_id: int) -> bytes:
-    row = session.get(DataKey, key_id)
-    if row is None or row.wrapped is None:
+    """The unwrapped key, looked up once per unit of work however many fields it opens."""
+    cache = session.info.setdefault(_SESSION_KEYS, {})
+    if key_id not in cache:
+        preload(session, [key_id])
+    key = cache.get(key_id)
+    if key is None:
         raise DomainError("error.data_destroyed")
-    return _unwrap(row.master_version, row.wrapped)
+    return key
+
+
+def preload(session: Session, key_ids) -> None:  # noqa: ANN001 (any iterable of ids)
+    """Load many data keys in one query (a page of customers); destroyed keys stay absent."""
+    cache = session.info.setdefault(_SESSION_KEYS, {})
+    wanted = {i for i in key_ids if i not in cache}
+    if not wanted:
+        return
+    rows = session.exec(select(DataKey).where(DataKey.id.in_(wanted))).scalars().all()
+    for row in rows:
+        if row.wrapped is not None:
+            cache[row.id] = _unwrap(row.master_version, row.wrapped)
 
 
 def system_key(session: Session) -> tuple[int, bytes]:

@@ -513,7 +513,6 @@ def _insert_batch(session: Session, drafts: list[tuple[dict, dict, list[str], li
         session.execute(CustomerTag.__table__.insert(), tags)
     if contacts:
         session.execute(CustomerContact.__table__.insert(), contacts)
-    del keys
 
 
 def seed_customers(
