@@ -9,16 +9,18 @@ import reflex as rx
 from custapp import clock
 from custapp.components.shell import T, page, pager
 from custapp.services import audit
+from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
 PAGE_SIZE = 50
 OUTCOMES = ("ok", "denied", "failed")
 
 
-class AuditState(SessionState):
+class AuditState(PagedMixin, SessionState):
+    def _page_size(self) -> int:
+        return PAGE_SIZE
+
     rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
     f_action: str = ""
     f_actor: str = ""
     f_outcome: str = ""
@@ -27,10 +29,6 @@ class AuditState(SessionState):
     filter_error: str = ""
     verify_text: str = ""
     verify_ok: bool = True
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
 
     @rx.event
     def load(self):
@@ -98,16 +96,6 @@ class AuditState(SessionState):
     def set_outcome(self, value: str):
         self.f_outcome = "" if value == "all" else value
         self.page = 1
-        return self._fetch()
-
-    @rx.event
-    def prev_page(self):
-        self.page = max(1, self.page - 1)
-        return self._fetch()
-
-    @rx.event
-    def next_page(self):
-        self.page = min(self.pages, self.page + 1)
         return self._fetch()
 
     @rx.event

@@ -9,6 +9,7 @@ from custapp import clock
 from custapp.components.shell import T, page, pager
 from custapp.services import customer_search
 from custapp.services.customer_fields import GRADES, LIFECYCLES, NATURES, VALUE_CLASSES
+from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
 PAGE_SIZE = 20
@@ -16,10 +17,8 @@ SORTS = ("-created", "created", "number", "-number", "-last_purchase", "last_pur
 ALL = "all"
 
 
-class CustomersState(SessionState):
+class CustomersState(PagedMixin, SessionState):
     rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
     has_query: bool = False
     _query: str = ""  # not echoed to the browser: it may be a full phone or ID number
     f_lifecycle: str = ALL
@@ -30,10 +29,6 @@ class CustomersState(SessionState):
     sort: str = "-created"
     tags: list[str] = []
     can_create: bool = False
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
 
     @rx.event
     def load(self):
@@ -107,16 +102,6 @@ class CustomersState(SessionState):
     def clear(self):
         self._query, self.has_query, self.page = "", False, 1
         self.f_lifecycle = self.f_grade = self.f_value = self.f_nature = self.f_tag = ALL
-        return self._fetch()
-
-    @rx.event
-    def prev_page(self):
-        self.page = max(1, self.page - 1)
-        return self._fetch()
-
-    @rx.event
-    def next_page(self):
-        self.page = min(self.pages, self.page + 1)
         return self._fetch()
 
 

@@ -7,19 +7,14 @@ import reflex as rx
 from custapp import clock
 from custapp.components.shell import T, page, pager
 from custapp.services import outbox
+from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
 PAGE_SIZE = 20
 
 
-class MessagesState(SessionState):
+class MessagesState(PagedMixin, SessionState):
     rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
 
     @rx.event
     def load(self):
@@ -50,16 +45,6 @@ class MessagesState(SessionState):
         _, error = self._call(outbox.mark_read, message_id=int(message_id))
         if error:
             return rx.toast.error(error)
-        return self._fetch()
-
-    @rx.event
-    def prev_page(self):
-        self.page = max(1, self.page - 1)
-        return self._fetch()
-
-    @rx.event
-    def next_page(self):
-        self.page = min(self.pages, self.page + 1)
         return self._fetch()
 
 

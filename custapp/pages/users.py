@@ -9,15 +9,14 @@ from custapp import clock
 from custapp.components.shell import T, field_error, page, pager
 from custapp.security.permissions import STAFF_ROLES
 from custapp.services import users
+from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
 PAGE_SIZE = 20
 
 
-class UsersState(SessionState):
+class UsersState(PagedMixin, SessionState):
     rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
     query: str = ""
     store_choices: list[list[str]] = []
     # the create / edit dialog
@@ -31,10 +30,6 @@ class UsersState(SessionState):
     # a temporary password is shown once, then cleared
     issued_for: str = ""
     issued_password: str = ""
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
 
     @rx.var
     def role_choices(self) -> list[list[str]]:
@@ -80,16 +75,6 @@ class UsersState(SessionState):
     def search(self, form: dict):
         self.query = str(form.get("q", ""))[:50]
         self.page = 1
-        return self._fetch()
-
-    @rx.event
-    def prev_page(self):
-        self.page = max(1, self.page - 1)
-        return self._fetch()
-
-    @rx.event
-    def next_page(self):
-        self.page = min(self.pages, self.page + 1)
         return self._fetch()
 
     @rx.event
