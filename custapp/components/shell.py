@@ -110,12 +110,48 @@ def sidebar() -> rx.Component:
     )
 
 
+def mobile_bar() -> rx.Component:
+    """On a phone the sidebar would take half the screen: the menu becomes a bar on top."""
+    return rx.vstack(
+        rx.hstack(
+            rx.text(S.user_display, weight="bold", size="2"),
+            rx.spacer(),
+            language_switch(),
+            rx.icon_button(
+                rx.icon("log-out", size=14), on_click=S.logout, variant="soft", size="1"
+            ),
+            align="center",
+            width="100%",
+        ),
+        rx.flex(
+            rx.foreach(
+                S.menu,
+                lambda item: rx.link(
+                    rx.badge(
+                        rx.icon(item["icon"], size=12), item["label"], variant="soft", size="2"
+                    ),
+                    href=item["href"],
+                    underline="none",
+                ),
+            ),
+            wrap="wrap",
+            spacing="2",
+        ),
+        spacing="2",
+        padding_bottom="12px",
+        margin_bottom="12px",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+    )
+
+
 def page(title_key: str, *children: rx.Component) -> rx.Component:
     """A signed-in page: the sidebar and the content. Nothing shows until the login is known."""
     return rx.hstack(
         rx.moment(interval=60_000, on_change=S.heartbeat, display="none"),
-        sidebar(),
+        rx.box(sidebar(), display=rx.breakpoints(initial="none", md="block")),
         rx.box(
+            rx.box(mobile_bar(), display=rx.breakpoints(initial="block", md="none")),
             rx.cond(
                 S.user_display != "",
                 rx.vstack(
@@ -127,7 +163,7 @@ def page(title_key: str, *children: rx.Component) -> rx.Component:
                 ),
                 rx.center(rx.spinner(size="3"), padding="80px"),
             ),
-            padding="24px 32px",
+            padding=rx.breakpoints(initial="12px", md="24px 32px"),
             width="100%",
             min_height="100vh",
         ),

@@ -125,7 +125,7 @@ MESSAGES: dict[str, str] = {
     "messages.mark_read": "Mark read",
     "messages.empty": "No messages",
     "portal.hello": "Hello, ",
-    "portal.intro": "This is your member page: see your own information and change your password.",
+    "portal.intro": "This is your member page. Your card, points and profile appear here once membership services are set up; for now you can change your password.",
     "validation.required": "Required",
     "validation.id_number.length": "A resident ID number has 18 characters",
     "validation.id_number.format": "17 digits followed by a digit or X",

@@ -134,7 +134,7 @@ MESSAGES: dict[str, str] = {
     "messages.empty": "暂无消息",
     # portal
     "portal.hello": "您好，",
-    "portal.intro": "这里是您的会员中心：您可以查看本人信息，修改登录密码。",
+    "portal.intro": "这里是您的会员中心。会员卡、积分和本人信息将在开通会员服务后显示；现在您可以修改登录密码。",
     # validation
     "validation.required": "此项为必填",
     "validation.id_number.length": "居民身份证号码应为 18 位",
