@@ -345,4 +345,18 @@ MESSAGES: dict[str, str] = {
     "customers.sort": "Sort",
     "alert.search_misses.subject": "Search alert: many searches without a hit",
     "alert.search_misses.body": "User {username} ran {count} searches without a hit in 10 minutes.",
+    # --- orders and classification ---
+    # --- service log and follow-ups ---
+    # --- attachments ---
+    # --- merge and data quality ---
+    # --- profile tabs ---
+    "customer.tab.transactions": "Transactions",
+    "customer.tab.service": "Service log",
+    "customer.tab.points": "Points & stored value",
+    "customer.tab.consents": "Consents",
+    "customer.tab.complaints": "Complaints",
+    "customer.tab.attachments": "Attachments",
+    "customer.tab.points.later": "Cards, stored value and points appear here once membership is available.",
+    "customer.tab.consents.later": "Consent records appear here once consent management is available.",
+    "customer.tab.complaints.later": "Complaints appear here once complaint handling is available.",
 }

@@ -356,4 +356,18 @@ MESSAGES: dict[str, str] = {
     "customers.sort": "排序",
     "alert.search_misses.subject": "搜索异常提醒",
     "alert.search_misses.body": "用户 {username} 在 10 分钟内有 {count} 次搜索没有找到客户。",
+    # --- orders and classification ---
+    # --- service log and follow-ups ---
+    # --- attachments ---
+    # --- merge and data quality ---
+    # --- profile tabs ---
+    "customer.tab.transactions": "消费记录",
+    "customer.tab.service": "服务/沟通记录",
+    "customer.tab.points": "积分与储值",
+    "customer.tab.consents": "授权同意",
+    "customer.tab.complaints": "投诉",
+    "customer.tab.attachments": "附件",
+    "customer.tab.points.later": "会员卡、储值和积分随会员功能上线后在此显示。",
+    "customer.tab.consents.later": "告知同意记录随告知同意功能上线后在此显示。",
+    "customer.tab.complaints.later": "投诉记录随投诉处理功能上线后在此显示。",
 }

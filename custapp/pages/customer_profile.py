@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
@@ -12,6 +13,9 @@ from reflex.state import _override_base_method  # Reflex's own marker for a base
 from custapp import clock
 from custapp.components.shell import T, form_dialog, page, pager
 from custapp.money import format_fen
+from custapp.pages.profile_attachments import attachments_tab
+from custapp.pages.profile_orders import orders_tab
+from custapp.pages.profile_service import service_tab
 from custapp.services import customer_profile, customers
 from custapp.services.customer_fields import GRADES
 from custapp.states.session import SessionState
@@ -161,7 +165,7 @@ class ProfileState(SessionState):
 
     @rx.event
     def set_tab(self, tab: str | list[str]):
-        self.tab = "history" if tab == "history" else "overview"
+        self.tab = tab if isinstance(tab, str) and tab in TAB_NAMES else "overview"
         if self.tab == "history":
             return self._fetch_history()
         return None
@@ -578,6 +582,29 @@ def _grade_dialog() -> rx.Component:
     )
 
 
+def _not_yet(what: str) -> Callable[[], rx.Component]:
+    """A tab whose records arrive with a later issue: a plain empty state, not a fake list."""
+
+    def content() -> rx.Component:
+        return rx.callout(T(f"customer.tab.{what}.later"), icon="info", color_scheme="gray")
+
+    return content
+
+
+# tab value -> its content; each linked-record tab loads its own page when it mounts
+TABS: tuple[tuple[str, Callable[[], rx.Component]], ...] = (
+    ("overview", _overview),
+    ("transactions", orders_tab),
+    ("service", service_tab),
+    ("points", _not_yet("points")),
+    ("consents", _not_yet("consents")),
+    ("complaints", _not_yet("complaints")),
+    ("attachments", attachments_tab),
+    ("history", _history),
+)
+TAB_NAMES = frozenset(tab for tab, _ in TABS)
+
+
 def customer_profile_page() -> rx.Component:
     S = ProfileState
     return page(
@@ -586,13 +613,18 @@ def customer_profile_page() -> rx.Component:
             _header(),
             rx.tabs.root(
                 rx.tabs.list(
-                    rx.tabs.trigger(T("customer.tab.overview"), value="overview"),
-                    rx.tabs.trigger(
-                        T("customer.tab.history"), value="history", data_testid="tab-history"
-                    ),
+                    *[
+                        rx.tabs.trigger(
+                            T(f"customer.tab.{tab}"), value=tab, data_testid=f"tab-{tab}"
+                        )
+                        for tab, _ in TABS
+                    ],
+                    overflow_x="auto",
                 ),
-                rx.tabs.content(_overview(), value="overview", padding_top="16px"),
-                rx.tabs.content(_history(), value="history", padding_top="16px"),
+                *[
+                    rx.tabs.content(content(), value=tab, padding_top="16px")
+                    for tab, content in TABS
+                ],
                 value=S.tab,
                 on_change=S.set_tab,
                 width="100%",

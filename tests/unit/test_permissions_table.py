@@ -100,6 +100,10 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     },
     "customer_profile.change_history": lambda s, w: {"customer_id": _customer(s)},
     "customer_profile.list_stale_verification": lambda s, w: {"page": 1},
+    # --- orders and classification ---
+    # --- service log and follow-ups ---
+    # --- attachments ---
+    # --- merge and data quality ---
 }
 
 # Operations that check a second permission once the first passed (which one may depend on the

@@ -1,0 +1,11 @@
+"""The profile's attachments tab (placeholder until its part of issue 3 lands)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from custapp.components.shell import T
+
+
+def attachments_tab() -> rx.Component:
+    return rx.text(T("common.empty"), color="gray")
