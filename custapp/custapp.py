@@ -7,6 +7,8 @@ from custapp.pages.audit import AuditState, audit_page
 from custapp.pages.customer_form import CustomerFormState, customer_form_page
 from custapp.pages.customer_profile import ProfileState, customer_profile_page
 from custapp.pages.customers import CustomersState, customers_page
+from custapp.pages.data_quality import DataQualityState, data_quality_page
+from custapp.pages.follow_ups import FollowUpsState, follow_ups_page
 from custapp.pages.home import HomeState, home_page
 from custapp.pages.login import LoginState, login_page
 from custapp.pages.messages import MessagesState, messages_page
@@ -35,3 +37,5 @@ app.add_page(
 app.add_page(
     customer_form_page, route="/customers/[cid]/edit", title=TITLE, on_load=CustomerFormState.load
 )
+app.add_page(follow_ups_page, route="/follow-ups", title=TITLE, on_load=FollowUpsState.load)
+app.add_page(data_quality_page, route="/data-quality", title=TITLE, on_load=DataQualityState.load)

@@ -152,6 +152,8 @@ MESSAGES: dict[str, str] = {
     "outbox.error.bad_channel": "Unknown message channel",
     "outbox.error.bad_recipient": "Missing or invalid recipient",
     # customer archive
+    "nav.follow_ups": "My follow-ups",
+    "nav.data_quality": "Data quality",
     "nav.customers": "Customers",
     "customers.new": "New customer",
     "customers.search_hint": "Mobile / ID number / customer no. / name",

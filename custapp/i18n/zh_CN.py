@@ -163,6 +163,8 @@ MESSAGES: dict[str, str] = {
     "outbox.error.bad_channel": "无效的消息渠道",
     "outbox.error.bad_recipient": "收件人缺失或格式不正确",
     # customer archive
+    "nav.follow_ups": "我的待跟进",
+    "nav.data_quality": "数据质量",
     "nav.customers": "客户档案",
     "customers.new": "新建客户",
     "customers.search_hint": "手机号 / 身份证号 / 客户编号 / 姓名",

@@ -28,6 +28,8 @@ MENU = (
     ("/", "nav.home", "layout-dashboard", None),
     ("/portal", "nav.portal", "id-card", "member.self"),
     ("/customers", "nav.customers", "contact", "customer.read"),
+    ("/follow-ups", "nav.follow_ups", "calendar-clock", "service_log.write"),
+    ("/data-quality", "nav.data_quality", "list-checks", "customer.read"),
     ("/users", "nav.users", "users", "user.manage"),
     ("/audit", "nav.audit", "scroll-text", "audit.read"),
     ("/messages", "nav.messages", "bell", "message.read"),
