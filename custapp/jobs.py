@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict
 
+from custapp.services.classification import run_daily
 from custapp.services.outbox import deliver_due
 from custapp.services.senders import sender_from_settings
 
@@ -22,6 +23,7 @@ def _deliver_outbox() -> dict:
 
 STEPS: list[tuple[str, Callable[[], dict]]] = [
     ("outbox", _deliver_outbox),
+    ("classification", run_daily),
 ]
 
 

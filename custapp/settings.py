@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +18,22 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 def _int(name: str, default: int) -> int:
     return int(_env(name, str(default)))
+
+
+def _yuan_as_fen(name: str, default_yuan: int) -> int:
+    """A money setting given in yuan ("50000", "4999.50"), as integer fen (never a float)."""
+    return int(Decimal(_env(name, str(default_yuan))) * 100)
+
+
+def _grade_thresholds() -> tuple[int, int, int, int]:
+    """Minimum trailing-12-month spend in fen for grades A, B, C, D (below D: E)."""
+    thresholds = tuple(
+        _yuan_as_fen(f"GRADE_{grade}_YUAN", default)
+        for grade, default in (("A", 50_000), ("B", 20_000), ("C", 5_000), ("D", 1_000))
+    )
+    if any(t < 0 for t in thresholds) or list(thresholds) != sorted(thresholds, reverse=True):
+        raise ValueError("CUSTAPP_GRADE_A..D_YUAN must be >= 0 and A >= B >= C >= D")
+    return thresholds  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,9 @@ class Settings:
     smtp_from: str
     search_alert_threshold: int
     verification_stale_days: int  # real-name verification older than this is flagged (SPEC §2)
+    grade_thresholds_fen: tuple[int, int, int, int]  # 12-month spend for A, B, C, D (SPEC §2)
+    lifecycle_new_days: int  # "new" while the first purchase is fewer days ago than this
+    lifecycle_lost_days: int  # "lost" once the last purchase is at least this many days ago
     environment: str
 
     @property
@@ -84,5 +104,8 @@ def get_settings() -> Settings:
         smtp_from=_env("SMTP_FROM", "custapp@localhost"),
         search_alert_threshold=_int("SEARCH_ALERT_THRESHOLD", 30),
         verification_stale_days=_int("VERIFICATION_STALE_DAYS", 365),
+        grade_thresholds_fen=_grade_thresholds(),
+        lifecycle_new_days=_int("LIFECYCLE_NEW_DAYS", 90),
+        lifecycle_lost_days=_int("LIFECYCLE_LOST_DAYS", 365),
         environment=environment,
     )

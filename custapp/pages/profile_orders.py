@@ -1,11 +1,589 @@
-"""The profile's transactions tab (placeholder until its part of issue 3 lands)."""
+"""The profile's 消费记录 tab: the customer's orders one page at a time, 登记消费 (items, split
+payment) and 退款 for users with purchase.post. The tab unmounts when another tab is chosen, so it
+loads its page when it mounts; after a posting the list and the profile's overview reload."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from custapp.components.shell import T
+from custapp import clock
+from custapp.components.shell import T, field_error, form_dialog, pager
+from custapp.models.orders import PAYMENT_METHODS
+from custapp.money import format_fen
+from custapp.services import orders
+from custapp.services.customer_input import parse_fen
+from custapp.states.paging import PagedMixin
+from custapp.states.session import SessionState
+
+PAGE_SIZE = 20
+LINE_FIELDS = ("item", "quantity", "price")
+PAY_FIELDS = ("method", "amount")
+
+
+def _line() -> dict[str, str]:
+    return {"item": "", "quantity": "1", "price": "", **{f"{f}_error": "" for f in LINE_FIELDS}}
+
+
+def _pay(method: str = "") -> dict[str, str]:
+    return {"method": method, "amount": "", **{f"{f}_error": "" for f in PAY_FIELDS}}
+
+
+def _quantity(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) <= 9 else None
+
+
+def _fen(text: str) -> int | None:
+    return parse_fen(text)[0] if text.strip() else None
+
+
+class OrdersState(PagedMixin, SessionState):
+    rows: list[dict[str, str]] = []
+    can_post: bool = False
+    # 登记消费
+    purchase_open: bool = False
+    lines: list[dict[str, str]] = []
+    pays: list[dict[str, str]] = []
+    lines_error: str = ""
+    pays_error: str = ""
+    purchase_error: str = ""
+    # 退款
+    refund_open: bool = False
+    refund_number: str = ""
+    refund_left: str = ""
+    refund_method: str = ""
+    refund_amount_error: str = ""
+    refund_method_error: str = ""
+    refund_reason_error: str = ""
+    refund_error: str = ""
+    _refund_id: int = 0
+
+    def _page_size(self) -> int:
+        return PAGE_SIZE
+
+    def _cid(self) -> int:
+        raw = str(self.router.page.params.get("cid", ""))
+        return int(raw) if raw.isdigit() else 0
+
+    @rx.var
+    def draft_total(self) -> str:
+        """The purchase being entered: its total, as the counter reads it back."""
+        total = 0
+        for row in self.lines:
+            quantity, price = _quantity(row["quantity"]), _fen(row["price"])
+            if quantity and price is not None:
+                total += quantity * price
+        return format_fen(total)
+
+    @rx.var
+    def draft_allocated(self) -> str:
+        return format_fen(sum(_fen(row["amount"]) or 0 for row in self.pays))
+
+    @rx.event
+    def load(self):
+        actor = self._actor()
+        if actor is None:
+            return None  # the profile page's own load sends the browser to the login
+        self.can_post = actor.can("purchase.post")
+        self.page, self.purchase_open, self.refund_open = 1, False, False
+        return self._fetch()
+
+    def _fetch(self):
+        result, error = self._call(
+            orders.list_orders, customer_id=self._cid(), page=self.page, page_size=PAGE_SIZE
+        )
+        if error:
+            self.rows, self.total = [], 0
+            return rx.toast.error(error)
+        rows, self.total = result
+        self.rows = [self._row(r) for r in rows]
+        return None
+
+    def _method(self, method: str) -> str:
+        return self._t(f"orders.method.{method}")
+
+    def _row(self, r: orders.OrderRow) -> dict[str, str]:
+        refund = r.kind == "refund"
+        if len(r.payments) == 1:
+            methods = self._method(r.payments[0][0])
+        else:
+            methods = " + ".join(f"{self._method(m)} {format_fen(a)}" for m, a in r.payments)
+        items = (
+            self._t("orders.refund_of", number=r.original_number)
+            if refund
+            else "、".join(f"{item} ×{quantity}" for item, quantity in r.lines)
+        )
+        return {
+            "id": str(r.id),
+            "number": r.number,
+            "refund": "1" if refund else "",
+            "items": items,
+            "total": "—" if refund else format_fen(r.total_fen),
+            "discount": "—" if refund else format_fen(r.discount_fen),
+            "paid": format_fen(-r.paid_fen if refund else r.paid_fen),
+            "methods": methods,
+            "store": r.store_name or "—",
+            "time": clock.format_local(r.created_at),
+            "refundable": "1" if r.refundable_fen > 0 else "",
+            "left": format_fen(r.refundable_fen),
+            "first_method": r.payments[0][0] if r.payments else "",
+        }
+
+    async def _after_posting(self, message: str):
+        """Reload the list from its first page, and the overview's classification facts."""
+        from custapp.pages.customer_profile import ProfileState  # it mounts this tab
+
+        self.page = 1
+        events = [self._fetch(), rx.toast.success(message)]
+        profile = await self.get_state(ProfileState)
+        if profile.cid:
+            refreshed = profile._fetch()
+            events.extend(refreshed if isinstance(refreshed, list) else [refreshed])
+        return [e for e in events if e is not None]
+
+    # --- 登记消费 ------------------------------------------------------------------------
+
+    @rx.event
+    def open_purchase(self):
+        self.lines, self.pays = [_line()], [_pay()]
+        self.lines_error = self.pays_error = self.purchase_error = ""
+        self.purchase_open = True
+
+    @rx.event
+    def close_dialogs(self):
+        self.purchase_open = self.refund_open = False
+
+    @rx.event
+    def add_line(self):
+        if len(self.lines) < orders.MAX_LINES:
+            self.lines = [*self.lines, _line()]
+
+    @rx.event
+    def remove_line(self, index: int):
+        if len(self.lines) > 1 and 0 <= index < len(self.lines):
+            self.lines = [row for i, row in enumerate(self.lines) if i != index]
+
+    @rx.event
+    def set_line(self, index: int, field: str, value: str):
+        if field in LINE_FIELDS and 0 <= index < len(self.lines):
+            rows = [dict(row) for row in self.lines]
+            rows[index][field] = str(value)[:120]
+            self.lines = rows
+
+    @rx.event
+    def add_payment(self):
+        if len(self.pays) < orders.MAX_PAYMENTS:
+            self.pays = [*self.pays, _pay()]
+
+    @rx.event
+    def remove_payment(self, index: int):
+        if len(self.pays) > 1 and 0 <= index < len(self.pays):
+            self.pays = [row for i, row in enumerate(self.pays) if i != index]
+
+    @rx.event
+    def set_payment(self, index: int, field: str, value: str):
+        if field in PAY_FIELDS and 0 <= index < len(self.pays):
+            rows = [dict(row) for row in self.pays]
+            rows[index][field] = str(value)[:40]
+            self.pays = rows
+
+    def _take_form(self, form: dict) -> None:
+        """What the browser submitted wins over the last value an input reported."""
+        self.lines = [
+            {**row, **{f: str(form.get(f"{f}_{i}", row[f])) for f in LINE_FIELDS}}
+            for i, row in enumerate(self.lines)
+        ]
+        self.pays = [
+            {**row, "amount": str(form.get(f"amount_{i}", row["amount"]))}
+            for i, row in enumerate(self.pays)
+        ]
+
+    @rx.event
+    async def submit_purchase(self, form: dict):
+        self._take_form(form)
+        lines = [
+            (row["item"], _quantity(row["quantity"]), _fen(row["price"])) for row in self.lines
+        ]
+        amounts = [_fen(row["amount"]) for row in self.pays]
+        if len(self.pays) == 1 and not self.pays[0]["amount"].strip():
+            # one method pays everything: the counter need not type the total again
+            total = sum(q * p for _, q, p in lines if q and p is not None)
+            amounts = [total or None]
+        payments = [(row["method"], amounts[i]) for i, row in enumerate(self.pays)]
+        posted, error = self._call(
+            orders.post_purchase, customer_id=self._cid(), lines=lines, payments=payments
+        )
+        errors = self._field_errors
+        self.lines = [
+            {**row, **{f"{f}_error": errors.get(f"lines.{i}.{k}", "") for f, k in _LINE_KEYS}}
+            for i, row in enumerate(self.lines)
+        ]
+        self.pays = [
+            {**row, **{f"{f}_error": errors.get(f"payments.{i}.{f}", "") for f in PAY_FIELDS}}
+            for i, row in enumerate(self.pays)
+        ]
+        self.lines_error, self.pays_error = errors.get("lines", ""), errors.get("payments", "")
+        if error:
+            self.purchase_error = error
+            return None
+        self.purchase_open, self.purchase_error = False, ""
+        return await self._after_posting(self._t("orders.posted", number=posted.number))
+
+    # --- 退款 ----------------------------------------------------------------------------
+
+    @rx.event
+    def open_refund(self, order_id: str):
+        row = next((r for r in self.rows if r["id"] == order_id and r["refundable"]), None)
+        if row is None:
+            return None
+        self._refund_id = int(order_id)
+        self.refund_number, self.refund_left = row["number"], row["left"]
+        self.refund_method = row["first_method"] if row["first_method"] in PAYMENT_METHODS else ""
+        self._set_refund_errors({}, "")
+        self.refund_open = True
+        return None
+
+    @rx.event
+    def set_refund_method(self, method: str):
+        self.refund_method = method if method in PAYMENT_METHODS else ""
+
+    def _set_refund_errors(self, errors: dict[str, str], error: str) -> None:
+        self.refund_amount_error = errors.get("amount", errors.get("payments.0.amount", ""))
+        self.refund_method_error = errors.get("payments.0.method", errors.get("payments", ""))
+        self.refund_reason_error = errors.get("reason", "")
+        self.refund_error = error
+
+    @rx.event
+    async def submit_refund(self, form: dict):
+        amount = _fen(str(form.get("amount", "")))
+        posted, error = self._call(
+            orders.post_refund,
+            order_id=self._refund_id,
+            amount_fen=amount,
+            payments=[(self.refund_method, amount)],
+            reason=str(form.get("reason", "")),
+        )
+        self._set_refund_errors(self._field_errors, error or "")
+        if error:
+            return None
+        self.refund_open = False
+        return await self._after_posting(self._t("orders.refunded", number=posted.number))
+
+
+# (row key of the error, service field name) for the item lines
+_LINE_KEYS = (("item", "item"), ("quantity", "quantity"), ("price", "unit_price"))
+
+
+def _method_select(value: rx.Var, on_change, name: str, testid: str) -> rx.Component:  # noqa: ANN001
+    return rx.select.root(
+        rx.select.trigger(placeholder=T("orders.choose_method"), width="140px", data_testid=testid),
+        rx.select.content(
+            *[rx.select.item(T(f"orders.method.{m}"), value=m) for m in PAYMENT_METHODS]
+        ),
+        value=value,
+        on_change=on_change,
+        name=name,
+    )
+
+
+def _line_row(row: rx.Var, i: rx.Var) -> rx.Component:
+    S = OrdersState
+    n = i.to_string()
+    return rx.hstack(
+        rx.vstack(
+            rx.input(
+                name="item_" + n,
+                value=row["item"],
+                on_change=lambda v: S.set_line(i, "item", v),
+                placeholder=T("orders.item"),
+                data_testid="line-item",
+                width="100%",
+            ),
+            field_error(row["item_error"]),
+            spacing="1",
+            flex="1",
+        ),
+        rx.vstack(
+            rx.input(
+                name="quantity_" + n,
+                value=row["quantity"],
+                on_change=lambda v: S.set_line(i, "quantity", v),
+                placeholder=T("orders.quantity"),
+                input_mode="numeric",
+                data_testid="line-quantity",
+                width="80px",
+            ),
+            field_error(row["quantity_error"]),
+            spacing="1",
+        ),
+        rx.vstack(
+            rx.input(
+                name="price_" + n,
+                value=row["price"],
+                on_change=lambda v: S.set_line(i, "price", v),
+                placeholder=T("orders.unit_price"),
+                input_mode="decimal",
+                data_testid="line-price",
+                width="120px",
+            ),
+            field_error(row["price_error"]),
+            spacing="1",
+        ),
+        rx.icon_button(
+            rx.icon("x", size=14),
+            type="button",
+            variant="ghost",
+            color_scheme="gray",
+            on_click=S.remove_line(i),
+            disabled=S.lines.length() <= 1,
+            aria_label=T("orders.remove"),
+        ),
+        align="start",
+        width="100%",
+    )
+
+
+def _pay_row(row: rx.Var, i: rx.Var) -> rx.Component:
+    S = OrdersState
+    n = i.to_string()
+    return rx.hstack(
+        rx.vstack(
+            _method_select(
+                row["method"],
+                lambda v: S.set_payment(i, "method", v),
+                "method_" + n,
+                "pay-method",
+            ),
+            field_error(row["method_error"]),
+            spacing="1",
+        ),
+        rx.vstack(
+            rx.input(
+                name="amount_" + n,
+                value=row["amount"],
+                on_change=lambda v: S.set_payment(i, "amount", v),
+                placeholder=T("orders.amount"),
+                input_mode="decimal",
+                data_testid="pay-amount",
+                width="140px",
+            ),
+            field_error(row["amount_error"]),
+            spacing="1",
+        ),
+        rx.icon_button(
+            rx.icon("x", size=14),
+            type="button",
+            variant="ghost",
+            color_scheme="gray",
+            on_click=S.remove_payment(i),
+            disabled=S.pays.length() <= 1,
+            aria_label=T("orders.remove"),
+        ),
+        align="start",
+    )
+
+
+def _purchase_dialog() -> rx.Component:
+    S = OrdersState
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(T("orders.new")),
+            rx.form(
+                rx.vstack(
+                    rx.text(T("orders.lines"), weight="medium", size="2"),
+                    rx.hstack(
+                        rx.text(T("orders.item"), size="1", color_scheme="gray", flex="1"),
+                        rx.text(T("orders.quantity"), size="1", color_scheme="gray", width="80px"),
+                        rx.text(
+                            T("orders.unit_price"), size="1", color_scheme="gray", width="120px"
+                        ),
+                        rx.box(width="32px"),
+                        width="100%",
+                    ),
+                    rx.foreach(S.lines, _line_row),
+                    field_error(S.lines_error),
+                    rx.button(
+                        rx.icon("plus", size=14),
+                        T("orders.add_line"),
+                        type="button",
+                        variant="soft",
+                        size="1",
+                        on_click=S.add_line,
+                    ),
+                    rx.hstack(
+                        rx.text(T("orders.total"), size="3"),
+                        rx.text(S.draft_total, size="4", weight="bold", data_testid="draft-total"),
+                        align="baseline",
+                    ),
+                    rx.divider(),
+                    rx.text(T("orders.payments"), weight="medium", size="2"),
+                    rx.text(T("orders.payments_hint"), size="1", color_scheme="gray"),
+                    rx.foreach(S.pays, _pay_row),
+                    field_error(S.pays_error),
+                    rx.hstack(
+                        rx.button(
+                            rx.icon("plus", size=14),
+                            T("orders.add_payment"),
+                            type="button",
+                            variant="soft",
+                            size="1",
+                            on_click=S.add_payment,
+                            data_testid="add-payment",
+                        ),
+                        rx.spacer(),
+                        rx.text(T("orders.allocated"), " ", S.draft_allocated, size="2"),
+                        width="100%",
+                        align="center",
+                    ),
+                    field_error(S.purchase_error),
+                    rx.hstack(
+                        rx.button(
+                            T("common.cancel"),
+                            type="button",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=S.close_dialogs,
+                        ),
+                        rx.button(T("orders.post"), type="submit", data_testid="purchase-submit"),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                on_submit=S.submit_purchase,
+                reset_on_submit=False,
+            ),
+            max_width="640px",
+        ),
+        open=S.purchase_open,
+        on_open_change=lambda _o: S.close_dialogs(),
+    )
+
+
+def _refund_dialog() -> rx.Component:
+    S = OrdersState
+    return form_dialog(
+        rx.text(T("orders.refundable"), " ", S.refund_left, size="2"),
+        rx.input(
+            name="amount",
+            placeholder=T("orders.refund_amount"),
+            input_mode="decimal",
+            width="100%",
+            data_testid="refund-amount",
+        ),
+        field_error(S.refund_amount_error),
+        _method_select(S.refund_method, S.set_refund_method, "method", "refund-method"),
+        field_error(S.refund_method_error),
+        rx.input(
+            name="reason",
+            placeholder=T("orders.refund_reason"),
+            width="100%",
+            data_testid="refund-reason",
+        ),
+        field_error(S.refund_reason_error),
+        title=rx.fragment(T("orders.refund"), " ", S.refund_number),
+        is_open=S.refund_open,
+        on_close=S.close_dialogs,
+        on_submit=S.submit_refund,
+        error=S.refund_error,
+        submit_label="orders.refund",
+        submit_testid="refund-submit",
+    )
+
+
+COLUMNS = (
+    "orders.col.number",
+    "orders.col.items",
+    "orders.col.total",
+    "orders.col.discount",
+    "orders.col.paid",
+    "orders.col.methods",
+    "orders.col.store",
+    "orders.col.time",
+)
+
+
+def _order_row(row: rx.Var) -> rx.Component:
+    S = OrdersState
+    return rx.table.row(
+        rx.table.cell(
+            rx.hstack(
+                rx.code(row["number"], variant="ghost"),
+                rx.cond(
+                    row["refund"] != "",
+                    rx.badge(T("orders.kind.refund"), color_scheme="orange", variant="soft"),
+                ),
+                spacing="2",
+                align="center",
+            ),
+            white_space="nowrap",
+        ),
+        rx.table.cell(row["items"]),
+        rx.table.cell(row["total"], white_space="nowrap"),
+        rx.table.cell(row["discount"], white_space="nowrap"),
+        rx.table.cell(rx.text(row["paid"], weight="medium"), white_space="nowrap"),
+        rx.table.cell(row["methods"]),
+        rx.table.cell(row["store"], white_space="nowrap"),
+        rx.table.cell(row["time"], white_space="nowrap"),
+        rx.table.cell(
+            rx.cond(
+                S.can_post & (row["refundable"] != ""),
+                rx.button(
+                    T("orders.refund"),
+                    size="1",
+                    variant="soft",
+                    color_scheme="orange",
+                    on_click=S.open_refund(row["id"]),
+                    data_testid="refund-open",
+                ),
+            ),
+            white_space="nowrap",
+        ),
+        data_testid="order-row",
+    )
 
 
 def orders_tab() -> rx.Component:
-    return rx.text(T("common.empty"), color="gray")
+    S = OrdersState
+    return rx.vstack(
+        rx.cond(
+            S.can_post,
+            rx.hstack(
+                rx.spacer(),
+                rx.button(
+                    rx.icon("receipt", size=14),
+                    T("orders.new"),
+                    on_click=S.open_purchase,
+                    data_testid="purchase-open",
+                ),
+                width="100%",
+            ),
+        ),
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[rx.table.column_header_cell(T(k)) for k in COLUMNS],
+                        rx.table.column_header_cell(""),
+                    )
+                ),
+                rx.table.body(rx.foreach(S.rows, _order_row)),
+                variant="surface",
+                width="100%",
+            ),
+            overflow_x="auto",
+            width="100%",
+        ),
+        rx.cond(
+            S.total == 0,
+            rx.callout(
+                T("orders.empty"), icon="receipt", color_scheme="gray", data_testid="orders-empty"
+            ),
+        ),
+        pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
+        _purchase_dialog(),
+        _refund_dialog(),
+        on_mount=S.load,
+        width="100%",
+    )
