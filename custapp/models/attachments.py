@@ -19,7 +19,7 @@ class Attachment(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id")
-    archive_number: str = Field(max_length=30, index=True)
+    archive_number: str = Field(max_length=30, unique=True, index=True)
     category: str = Field(max_length=20)
     paper_location: str | None = Field(default=None, max_length=100)
     filename_enc: str | None = None  # a file name often carries the person's name
