@@ -1,15 +1,17 @@
 """新建客户 and 编辑档案 at the counter: only name and one contact method are required, and each
 optional field says why it is asked (minimum collection). Duplicate candidates are shown before
 saving. Editing never puts a stored sensitive value into the form: a sensitive field left empty
-keeps its value; what is typed replaces it."""
+keeps its value; what is typed replaces it. The same holds for an organisation's contact persons,
+which are listed, changed, added and removed on the form (their phones shown masked)."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from custapp.components.shell import T, field_error, page
+from custapp.components.shell import T, page
 from custapp.services import customer_profile, customers
 from custapp.services.customer_fields import FIELDS, GENDERS, ID_TYPES, NATURES, SOURCE_CHANNELS
+from custapp.services.customer_input import MAX_CONTACTS
 from custapp.states.session import SessionState
 
 TEXT_FIELDS = (
@@ -18,7 +20,6 @@ TEXT_FIELDS = (
     "industry", "size", "notes",
 )  # fmt: skip
 CHOICE_FIELDS = ("gender", "nature", "source_channel", "id_type")
-CONTACT_ROWS = 3
 
 
 def _is_sensitive(name: str) -> bool:
@@ -26,26 +27,42 @@ def _is_sensitive(name: str) -> bool:
     return bool(spec and 1 <= spec.level <= 3)
 
 
-def customer_input(form: dict, kind: str, *, editing: bool = False) -> customers.CustomerInput:
+def _text(form: dict, name: str) -> str:
+    return str(form.get(name, "") or "").strip()
+
+
+def contact_inputs(form: dict, rows: list[dict[str, str]]) -> list[customers.ContactInput]:
+    """One input per row of the form, in row order (the service reports errors by position).
+    A stored contact (its id is in the server-side row, never read from the form) whose phone
+    field is left empty keeps its stored phone."""
+    inputs = []
+    for row in rows:
+        key = row["key"]
+        contact_id = int(row["id"]) if row.get("id", "").isdigit() else None
+        phone = _text(form, f"contact_phone_{key}")
+        inputs.append(
+            customers.ContactInput(
+                name=_text(form, f"contact_name_{key}"),
+                title=_text(form, f"contact_title_{key}"),
+                phone=None if contact_id and not phone else phone,
+                id=contact_id,
+            )
+        )
+    return inputs
+
+
+def customer_input(
+    form: dict, kind: str, *, editing: bool = False, rows: list[dict[str, str]] | None = None
+) -> customers.CustomerInput:
     """The form's values as the service's input (strings; the service validates)."""
     values: dict[str, str | None] = {
-        name: str(form.get(name, "") or "").strip() for name in (*TEXT_FIELDS, *CHOICE_FIELDS)
+        name: _text(form, name) for name in (*TEXT_FIELDS, *CHOICE_FIELDS)
     }
     if editing:
         for name, value in values.items():
             if _is_sensitive(name) and not value:
                 values[name] = None  # keep what is stored
-        if kind == "organisation":
-            return customers.CustomerInput(kind=kind, tags=_tags(form), contacts=None, **values)
-    contacts = [
-        customers.ContactInput(
-            name=str(form.get(f"contact_name_{i}", "")).strip(),
-            title=str(form.get(f"contact_title_{i}", "")).strip(),
-            phone=str(form.get(f"contact_phone_{i}", "")).strip(),
-        )
-        for i in range(CONTACT_ROWS)
-        if str(form.get(f"contact_name_{i}", "")).strip()
-    ]
+    contacts = contact_inputs(form, rows or []) if kind == "organisation" else []
     return customers.CustomerInput(kind=kind, tags=_tags(form), contacts=contacts, **values)
 
 
@@ -63,6 +80,23 @@ class CustomerFormState(SessionState):
     prefill: dict[str, str] = {}
     placeholders: dict[str, str] = {}
     form_key: int = 0
+    # contact persons: key (names the row's inputs), id ("" = new), name, title, masked phone,
+    # error. Ids stay on the server's side of the form: the browser never names a contact.
+    contact_rows: list[dict[str, str]] = []
+    _row_seq: int = 0
+
+    def _row(
+        self, contact_id: str = "", name: str = "", title: str = "", masked: str = ""
+    ) -> dict[str, str]:
+        self._row_seq += 1
+        return {
+            "key": f"r{self._row_seq}",
+            "id": contact_id,
+            "name": name,
+            "title": title,
+            "masked": masked,
+            "error": "",
+        }
 
     @rx.event
     def load(self):
@@ -72,6 +106,7 @@ class CustomerFormState(SessionState):
             return redirect
         self.errors, self.form_error, self.duplicates, self.kind = {}, "", [], "individual"
         self.editing_id, self.editing_number, self.prefill, self.placeholders = 0, "", {}, {}
+        self.contact_rows = [self._row()]
         self.form_key += 1
         if not raw:
             return None
@@ -85,18 +120,39 @@ class CustomerFormState(SessionState):
         self.prefill["notes"] = profile.notes
         self.prefill["tags"] = ", ".join(profile.tags)
         self.placeholders = {s.field: s.masked for s in profile.sensitive if s.present}
+        stored = [self._row(str(c.id), c.name, c.title, c.phone_masked) for c in profile.contacts]
+        self.contact_rows = stored or [self._row()]
         return None
 
     @rx.event
     def set_kind(self, kind: str | list[str]):
+        if self.editing_id:
+            return  # the kind is fixed once the customer exists
         self.kind = "organisation" if kind == "organisation" else "individual"
         self.errors, self.duplicates = {}, []
+
+    @rx.event
+    def add_contact(self):
+        if len(self.contact_rows) < MAX_CONTACTS:
+            self.contact_rows = [*self.contact_rows, self._row()]
+
+    @rx.event
+    def remove_contact(self, key: str):
+        """Takes the row off the form; a stored contact is removed when the form is saved."""
+        self.contact_rows = [row for row in self.contact_rows if row["key"] != key]
+
+    def _show_errors(self) -> None:
+        errors = dict(self._field_errors)
+        rows = []
+        for position, row in enumerate(self.contact_rows):
+            rows.append({**row, "error": errors.pop(f"contact_{position}", "")})
+        self.contact_rows, self.errors = rows, errors
 
     @rx.event
     def submit(self, form: dict):
         if self.editing_id:
             return self._save_edit(form)
-        data = customer_input(form, self.kind)
+        data = customer_input(form, self.kind, rows=self.contact_rows)
         confirmed = bool(form.get("confirm_duplicates"))
         if not confirmed:
             found, error = self._call(customers.find_duplicates, data=data)
@@ -113,7 +169,7 @@ class CustomerFormState(SessionState):
                 self.errors, self.form_error = {}, self._t("customer.dup.found")
                 return None
         ref, error = self._call(customers.create_customer, data=data)
-        self.errors = dict(self._field_errors)
+        self._show_errors()
         if error:
             self.form_error = error
             return None
@@ -124,11 +180,11 @@ class CustomerFormState(SessionState):
         ]
 
     def _save_edit(self, form: dict):
-        data = customer_input(form, self.kind, editing=True)
+        data = customer_input(form, self.kind, editing=True, rows=self.contact_rows)
         changed, error = self._call(
             customers.update_customer, customer_id=self.editing_id, data=data
         )
-        self.errors = dict(self._field_errors)
+        self._show_errors()
         if error:
             self.form_error = error
             return None
@@ -141,9 +197,25 @@ def _hint(name: str) -> rx.Component:
     return rx.text(T(f"customer.why.{name}"), size="1", color_scheme="gray")
 
 
+def _error(message: rx.Var, name: str) -> rx.Component:
+    """The message next to its field (SPEC §6); `error-<field>` names it for tests and readers."""
+    return rx.cond(
+        message != "",
+        rx.text(
+            message,
+            color_scheme="red",
+            size="1",
+            id=f"error-{name}",
+            role="alert",
+            data_testid="field-error",
+        ),
+    )
+
+
 def _field(
     name: str, *, required: bool = False, type_: str = "text", placeholder: str = ""
 ) -> rx.Component:
+    message = CustomerFormState.errors.get(name, "")
     return rx.vstack(
         rx.text(
             T(f"customer.field.{name}"),
@@ -157,12 +229,15 @@ def _field(
             type=type_,
             default_value=CustomerFormState.prefill.get(name, ""),
             placeholder=CustomerFormState.placeholders.get(name, placeholder),
+            aria_invalid=rx.cond(message != "", "true", "false"),
+            aria_describedby=f"error-{name}",
             width="100%",
         ),
-        field_error(CustomerFormState.errors.get(name, "")),
+        _error(message, name),
         rx.cond(not required, _hint(name)),
         spacing="1",
         width="100%",
+        data_testid=f"field-{name}",
     )
 
 
@@ -177,10 +252,11 @@ def _choice(name: str, options: tuple[str, ...]) -> rx.Component:
             name=name,
             default_value=CustomerFormState.prefill.get(name, ""),
         ),
-        field_error(CustomerFormState.errors.get(name, "")),
+        _error(CustomerFormState.errors.get(name, ""), name),
         _hint(name),
         spacing="1",
         width="100%",
+        data_testid=f"field-{name}",
     )
 
 
@@ -195,24 +271,80 @@ def _section(title: str, *children: rx.Component) -> rx.Component:
     )
 
 
-def _contacts() -> rx.Component:
-    rows = [
+def _contact_row(row: rx.Var) -> rx.Component:
+    key = row["key"].to(str)
+    stored = row["id"] != ""
+    return rx.vstack(
         rx.hstack(
-            rx.input(name=f"contact_name_{i}", placeholder=T("customer.contact.name")),
-            rx.input(name=f"contact_title_{i}", placeholder=T("customer.contact.title")),
-            rx.input(name=f"contact_phone_{i}", placeholder=T("customer.contact.phone")),
+            rx.input(
+                name="contact_name_" + key,
+                default_value=row["name"],
+                placeholder=T("customer.contact.name"),
+                aria_label=T("customer.contact.name"),
+            ),
+            rx.input(
+                name="contact_title_" + key,
+                default_value=row["title"],
+                placeholder=T("customer.contact.title"),
+                aria_label=T("customer.contact.title"),
+            ),
+            rx.input(
+                name="contact_phone_" + key,
+                placeholder=rx.cond(
+                    row["masked"] != "", row["masked"], T("customer.contact.phone")
+                ),
+                aria_label=T("customer.contact.phone"),
+            ),
+            rx.icon_button(
+                rx.icon("trash-2", size=14),
+                type="button",
+                variant="soft",
+                color_scheme="gray",
+                aria_label=T("customer.contact.remove"),
+                title=T("customer.contact.remove"),
+                on_click=CustomerFormState.remove_contact(key),
+                data_testid="contact-remove",
+            ),
             spacing="2",
-        )
-        for i in range(CONTACT_ROWS)
-    ]
+            align="center",
+        ),
+        rx.cond(
+            row["error"] != "",
+            rx.text(
+                row["error"], color_scheme="red", size="1", role="alert", data_testid="field-error"
+            ),
+        ),
+        spacing="1",
+        key=key,
+        data_testid=rx.cond(stored, "contact-row-stored", "contact-row-new"),
+    )
+
+
+def _contacts() -> rx.Component:
+    S = CustomerFormState
     return rx.card(
         rx.vstack(
             rx.heading(T("customer.section.contacts"), size="3"),
-            *rows,
-            field_error(CustomerFormState.errors.get("contacts", "")),
+            rx.cond(
+                S.editing_id != 0,
+                rx.text(T("customer.contact.keep_phone"), size="1", color_scheme="gray"),
+            ),
+            rx.foreach(S.contact_rows, _contact_row),
+            _error(S.errors.get("contacts", ""), "contacts"),
+            rx.button(
+                rx.icon("plus", size=14),
+                T("customer.contact.add"),
+                type="button",
+                variant="soft",
+                size="1",
+                on_click=S.add_contact,
+                disabled=S.contact_rows.length() >= MAX_CONTACTS,
+                data_testid="contact-add",
+            ),
             spacing="2",
         ),
         width="100%",
+        data_testid="field-contacts",
     )
 
 
@@ -291,8 +423,10 @@ def customer_form_page() -> rx.Component:
                             placeholder=T("customer.tags_hint"),
                             width="100%",
                         ),
+                        _error(CustomerFormState.errors.get("tags", ""), "tags"),
                         spacing="1",
                         width="100%",
+                        data_testid="field-tags",
                     ),
                 ),
                 _section(
@@ -322,7 +456,7 @@ def customer_form_page() -> rx.Component:
                             _field("industry"),
                             _field("size"),
                         ),
-                        rx.cond(S.editing_id == 0, _contacts()),
+                        _contacts(),
                     ),
                 ),
                 rx.card(

@@ -66,6 +66,7 @@ FREE_TEXT = (
 )
 MAX_FEN = 10**14  # ¥1 trillion: above any registered capital; far below the BIGINT limit
 MAX_TAGS, MAX_TAG_LENGTH, MAX_CONTACTS = 20, 30, 20
+CONTACT_TEXT_LENGTH = 50  # a contact person's name and title (the columns' size)
 REASON_LENGTH = (2, 200)
 
 _EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
@@ -80,8 +81,10 @@ _LANDLINE_RE = re.compile(r"0\d{2,3}-?\d{7,8}(-\d{1,6})?|[48]00-?\d{3}-?\d{4}")
 
 @dataclass
 class ContactInput:
-    """A contact person of an organisation. On update, `id` names an existing contact and
-    `phone=None` keeps its stored phone (the page never holds the plaintext)."""
+    """A contact person of an organisation. On update, CustomerInput.contacts is the whole new
+    list: `id` names a stored contact to keep or change (`phone=None` keeps its stored phone: the
+    page never holds the plaintext), a row without `id` is added, and a stored contact missing
+    from the list is removed. Rows left entirely empty are ignored."""
 
     name: str = ""
     title: str = ""
@@ -133,13 +136,27 @@ class CustomerInput:
     second_contact_id: int | None = None
 
 
+@dataclass(frozen=True)
+class CleanContact:
+    """A validated contact person; `id` names the stored contact it changes (None = a new one)."""
+
+    id: int | None
+    name: str
+    title: str | None
+    phone: str | None  # plaintext, normalised; service-internal only
+
+    def shown(self) -> tuple[str, str | None, str | None]:
+        """What a change compares and the history records: (name, title, phone)."""
+        return (self.name, self.title, self.phone)
+
+
 @dataclass
 class Clean:
     """Validated values: FIELDS name -> stored value (None = empty; sensitive ones in plaintext)."""
 
     values: dict[str, object]
     tags: list[str]
-    contacts: list[tuple[str, str | None, str | None]]  # name, title, phone
+    contacts: list[CleanContact]
     owner_id: int | None
     second_contact_id: int | None
 
@@ -194,6 +211,11 @@ def yuan_text(fen: int | None) -> str:
     if fen is None:
         return ""
     return str((Decimal(fen) / 100).quantize(Decimal("0.01")))
+
+
+def too_long(limit: int) -> str:
+    """The message key for text over `limit` characters: it names the limit."""
+    return f"customer.error.max_length_{limit}"
 
 
 def check_reason(reason: object) -> str:
@@ -255,8 +277,9 @@ def validate(
     for field_name in FREE_TEXT:
         put(field_name, text(field_name) or None, None)
     for field_name in ("name", *FREE_TEXT):
-        if len(text(field_name)) > MAX_LENGTH.get(field_name, DEFAULT_MAX_LENGTH):
-            errors[INPUT_NAMES[field_name]] = "customer.error.too_long"
+        limit = MAX_LENGTH.get(field_name, DEFAULT_MAX_LENGTH)
+        if len(text(field_name)) > limit:
+            errors[INPUT_NAMES[field_name]] = too_long(limit)
 
     if phone := text("phone"):
         mobile = validate_mobile(phone)
@@ -284,8 +307,8 @@ def validate(
             id_birth = checked.birth_date
         else:
             other = "".join(_nfkc(id_number).split()).upper()
-            too_long = len(other) > MAX_LENGTH["id_number"]
-            put("id_number", other, "customer.error.too_long" if too_long else None)
+            limit = MAX_LENGTH["id_number"]
+            put("id_number", other, too_long(limit) if len(other) > limit else None)
     birth = None
     if birth_text := text("birth_date"):
         birth, error = parse_date(birth_text, today)
@@ -296,29 +319,37 @@ def validate(
     birth = birth or id_birth
     out["birth_date"] = birth.isoformat() if birth and "birth_date" not in errors else None
 
-    clean_contacts: list[tuple[str, str | None, str | None]] = []
-    for contact in contacts if kind == "organisation" else ():
+    clean_contacts: list[CleanContact] = []
+    for row, contact in enumerate(contacts if kind == "organisation" else ()):
+        # errors go to the contact's row (contact_<position in `contacts`>)
         c_name, c_title = (contact.name or "").strip(), (contact.title or "").strip()
         c_phone = (contact.phone or "").strip()
         if not (c_name or c_title or c_phone):
-            continue
-        if not c_name:
-            errors["contacts"] = "customer.error.contact_name_required"
-        elif len(c_name) > 50 or len(c_title) > 50:
-            errors["contacts"] = "customer.error.too_long"
+            continue  # an empty row of the form
+        error = None
         phone_value = None
         if c_phone:
             phone_value, error = any_phone(c_phone)
-            if error:
-                errors["contacts"] = error
-        clean_contacts.append((c_name, c_title or None, phone_value))
+        if not c_name:
+            error = "customer.error.contact_name_required"
+        elif max(len(c_name), len(c_title)) > CONTACT_TEXT_LENGTH:
+            error = too_long(CONTACT_TEXT_LENGTH)
+        if error:
+            errors[f"contact_{row}"] = error
+        clean_contacts.append(CleanContact(contact.id, c_name, c_title or None, phone_value))
     if len(clean_contacts) > MAX_CONTACTS:
         errors["contacts"] = "customer.error.too_many"
 
-    if "phone" not in errors and not (
-        out["phone"] or out["phone2"] or out["email"] or any(c[2] for c in clean_contacts)
+    # a contact method typed wrongly already has its own message
+    tried = {"phone", "phone2", "email"} & errors.keys() or any(
+        key.startswith("contact_") for key in errors
+    )
+    if not tried and not (
+        out["phone"] or out["phone2"] or out["email"] or any(c.phone for c in clean_contacts)
     ):
         errors.setdefault("phone", "customer.error.contact_required")
+        if kind == "organisation":  # shown where the last contact person was removed, too
+            errors.setdefault("contacts", "customer.error.contact_required")
 
     clean_tags: list[str] = []
     for tag in tags:

@@ -37,6 +37,7 @@ from custapp.services.customer_input import (
     INPUT_NAMES,
     KINDS,
     Clean,
+    CleanContact,
     ContactInput,
     CustomerInput,
     any_phone,
@@ -227,6 +228,57 @@ def _contact_phone(session: Session, customer: Customer, contact: CustomerContac
     )
 
 
+def _write_contact_phone(
+    session: Session, customer: Customer, row: CustomerContact, phone: str | None
+) -> None:
+    row.phone_enc = datakeys.encrypt(
+        session, customer.data_key_id, phone, context=CONTACT_PHONE_CONTEXT
+    )
+    row.phone_bidx = customer_fields.blind_index("phone", phone) if phone else None
+
+
+def _apply_contacts(
+    session: Session,
+    customer: Customer,
+    new: list[CleanContact],
+    *,
+    actor: Actor,
+    now: datetime,
+    old: dict[int, tuple[CustomerContact, CleanContact]],
+) -> bool:
+    """Bring the stored contact persons to `new` in place: a contact keeps its id (and its
+    ciphertext when its phone did not change); each added, changed or removed contact leaves
+    one "contacts" change (old → new, the phone masked when shown). True when anything changed.
+    """
+    changed = False
+    kept = {c.id for c in new if c.id is not None}
+    for contact_id, (row, before) in old.items():
+        if contact_id not in kept:
+            session.delete(row)
+            _record_change(
+                session, customer, actor, now, "contacts", _contacts_text([before.shown()]), ""
+            )
+            changed = True
+    for contact in new:
+        if contact.id is None:
+            row = CustomerContact(customer_id=customer.id, name=contact.name, title=contact.title)
+            _write_contact_phone(session, customer, row, contact.phone)
+            session.add(row)
+            old_text = ""
+        else:
+            row, before = old[contact.id]
+            if before.shown() == contact.shown():
+                continue
+            row.name, row.title = contact.name, contact.title
+            if before.phone != contact.phone:
+                _write_contact_phone(session, customer, row, contact.phone)
+            old_text = _contacts_text([before.shown()])
+        new_text = _contacts_text([contact.shown()])
+        _record_change(session, customer, actor, now, "contacts", old_text, new_text)
+        changed = True
+    return changed
+
+
 def _apply(
     session: Session,
     customer: Customer,
@@ -235,9 +287,10 @@ def _apply(
     actor: Actor,
     old: dict[str, str],
     old_tags: list[str],
-    old_contacts: list[tuple[str, str | None, str | None]],
+    old_contacts: dict[int, tuple[CustomerContact, CleanContact]],
 ) -> list[str]:
-    """Write what differs from the stored state; one CustomerChange per changed field."""
+    """Write what differs from the stored state; one CustomerChange per changed field (per
+    added, changed or removed contact person)."""
     now = clock.now()
     changed: list[str] = []
     for name, spec in FIELDS.items():
@@ -258,22 +311,7 @@ def _apply(
         _record_change(session, customer, actor, now, "tags", old_text, new_text)
         changed.append("tags")
 
-    if clean.contacts != old_contacts:
-        session.exec(delete(CustomerContact).where(CustomerContact.customer_id == customer.id))
-        for c_name, c_title, c_phone in clean.contacts:
-            session.add(
-                CustomerContact(
-                    customer_id=customer.id,
-                    name=c_name,
-                    title=c_title,
-                    phone_enc=datakeys.encrypt(
-                        session, customer.data_key_id, c_phone, context=CONTACT_PHONE_CONTEXT
-                    ),
-                    phone_bidx=customer_fields.blind_index("phone", c_phone) if c_phone else None,
-                )
-            )
-        old_text, new_text = _contacts_text(old_contacts), _contacts_text(clean.contacts)
-        _record_change(session, customer, actor, now, "contacts", old_text, new_text)
+    if _apply_contacts(session, customer, clean.contacts, actor=actor, now=now, old=old_contacts):
         changed.append("contacts")
 
     names = display_names(
@@ -301,6 +339,26 @@ def _apply(
     customer.updated_at = now
     session.flush()
     return changed
+
+
+def _contact_inputs(
+    given: list[ContactInput] | None, old: dict[int, tuple[CustomerContact, CleanContact]]
+) -> list[ContactInput]:
+    """The contact rows to validate on update, stored phones filled in where kept (phone None).
+    An id must name one of this customer's contacts, once: anything else is a stale or forged
+    form, refused rather than guessed at."""
+    if given is None:
+        return [ContactInput(c.name, c.title or "", c.phone or "", c.id) for _, c in old.values()]
+    ids = [c.id for c in given if c.id is not None]
+    if len(set(ids)) != len(ids) or not set(ids) <= old.keys():
+        raise ValidationFailed({"contacts": "customer.error.contact_unknown"})
+
+    def phone(c: ContactInput) -> str:
+        if c.phone is None and c.id is not None:
+            return old[c.id][1].phone or ""
+        return c.phone or ""
+
+    return [ContactInput(c.name or "", c.title or "", phone(c), c.id) for c in given]
 
 
 def _owner(value: int | None, *, default: int | None) -> int | None:
@@ -341,7 +399,7 @@ def create_customer(session: Session, *, actor: Actor, data: CustomerInput) -> C
     )
     session.add(customer)
     session.flush()
-    changed = _apply(session, customer, clean, actor=actor, old={}, old_tags=[], old_contacts=[])
+    changed = _apply(session, customer, clean, actor=actor, old={}, old_tags=[], old_contacts={})
     audit.record(
         session,
         actor=actor,
@@ -365,21 +423,21 @@ def update_customer(
     if data.kind and data.kind != customer.kind:
         raise ValidationFailed({"kind": "customer.error.kind_fixed"})
     old = _stored_text(session, customer)
-    stored_contacts = _stored_contacts(session, customer)
-    phones = {c.id: _contact_phone(session, customer, c) for c in stored_contacts}
-    old_contacts = [(c.name, c.title, phones[c.id] or None) for c in stored_contacts]
+    old_contacts = {
+        c.id: (
+            c,
+            CleanContact(
+                c.id, c.name, c.title or None, _contact_phone(session, customer, c) or None
+            ),
+        )
+        for c in _stored_contacts(session, customer)
+    }
     old_tags = list(
         session.exec(
             select(CustomerTag.tag).where(CustomerTag.customer_id == customer.id)
         ).scalars()
     )
-    if data.contacts is None:
-        contacts = [ContactInput(n, t or "", p or "") for n, t, p in old_contacts]
-    else:
-        contacts = [
-            ContactInput(c.name, c.title, phones.get(c.id, "") if c.phone is None else c.phone)
-            for c in data.contacts
-        ]
+    contacts = _contact_inputs(data.contacts, old_contacts)
     values = {}
     for name in FIELDS:
         given = getattr(data, INPUT_NAMES[name])

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from custapp.i18n import CATALOGUES
-from custapp.security.validators import make_cn_id
+from custapp.security.validators import make_cn_id, make_uscc
 
 pytestmark = pytest.mark.e2e
 
@@ -234,3 +234,199 @@ def test_compliance_reads_the_list_but_may_not_reveal(app, page) -> None:  # noq
     expect(page.get_by_text(ZH["customer.no_reveal_permission"]).first).to_be_visible()
     expect(page.get_by_test_id("revealed-value")).to_have_count(0)
     # ... and the service refuses it anyway (tests/unit/test_permissions_table.py).
+
+
+# --- acceptance: each bad value gets its message next to its field, and nothing is saved -----
+
+
+def _field_error(page, field: str):  # noqa: ANN001, ANN202
+    """The message inside the field's own box (label, input, message, hint)."""
+    return page.get_by_test_id(f"field-{field}").get_by_test_id("field-error")
+
+
+def _refused_on(page, field: str, key: str) -> None:  # noqa: ANN001
+    page.get_by_test_id("customer-save").click()
+    expect(_field_error(page, field)).to_have_text(ZH[key])
+    expect(page.get_by_test_id("field-error")).to_have_count(1)
+    expect(page.get_by_test_id("form-error")).to_have_text(ZH["form.has_errors"])
+    if field != "contacts":
+        expect(page.locator(f"#f-{field}")).to_have_attribute("aria-invalid", "true")
+    expect(page).to_have_url(re.compile(r"/customers/new$"))
+
+
+def test_each_bad_value_gets_its_message_next_to_its_field_and_saves_nothing(app, page) -> None:  # noqa: ANN001
+    name = "校验客户" + "".join(random.choices("甲乙丙丁戊己庚辛", k=4))
+    creates = _db(app, "SELECT count(*) FROM audit_log WHERE action = 'customer.create'")
+    customers_before = _db(app, "SELECT count(*) FROM customers")
+    frames = _record_frames(page)
+    app.login(page, "frontdesk")
+    app.goto_shell(page, "/customers")
+    _open_new_form(page, frames)
+    good = {"name": name, "phone": _unique_mobile(), "id_number": _unique_id(), "address": ADDRESS}
+    _fill(page, good)
+    for field, bad, key in (
+        ("id_number", good["id_number"][:-1] + ("0" if good["id_number"][-1] != "0" else "1"),
+         "validation.id_number.checksum"),
+        ("phone", "1391234567", "validation.mobile.format"),
+        ("name", "", "validation.required"),
+        ("name", "张" * 101, "customer.error.max_length_100"),
+        ("address", "北" * 201, "customer.error.max_length_200"),
+    ):  # fmt: skip
+        _fill(page, {field: bad})
+        _refused_on(page, field, key)
+        _fill(page, {field: good[field]})
+    # an organisation: a wrong credit code, and a malformed phone of a contact person
+    page.get_by_role("radio", name=ZH["customer.kind.organisation"]).click()
+    expect(page.locator("#f-uscc")).to_be_visible()
+    uscc = make_uscc("91110105MA01ABCDE")
+    _fill(page, {"uscc": uscc[:-1] + ("0" if uscc[-1] != "0" else "1")})
+    _refused_on(page, "uscc", "validation.uscc.checksum")
+    _fill(page, {"uscc": ""})
+    row = page.get_by_test_id("contact-row-new").first
+    row.locator('input[name^="contact_name_"]').fill("王经理")
+    row.locator('input[name^="contact_phone_"]').fill("1391234")
+    page.get_by_test_id("customer-save").click()
+    expect(row.get_by_test_id("field-error")).to_have_text(ZH["customer.error.phone_format"])
+    expect(page.get_by_test_id("field-error")).to_have_count(1)
+
+    assert _db(app, "SELECT count(*) FROM customers WHERE name = ?", name) == [(0,)]
+    assert _db(app, "SELECT count(*) FROM customers") == customers_before
+    assert _db(app, "SELECT count(*) FROM audit_log WHERE action = 'customer.create'") == creates
+
+
+# --- acceptance: sysadmin and auditor see no customer data at all ------------------------------
+
+
+@pytest.mark.parametrize("login", ["admin", "auditor"])
+def test_admin_and_auditor_are_refused_every_customer_page(app, page, login: str) -> None:  # noqa: ANN001
+    (cid, number, name), *_ = _db(app, "SELECT id, number, name FROM customers ORDER BY id")
+    app.login(page, login)
+    expect(page.get_by_test_id("menu-item").filter(has_text=ZH["nav.customers"])).to_have_count(0)
+    frames = _record_frames(page)
+    for path in ("/customers", f"/customers/{cid}", "/customers/new", f"/customers/{cid}/edit"):
+        page.goto(f"{app.url}{path}", wait_until="commit")
+        expect(page.get_by_text(ZH["error.page_denied"]).first).to_be_visible()
+        expect(page).to_have_url(f"{app.url}/")
+        expect(page.get_by_test_id("customer-name")).to_have_count(0)
+        expect(page.locator("table tbody tr")).to_have_count(0)
+    assert frames, "no websocket traffic was seen"
+    leaked = [f[:300] for f in frames if number in f or name in f or "****" in f]
+    assert not leaked, f"customer data reached the {login}'s browser: {leaked}"
+    denied = _db(
+        app,
+        "SELECT count(*) FROM audit_log a JOIN users u ON u.id = a.actor_id "
+        "WHERE u.username = ? AND a.outcome = 'denied' AND a.action LIKE 'page.open:/customers%'",
+        login,
+    )
+    assert denied[0][0] >= 4, denied
+
+
+# --- contact persons of an organisation -------------------------------------------------------
+
+
+def _contact_row(page, index: int, testid: str = "contact-row-new"):  # noqa: ANN001, ANN202
+    return page.get_by_test_id(testid).nth(index)
+
+
+def _fill_contact(row, name: str, title: str, phone: str) -> None:  # noqa: ANN001
+    for part, value in (("name", name), ("title", title), ("phone", phone)):
+        box = row.locator(f'input[name^="contact_{part}_"]')
+        box.fill(value)
+        expect(box).to_have_value(value)
+
+
+def _contacts_of(app, cid: int) -> list[tuple]:  # noqa: ANN001
+    return _db(
+        app,
+        "SELECT id, name, title, phone_bidx FROM customer_contacts WHERE customer_id = ? "
+        "ORDER BY id",
+        cid,
+    )
+
+
+def test_organisation_contacts_are_listed_masked_changed_added_and_removed(app, page) -> None:  # noqa: ANN001
+    org = "通讯测试有限公司" + "".join(random.choices("甲乙丙丁戊己庚辛", k=3))
+    phones = [_unique_mobile() for _ in range(3)]
+    frames = _record_frames(page)
+    app.login(page, "frontdesk")
+    app.goto_shell(page, "/customers")
+
+    # created with two contact persons (the second row added on the form)
+    _open_new_form(page, frames)
+    page.get_by_role("radio", name=ZH["customer.kind.organisation"]).click()
+    _fill(page, {"name": org})
+    _fill_contact(_contact_row(page, 0), "王经理", "采购", phones[0])
+    page.get_by_test_id("contact-add").click()
+    expect(page.get_by_test_id("contact-row-new")).to_have_count(2)
+    _fill_contact(_contact_row(page, 1), "李会计", "财务", phones[1])
+    cid = _saved_profile(page)
+    for phone in phones[:2]:
+        expect(page.get_by_text(_masked(phone))).to_be_visible()
+    (wang_id, *_), (li_id, *_) = _contacts_of(app, cid)
+
+    # the edit form lists them: names and titles filled in, phones only as masked placeholders
+    page.get_by_role("button", name=ZH["customer.edit"]).click()
+    expect(page).to_have_url(f"{app.url}/customers/{cid}/edit")
+    stored = page.get_by_test_id("contact-row-stored")
+    expect(stored).to_have_count(2)
+    wang, li = stored.nth(0), stored.nth(1)
+    expect(wang.locator('input[name^="contact_name_"]')).to_have_value("王经理")
+    expect(wang.locator('input[name^="contact_title_"]')).to_have_value("采购")
+    phone_box = wang.locator('input[name^="contact_phone_"]')
+    expect(phone_box).to_have_value("")
+    expect(phone_box).to_have_attribute("placeholder", _masked(phones[0]))
+    expect(page.get_by_text(ZH["customer.contact.keep_phone"])).to_be_visible()
+    _assert_not_on_page(page, *phones[:2])
+    assert not [f[:200] for f in frames if phones[0] in f or phones[1] in f]
+
+    # change a title (phone kept), remove 李会计, add a new person
+    wang.locator('input[name^="contact_title_"]').fill("采购总监")
+    li.get_by_test_id("contact-remove").click()
+    expect(stored).to_have_count(1)
+    expect(wang.locator('input[name^="contact_title_"]')).to_have_value("采购总监")
+    page.get_by_test_id("contact-add").click()
+    _fill_contact(_contact_row(page, 0), "孙工", "技术", phones[2])
+    page.get_by_test_id("customer-save").click()
+    expect(page).to_have_url(f"{app.url}/customers/{cid}")
+    expect(page.get_by_text(ZH["customer.updated"].format(count=1))).to_be_visible()
+    expect(page.get_by_text(_masked(phones[2]))).to_be_visible()
+    expect(page.get_by_text(_masked(phones[1]))).to_have_count(0)
+    contacts = _contacts_of(app, cid)
+    assert [c[:3] for c in contacts] == [
+        (wang_id, "王经理", "采购总监"),
+        (contacts[1][0], "孙工", "技术"),
+    ]
+    assert li_id not in [c[0] for c in contacts]
+
+    # every change is in the history, phones masked
+    page.get_by_test_id("tab-history").click()
+    changes = page.locator("table tbody tr").filter(has_text=ZH["customer.field.contacts"])
+    expect(changes).to_have_count(2 + 3)  # two on creation; changed, removed, added
+    expect(changes.filter(has_text="采购总监")).to_contain_text(_masked(phones[0]))
+    expect(changes.filter(has_text="孙工")).to_contain_text(_masked(phones[2]))
+    _assert_not_on_page(page, *phones)
+
+    # exact lookup by a contact's phone follows the edit
+    app.goto_shell(page, "/customers")
+    expect(page.locator("table tbody tr").first).to_be_visible()
+    rows = _search(page, phones[2])
+    expect(rows).to_have_count(1)
+    expect(rows.locator(f'a[href="/customers/{cid}"]').first).to_be_visible()
+    _search(page, phones[1])
+    expect(page.get_by_test_id("customers-empty")).to_have_text(ZH["customers.no_match"])
+    rows = _search(page, phones[0])
+    expect(rows.locator(f'a[href="/customers/{cid}"]').first).to_be_visible()
+
+    # the contacts are the only way to reach this customer: removing them all is refused
+    app.goto_shell(page, f"/customers/{cid}/edit")
+    stored = page.get_by_test_id("contact-row-stored")
+    expect(stored).to_have_count(2)
+    before = _contacts_of(app, cid)
+    for left in (1, 0):
+        stored.first.get_by_test_id("contact-remove").click()
+        expect(stored).to_have_count(left)
+    page.get_by_test_id("customer-save").click()
+    expect(_field_error(page, "contacts")).to_have_text(ZH["customer.error.contact_required"])
+    expect(_field_error(page, "phone")).to_have_text(ZH["customer.error.contact_required"])
+    expect(page).to_have_url(f"{app.url}/customers/{cid}/edit")
+    assert _contacts_of(app, cid) == before

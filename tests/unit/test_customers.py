@@ -3,6 +3,7 @@ change history, duplicates, grade override, merge redirect, completeness, stale 
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from datetime import UTC, date, datetime
@@ -208,7 +209,7 @@ def test_each_bad_value_is_reported_on_its_field_and_nothing_is_saved(desk):
     }
     no_name = [ContactInput(name="", title="经理", phone=PHONE_2)]
     assert _errors(desk, CustomerInput(**org, contacts=no_name)) == {
-        "contacts": "customer.error.contact_name_required"
+        "contact_0": "customer.error.contact_name_required"
     }
     with session_scope() as session:
         assert session.exec(select(Customer)).first() is None
@@ -423,7 +424,11 @@ def test_history_rows_cannot_be_changed_through_any_service(desk, manager):
         if "CustomerChange" not in source:
             continue
         assert not re.search(r"(update|delete)\(\s*CustomerChange", source), path.name
-        assert not re.search(r"\.(old_enc|new_enc|changed_at)\s*=(?!=)", source), path.name
+        assert not re.search(r"\.changed_at\s*=(?!=)", source), path.name
+        # a merge re-encrypts the merged customer's history under the survivor's key (SPEC §8):
+        # the only assignment to a stored history value allowed is that re-encryption
+        for value in re.finditer(r"\.(old_enc|new_enc)\s*=(?!=)(.*)", source):
+            assert re.match(r"\s*\w+\.rekey\(", value.group(2)), (path.name, value.group(0))
 
 
 # --- duplicates -----------------------------------------------------------------------------
@@ -625,17 +630,336 @@ def test_organisation_contacts_are_encrypted_masked_and_edited_without_plaintext
     assert _update(desk, ref.id, data) == ["contacts"]
     with session_scope() as session:
         (contact,) = session.exec(select(CustomerContact)).scalars()
+        assert contact.id == profile.contacts[0].id  # changed in place
         assert contact.phone_enc and PHONE not in contact.phone_enc
         assert contact.phone_bidx == customers.customer_fields.blind_index("phone", PHONE)
-    change = _history(desk, ref.id)[0]
-    assert change.field == "contacts"
-    assert change.new == "王总 (总经理) 139****5678"
-    assert PHONE not in change.old + change.new
+    renamed, removed = _history(desk, ref.id)[:2]
+    assert (renamed.field, renamed.old, renamed.new) == (
+        "contacts",
+        "王经理 (采购) 139****5678",
+        "王总 (总经理) 139****5678",
+    )
+    assert (removed.field, removed.old, removed.new) == ("contacts", "李会计 136****4321", "")
+    assert PHONE not in repr(_history(desk, ref.id))
     # the contact phone was the only contact method: removing it is refused
     data.contacts = []
     with pytest.raises(ValidationFailed) as refused:
         _update(desk, ref.id, data)
-    assert refused.value.errors == {"phone": "customer.error.contact_required"}
+    assert refused.value.errors == {
+        "phone": "customer.error.contact_required",
+        "contacts": "customer.error.contact_required",
+    }
     with pytest.raises(ValidationFailed) as refused:
         _update(desk, ref.id, CustomerInput(kind="individual", name="x", phone=PHONE))
     assert refused.value.errors == {"kind": "customer.error.kind_fixed"}
+
+
+# --- acceptance: a bad value is refused on its field and saves nothing ------------------------
+
+USCC = make_uscc("91110105MA01ABCDE")
+ORG = dict(kind="organisation", name="某某科技有限公司", phone=PHONE)
+SAVED_TABLES = (
+    "customers",
+    "customer_changes",
+    "customer_contacts",
+    "customer_tags",
+    "customer_sequences",
+    "data_keys",
+)
+
+
+def _wrong_check_digit(value: str) -> str:
+    return value[:-1] + ("0" if value[-1] != "0" else "1")
+
+
+def _row_counts() -> dict[str, int]:
+    with get_engine().connect() as conn:
+        return {
+            table: conn.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+            for table in SAVED_TABLES
+        }
+
+
+BAD_VALUES = {
+    "id_checksum": (
+        _full(id_number=_wrong_check_digit(ID_NUMBER)),
+        "id_number",
+        "validation.id_number.checksum",
+    ),
+    "uscc_checksum": (
+        CustomerInput(**ORG, uscc=_wrong_check_digit(USCC)),
+        "uscc",
+        "validation.uscc.checksum",
+    ),
+    "phone_malformed": (_full(phone="139-1234-567"), "phone", "validation.mobile.format"),
+    "phone2_malformed": (_full(phone2="12345"), "phone2", "customer.error.phone_format"),
+    "contact_phone_malformed": (
+        CustomerInput(**ORG, contacts=[ContactInput(name="王经理", phone="1391234")]),
+        "contact_0",
+        "customer.error.phone_format",
+    ),
+    "name_empty": (_full(name=" \t "), "name", "validation.required"),
+    "name_too_long": (_full(name="张" * 101), "name", "customer.error.max_length_100"),
+    "address_too_long": (_full(address="北" * 201), "address", "customer.error.max_length_200"),
+    "notes_too_long": (_full(notes="备" * 2001), "notes", "customer.error.max_length_2000"),
+    "legal_representative_too_long": (
+        CustomerInput(**ORG, legal_representative="法" * 51),
+        "legal_representative",
+        "customer.error.max_length_50",
+    ),
+    "contact_name_too_long": (
+        CustomerInput(**ORG, contacts=[ContactInput(name="王" * 51, phone=PHONE_2)]),
+        "contact_0",
+        "customer.error.max_length_50",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_VALUES)
+def test_a_bad_value_gets_its_message_on_its_field_and_nothing_is_saved(desk, case):
+    data, field, key = copy.deepcopy(BAD_VALUES[case])
+    before = _row_counts()
+    assert _errors(desk, data) == {field: key}
+    assert _row_counts() == before
+    assert before["customers"] == before["customer_changes"] == before["data_keys"] == 0
+    assert _audit("customer.create") == []
+    # the control: the same form with the value put right is saved, and counted
+    good = {
+        "id_number": ID_NUMBER,
+        "uscc": USCC,
+        "phone": PHONE,
+        "phone2": "",
+        "name": "张三",
+        "address": ADDRESS,
+        "notes": "",
+        "legal_representative": "王某",
+    }
+    if field == "contact_0":
+        data.contacts = [ContactInput(name="王经理", phone=PHONE_2)]
+    else:
+        setattr(data, field, good[field])
+    _create(desk, data)
+    after = _row_counts()
+    assert after["customers"] == 1 and after["customer_changes"] > 0 and after["data_keys"] == 1
+    assert len(_audit("customer.create")) == 1
+
+
+def test_a_bad_value_on_edit_changes_nothing(desk):
+    ref = _create(
+        desk,
+        CustomerInput(
+            **ORG, uscc=USCC, contacts=[ContactInput(name="王经理", title="采购", phone=PHONE_2)]
+        ),
+    )
+    before = (_row_counts(), _dump_tables("customers", "customer_contacts", "customer_changes"))
+    profile = _profile(desk, ref.id)
+    contact = profile.contacts[0]
+    # good contact changes together with one bad field: all or nothing (one transaction)
+    for bad in (
+        {"uscc": _wrong_check_digit(USCC)},
+        {"name": ""},
+        {"phone": "1391234567"},
+        {"address": "北" * 201},
+    ):
+        data = _edit(profile, **bad)
+        data.contacts = [
+            ContactInput(name="王总", title="总经理", phone="13700001111", id=contact.id),
+            ContactInput(name="新联系人", phone="13700002222"),
+        ]
+        with pytest.raises(ValidationFailed) as refused:
+            _update(desk, ref.id, data)
+        assert set(refused.value.errors) == set(bad)
+        assert (
+            _row_counts(),
+            _dump_tables("customers", "customer_contacts", "customer_changes"),
+        ) == before
+    assert _audit("customer.update") == []
+
+
+def test_every_length_limit_has_a_message_in_both_languages():
+    from custapp.i18n import CATALOGUES
+    from custapp.services import customer_input
+
+    limits = {
+        *customer_input.MAX_LENGTH.values(),
+        customer_input.DEFAULT_MAX_LENGTH,
+        customer_input.CONTACT_TEXT_LENGTH,
+    }
+    for limit in limits:
+        key = customer_input.too_long(limit)
+        assert str(limit) in CATALOGUES["zh_CN"][key] and str(limit) in CATALOGUES["en"][key]
+
+
+# --- contact persons of an organisation: add, change, remove --------------------------------
+
+PHONE_3 = "13700001111"
+LANDLINE = "010-65521234"
+
+
+def _org_with_contacts(actor: Actor) -> tuple[customers.CustomerRef, list]:
+    ref = _create(
+        actor,
+        CustomerInput(
+            kind="organisation",
+            name="某某贸易有限公司",
+            contacts=[
+                ContactInput(name="王经理", title="采购", phone=PHONE),
+                ContactInput(name="李会计", title="财务", phone=PHONE_2),
+                ContactInput(name="赵前台", phone=LANDLINE),
+            ],
+        ),
+    )
+    return ref, _profile(actor, ref.id).contacts
+
+
+def _stored_contacts() -> dict[int, tuple]:
+    with session_scope() as session:
+        return {
+            c.id: (c.name, c.title, c.phone_enc, c.phone_bidx)
+            for c in session.exec(select(CustomerContact)).scalars()
+        }
+
+
+def _lookup(actor: Actor, query: str) -> list[int]:
+    from custapp.services.customer_search import search_customers
+
+    with session_scope() as session:
+        rows, _ = search_customers(session, actor=actor, query=query)
+    return [r.id for r in rows]
+
+
+def test_contacts_are_added_changed_and_removed_in_place_with_history(desk):
+    ref, (wang, li, zhao) = _org_with_contacts(desk)
+    assert [c.phone_masked for c in (wang, li, zhao)] == ["139****5678", "136****4321"] + [
+        customers.customer_fields.masked("phone", LANDLINE)
+    ]
+    created = len(_history(desk, ref.id))
+    stored = _stored_contacts()
+    assert _lookup(desk, PHONE_2) == [ref.id]
+    data = _edit(_profile(desk, ref.id))
+    data.contacts = [
+        ContactInput(name="王经理", title="采购", phone=None, id=wang.id),  # untouched
+        ContactInput(name="李会计", title="财务总监", phone=PHONE_3, id=li.id),  # new phone
+        ContactInput(name="", title="", phone=""),  # an empty row of the form
+        ContactInput(name="孙工", title="技术", phone="+86 138 0013 9999"),  # added
+    ]  # 赵前台 removed
+    assert _update(desk, ref.id, data) == ["contacts"]
+
+    after = _stored_contacts()
+    assert after[wang.id] == stored[wang.id]  # not even re-encrypted
+    assert after[li.id][:2] == ("李会计", "财务总监")
+    assert after[li.id][3] == customers.customer_fields.blind_index("phone", PHONE_3)
+    assert zhao.id not in after
+    (added,) = set(after) - set(stored)
+    assert after[added][:2] == ("孙工", "技术")
+    # exact lookup follows the phones: the new ones find the customer, the old ones do not
+    assert _lookup(desk, PHONE_3) == [ref.id]
+    assert _lookup(desk, "13800139999") == [ref.id]
+    assert _lookup(desk, PHONE_2) == []
+    assert _lookup(desk, LANDLINE) == []
+    assert _lookup(desk, PHONE) == [ref.id]
+
+    history = _history(desk, ref.id)
+    assert len(history) == created + 3
+    assert {(r.field, r.old, r.new) for r in history[:3]} == {
+        ("contacts", "赵前台 " + customers.customer_fields.masked("phone", LANDLINE), ""),
+        ("contacts", "李会计 (财务) 136****4321", "李会计 (财务总监) 137****1111"),
+        ("contacts", "", "孙工 (技术) 138****9999"),
+    }
+    (entry,) = _audit("customer.update")
+    assert entry.fields == "contacts"
+    dumped = _dump_tables("customer_contacts", "customer_changes", "audit_log")
+    assert "李会计" in dumped  # contact names are plain; the dump holds the rows
+    for secret in (PHONE, PHONE_2, PHONE_3, "13800139999", LANDLINE, "65521234"):
+        assert secret not in dumped
+        assert secret not in repr(history) and secret not in repr(_profile(desk, ref.id))
+    with session_scope() as session:
+        assert session.get(Customer, ref.id).completeness > 0
+
+
+def test_contact_rows_report_their_own_errors(desk):
+    ref, (wang, li, _zhao) = _org_with_contacts(desk)
+    data = _edit(_profile(desk, ref.id))
+    data.contacts = [
+        ContactInput(name="", title="采购", phone=None, id=wang.id),  # name cleared, phone kept
+        ContactInput(name="李会计", phone=None, id=li.id),
+        ContactInput(name="孙工", phone="12345"),
+    ]
+    with pytest.raises(ValidationFailed) as refused:
+        _update(desk, ref.id, data)
+    assert refused.value.errors == {
+        "contact_0": "customer.error.contact_name_required",
+        "contact_2": "customer.error.phone_format",
+    }
+    assert len(_profile(desk, ref.id).contacts) == 3
+
+
+def test_a_contact_id_of_another_customer_or_twice_is_refused(desk):
+    ref, (wang, _li, _zhao) = _org_with_contacts(desk)
+    other, (stranger, *_) = _org_with_contacts(desk)
+    stored = _stored_contacts()
+    history = len(_history(desk, ref.id)), len(_history(desk, other.id))
+    for contacts in (
+        # another customer's contact: neither moved nor its phone kept into this customer
+        [ContactInput(name="王经理", phone=None, id=stranger.id)],
+        [
+            ContactInput(name="王经理", phone=None, id=wang.id),
+            ContactInput(name="王经理二", phone=None, id=wang.id),
+        ],
+        [ContactInput(name="无此人", phone=None, id=999_999)],
+    ):
+        data = _edit(_profile(desk, ref.id))
+        data.contacts = contacts
+        with pytest.raises(ValidationFailed) as refused:
+            _update(desk, ref.id, data)
+        assert refused.value.errors == {"contacts": "customer.error.contact_unknown"}
+    assert _stored_contacts() == stored
+    assert (len(_history(desk, ref.id)), len(_history(desk, other.id))) == history
+
+
+def test_keeping_the_contacts_unsaid_leaves_them_as_they_are(desk):
+    ref, contacts = _org_with_contacts(desk)
+    stored = _stored_contacts()
+    data = _edit(_profile(desk, ref.id), industry="批发")
+    data.contacts = None  # an input that does not speak of contacts keeps them
+    assert _update(desk, ref.id, data) == ["industry"]
+    assert _stored_contacts() == stored
+    assert [c.id for c in _profile(desk, ref.id).contacts] == [c.id for c in contacts]
+
+
+def test_an_organisation_keeps_a_contact_method_when_contacts_go(desk):
+    ref = _create(
+        desk,
+        CustomerInput(
+            kind="organisation",
+            name="某某公司",
+            contacts=[ContactInput(name="王经理", phone=PHONE)],
+        ),
+    )
+    (wang,) = _profile(desk, ref.id).contacts
+    # removing the only contact person is refused ...
+    data = _edit(_profile(desk, ref.id))
+    data.contacts = [ContactInput(name="", title="", phone="")]
+    with pytest.raises(ValidationFailed) as refused:
+        _update(desk, ref.id, data)
+    assert refused.value.errors == {
+        "phone": "customer.error.contact_required",
+        "contacts": "customer.error.contact_required",
+    }
+    # ... but allowed once the customer has another way to be reached, in the same save
+    data = _edit(_profile(desk, ref.id), phone2=LANDLINE)
+    data.contacts = []
+    assert _update(desk, ref.id, data) == ["phone2", "contacts"]
+    assert _profile(desk, ref.id).contacts == []
+    assert _stored_contacts() == {}
+    assert wang.id not in _stored_contacts()
+
+
+def test_a_mistyped_only_contact_method_gets_one_message_not_two(desk):
+    only_contact = [ContactInput(name="王经理", phone="1391234")]
+    assert _errors(
+        desk, CustomerInput(kind="organisation", name="某公司", contacts=only_contact)
+    ) == {"contact_0": "customer.error.phone_format"}
+    assert _errors(desk, CustomerInput(name="张三", email="zhang@")) == {
+        "email": "customer.error.email_format"
+    }
