@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 
@@ -10,6 +11,10 @@ class AuditEntry(SQLModel, table=True):
     """
 
     __tablename__ = "audit_log"
+    # the recent-misses count of the search alert (actor, action, time window)
+    __table_args__ = (
+        Index("ix_audit_log_actor_action_time", "actor_id", "action", "created_at", "outcome"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True)

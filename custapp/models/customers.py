@@ -15,6 +15,7 @@ class Customer(SQLModel, table=True):
     __table_args__ = (
         Index("ix_customers_grade_lifecycle", "grade", "lifecycle"),
         Index("ix_customers_last_purchase", "last_purchase_at"),
+        Index("ix_customers_spend_12m", "spend_12m_fen"),  # the ABC split sorts by it
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -78,7 +79,7 @@ class Customer(SQLModel, table=True):
     verified_by: int | None = Field(default=None, foreign_key="users.id")
     verified_at: datetime | None = Field(default=None, index=True)
     # merge: the merged customer stays as a redirect to the survivor
-    merged_into_id: int | None = Field(default=None, foreign_key="customers.id")
+    merged_into_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(index=True)
     updated_at: datetime

@@ -7,7 +7,7 @@ import reflex as rx
 
 from custapp import clock
 from custapp.components.shell import T, page, pager
-from custapp.services import customer_search
+from custapp.services import classification, customer_search
 from custapp.services.customer_fields import GRADES, LIFECYCLES, NATURES, VALUE_CLASSES
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
@@ -19,6 +19,7 @@ ALL = "all"
 
 class CustomersState(PagedMixin, SessionState):
     rows: list[dict[str, str]] = []
+    total_text: str = "0"  # "1,000+" when the count was capped
     has_query: bool = False
     _query: str = ""  # not echoed to the browser: it may be a full phone or ID number
     f_lifecycle: str = ALL
@@ -29,6 +30,8 @@ class CustomersState(PagedMixin, SessionState):
     sort: str = "-created"
     tags: list[str] = []
     can_create: bool = False
+    can_classify: bool = False
+    classifying: bool = False
 
     @rx.event
     def load(self):
@@ -36,6 +39,7 @@ class CustomersState(PagedMixin, SessionState):
         if redirect:
             return redirect
         self.can_create = actor.can("customer.create")
+        self.can_classify = actor.can("customer.classify")
         tags, _ = self._call(customer_search.list_tags)
         self.tags = tags or []
         return self._fetch()
@@ -64,6 +68,9 @@ class CustomersState(PagedMixin, SessionState):
         if error:
             return rx.toast.error(error)
         rows, self.total = result
+        self.total_text = (
+            f"{customer_search.COUNT_CAP:,}+" if result.total_capped else f"{self.total:,}"
+        )
         self.rows = [
             {
                 "id": str(r.id),
@@ -97,6 +104,27 @@ class CustomersState(PagedMixin, SessionState):
             self.page = 1
             return self._fetch()
         return None
+
+    @rx.event
+    def reclassify(self):
+        """重新计算分级 (cs_manager): the day rules, grades and ABC classes as of today."""
+        self.classifying = True
+        yield
+        result, error = self._call(classification.reclassify_now)
+        self.classifying = False
+        if error:
+            yield rx.toast.error(error)
+            return
+        yield self._fetch()
+        yield rx.toast.success(
+            self._t(
+                "classify.done",
+                changed=result.changed,
+                key_count=result.key,
+                general_count=result.general,
+                scattered_count=result.scattered,
+            )
+        )
 
     @rx.event
     def clear(self):
@@ -166,6 +194,19 @@ def customers_page() -> rx.Component:
                 reset_on_submit=False,
             ),
             rx.spacer(),
+            rx.cond(
+                S.can_classify,
+                rx.button(
+                    rx.icon("refresh-cw", size=16),
+                    T("classify.run"),
+                    size="3",
+                    variant="soft",
+                    white_space="nowrap",
+                    loading=S.classifying,
+                    on_click=S.reclassify,
+                    data_testid="reclassify",
+                ),
+            ),
             rx.cond(
                 S.can_create,
                 rx.link(
@@ -267,5 +308,5 @@ def customers_page() -> rx.Component:
                 data_testid="customers-empty",
             ),
         ),
-        pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
+        pager(S.page, S.pages, S.total_text, S.prev_page, S.next_page),
     )

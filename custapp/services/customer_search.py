@@ -11,8 +11,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import and_, func, literal_column, or_, select, union, union_all
+from sqlalchemy import Text, and_, func, literal, literal_column, or_, select, union, union_all
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlmodel import Session
 
 from custapp import clock
@@ -28,6 +30,8 @@ from custapp.services.guard import requires
 from custapp.settings import get_settings
 
 MAX_PAGE_SIZE = 100
+# Counts stop here: a page shows "1,000+" rather than counting a million names (total_capped).
+COUNT_CAP = 1000
 ALERT_WINDOW = timedelta(minutes=10)
 SEARCH_ACTION = "customer.search"
 ALERT_ACTION = "customer.search_alert"
@@ -123,6 +127,11 @@ def _survivor_ids(session: Session, number: str) -> list[int]:
     return ids
 
 
+def _name_grams(value):  # noqa: ANN001, ANN202
+    """custapp_name_grams(value): PostgreSQL only (migration 0004)."""
+    return func.custapp_name_grams(value, type_=ARRAY(Text))
+
+
 def _query_condition(session: Session, mode: str, term: str, original: str):  # noqa: ANN202
     if mode == "number":
         return Customer.id.in_(_survivor_ids(session, term))
@@ -144,13 +153,21 @@ def _query_condition(session: Session, mode: str, term: str, original: str):  # 
         )
     if mode == "name":
         name = unicodedata.normalize("NFKC", original).strip()
-        # Case-insensitive: ILIKE on PostgreSQL; SQLite's LIKE already ignores ASCII case, and
-        # lower() on every row would make the scan three times slower.
         if session.get_bind().dialect.name == "postgresql":
-            matches = Customer.name.icontains(name, autoescape=True)
-        else:
-            matches = Customer.name.contains(name, autoescape=True)
-        # The subquery scans only the narrow name index, not the wide rows (about 10x faster).
+            # A GIN index on custapp_name_grams(name), each letter and letter pair of the name
+            # (migration 0004), finds even a one- or two-character Chinese name, which trigrams
+            # (pg_trgm) cannot index. A term of one or two letters is itself a gram: containing
+            # it is the whole test, and the planner knows from the index statistics how common
+            # it is (a common surname: walk the newest customers; a rare name: the index).
+            if len(name) <= 2:
+                return _name_grams(Customer.name).contains(array([func.lower(name)]))
+            # Longer terms: every gram of the term must be among the name's, then ILIKE checks
+            # their order.
+            grams = _name_grams(Customer.name).contains(_name_grams(name))
+            return and_(Customer.name.icontains(name, autoescape=True), grams)
+        # SQLite's LIKE is a scan (and already ignores ASCII case: lower() on every row would
+        # make it three times slower); the subquery scans only the narrow name index.
+        matches = Customer.name.contains(name, autoescape=True)
         return Customer.id.in_(select(Customer.id).where(matches))
     return None
 
@@ -205,11 +222,11 @@ _ROW_COLUMNS = (
 def _rows(session: Session, found: list) -> list[CustomerRow]:
     ids = [c.id for c in found]
     tags: dict[int, list[str]] = {i: [] for i in ids}
-    for customer_id, tag in session.exec(
+    for customer_id, tag in session.connection().execute(
         select(CustomerTag.customer_id, CustomerTag.tag)
         .where(CustomerTag.customer_id.in_(ids))
         .order_by(CustomerTag.tag)
-    ).all():
+    ):
         tags[customer_id].append(tag)
     datakeys.preload(session, {c.data_key_id for c in found})
     rows = []
@@ -240,6 +257,51 @@ def _rows(session: Session, found: list) -> list[CustomerRow]:
     return rows
 
 
+class CustomerPage(NamedTuple):
+    """One page of rows and the count, capped: total is at most COUNT_CAP + 1."""
+
+    rows: list[CustomerRow]
+    total: int
+
+    @property
+    def total_capped(self) -> bool:
+        """More than COUNT_CAP match: show "1,000+", not the number."""
+        return self.total > COUNT_CAP
+
+
+def _capped_count(session: Session, conditions: list) -> int:
+    """How many match, counting no further than COUNT_CAP + 1 (a LIMITed subquery)."""
+    matching = select(literal(1)).select_from(Customer).where(*conditions).limit(COUNT_CAP + 1)
+    counted = select(func.count()).select_from(matching.subquery())
+    return session.connection().execute(counted).scalar_one()
+
+
+def _page_and_count(
+    session: Session, conditions: list, sort: str, page: int, page_size: int
+) -> tuple[list, int]:
+    """The page's rows, then the capped count unless the page holds the whole result.
+
+    Two queries, not one with a window over the first COUNT_CAP + 1 in order: that forced
+    PostgreSQL to read every match of a common surname in date order, while the capped count
+    alone can stop at any 1,001 matches. Core, not the ORM: the rows are plain tuples anyway,
+    and the ORM layer cost more than the indexed query itself.
+    """
+    found = (
+        session.connection()
+        .execute(
+            select(*_ROW_COLUMNS)
+            .where(*conditions)
+            .order_by(*SORTS[sort])
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        .all()
+    )
+    if page == 1 and len(found) < page_size:
+        return found, len(found)  # the whole result is on this page (every exact lookup)
+    return found, _capped_count(session, conditions)
+
+
 @requires("customer.read")
 def search_customers(
     session: Session,
@@ -250,8 +312,9 @@ def search_customers(
     sort: str = "-created",
     page: int = 1,
     page_size: int = 20,
-) -> tuple[list[CustomerRow], int]:
-    """One page of matching customers and the total count. Audited; needs a write session."""
+) -> CustomerPage:
+    """One page of matching customers and the count (capped at COUNT_CAP + 1: see
+    CustomerPage.total_capped). Audited; needs a write session."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}")
     page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
@@ -260,17 +323,7 @@ def search_customers(
     matched = _query_condition(session, mode, term, query)
     if matched is not None:
         conditions.append(matched)
-    found = session.exec(
-        select(*_ROW_COLUMNS)
-        .where(*conditions)
-        .order_by(*SORTS[sort])
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    if page == 1 and len(found) < page_size:
-        total = len(found)  # the whole result is on this page (every exact lookup): no count
-    else:
-        total = session.exec(select(func.count(Customer.id)).where(*conditions)).scalar_one()
+    found, total = _page_and_count(session, conditions, sort, page, page_size)
     rows = _rows(session, list(found)) if found else []
     detail: dict[str, object] = {"hits": total, "mode": mode}
     if term:
@@ -281,7 +334,7 @@ def search_customers(
     )
     if missed:
         _alert_on_misses(session, actor)
-    return rows, total
+    return CustomerPage(rows, total)
 
 
 def _alert_on_misses(session: Session, actor: Actor) -> None:

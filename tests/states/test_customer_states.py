@@ -17,7 +17,7 @@ from custapp.models import AuditEntry, Customer, CustomerChange
 from custapp.pages.customer_profile import ProfileState
 from custapp.pages.customers import CustomersState
 from custapp.security.validators import make_cn_id
-from custapp.services import auth, bootstrap, customers
+from custapp.services import auth, bootstrap, customer_search, customers
 from custapp.services.actor import system_actor
 from custapp.states.session import SessionState
 
@@ -213,3 +213,15 @@ def test_front_desk_cannot_override_the_grade_through_the_handler(world):
             )
         ).all()
     assert [tuple(row) for row in denied] == [("customers.override_grade",)]
+
+
+def test_a_count_past_the_cap_shows_as_cap_plus(world, monkeypatch):
+    for _ in range(3):
+        _customer()
+    root, _, listing = _logged_in("front.desk")
+    assert listing.load() is None
+    assert (listing.total, listing.total_text) == (4, "4")
+    monkeypatch.setattr(customer_search, "COUNT_CAP", 2)
+    listing.page = 1
+    listing._fetch()
+    assert listing.total_text == "2+"

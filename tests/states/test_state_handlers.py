@@ -75,9 +75,9 @@ def _denials(actor_id: int) -> list[str]:
     with session_scope() as session:
         return list(
             session.exec(
-                select(AuditEntry.action).where(
-                    AuditEntry.actor_id == actor_id, AuditEntry.outcome == "denied"
-                )
+                select(AuditEntry.action)
+                .where(AuditEntry.actor_id == actor_id, AuditEntry.outcome == "denied")
+                .order_by(AuditEntry.seq)
             ).scalars()
         )
 
