@@ -54,6 +54,11 @@ def preload(session: Session, key_ids) -> None:  # noqa: ANN001 (any iterable of
             cache[row.id] = _unwrap(row.master_version, row.wrapped)
 
 
+def remember(session: Session, keys: dict[int, bytes]) -> None:
+    """Data keys this unit of work just created (a bulk insert): no need to read them back."""
+    session.info.setdefault(_SESSION_KEYS, {}).update(keys)
+
+
 def system_key(session: Session) -> tuple[int, bytes]:
     """The data key for what belongs to no customer (staff messages)."""
     row = session.exec(

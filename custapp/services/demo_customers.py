@@ -11,9 +11,9 @@ Numbers follow SPEC §8: the year of the creation date in the configured zone an
 sequence. The sequences are reserved up front in one transaction, so customers created while a
 seed runs never collide with it.
 
-There are no purchases yet, so every seeded customer starts as 潜在 / grade E with no spend: the
-classification columns are derived from orders, and seeding orders (which then classifies the
-customers) comes with the transaction tables.
+Each customer also gets two years of activity (services/demo_activity.py: orders and service-log
+entries) and the classification those orders imply; the ABC value classes are computed once at the
+end.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from custapp.security import crypto
 from custapp.security.keys import get_keys
 from custapp.security.permissions import CS_MANAGER, FRONT_DESK
 from custapp.security.validators import make_cn_id, make_uscc
-from custapp.services import audit, customer_fields, datakeys
+from custapp.services import audit, customer_fields, datakeys, demo_activity
 from custapp.services.actor import system_actor
 from custapp.services.customers import CONTACT_PHONE_CONTEXT, allocate_number, completeness
 from custapp.services.errors import DomainError
@@ -444,17 +444,19 @@ _DEFAULTS = {
 }
 
 
-def _new_data_keys(session: Session, created: list[datetime]) -> tuple[list[int], list[DataKey]]:
+def _new_data_keys(session: Session, created: list[datetime]) -> list[int]:
     """One data key per customer, wrapped by the current master version as create_data_key
-    does, inserted in one statement -> (ids in order, the rows loaded into the session).
+    does, inserted in one statement and remembered for this unit of work -> ids in order.
 
     The rows are found again by their wrapped value (random, so unique) among the ids above
     the highest one before: no RETURNING, which SQLite would answer one row at a time.
     """
     ring = get_keys().master
-    rows = []
+    rows, raw = [], {}
     for when in created:
-        version, wrapped = crypto.wrap_data_key(ring, crypto.generate_data_key())
+        key = crypto.generate_data_key()
+        version, wrapped = crypto.wrap_data_key(ring, key)
+        raw[wrapped] = key
         rows.append(
             {
                 "purpose": "customer",
@@ -465,18 +467,23 @@ def _new_data_keys(session: Session, created: list[datetime]) -> tuple[list[int]
         )
     before = session.exec(select(func.max(DataKey.id))).scalar_one() or 0
     session.execute(DataKey.__table__.insert(), rows)
-    loaded = list(
+    by_wrapped = dict(
         session.exec(
-            select(DataKey).where(DataKey.id > before, DataKey.purpose == "customer")
-        ).scalars()
+            select(DataKey.wrapped, DataKey.id).where(
+                DataKey.id > before, DataKey.purpose == "customer"
+            )
+        ).all()
     )
-    by_wrapped = {key.wrapped: key.id for key in loaded}
-    return [by_wrapped[row["wrapped"]] for row in rows], loaded
+    datakeys.remember(session, {by_wrapped[w]: key for w, key in raw.items()})
+    return [by_wrapped[row["wrapped"]] for row in rows]
 
 
-def _insert_batch(session: Session, drafts: list[tuple[dict, dict, list[str], list[dict]]]) -> None:
-    # `keys` stays referenced while we encrypt, so datakeys.data_key finds each in the session.
-    key_ids, keys = _new_data_keys(session, [plain["created_at"] for plain, *_ in drafts])
+def _insert_batch(
+    session: Session,
+    drafts: list[tuple[dict, dict, list[str], list[dict]]],
+    activities: list[demo_activity.Activity],
+) -> tuple[int, int]:
+    key_ids = _new_data_keys(session, [plain["created_at"] for plain, *_ in drafts])
     rows = []
     for (plain, secret, _, contacts), key_id in zip(drafts, key_ids, strict=True):
         bag = SimpleNamespace(data_key_id=key_id)
@@ -513,6 +520,13 @@ def _insert_batch(session: Session, drafts: list[tuple[dict, dict, list[str], li
         session.execute(CustomerTag.__table__.insert(), tags)
     if contacts:
         session.execute(CustomerContact.__table__.insert(), contacts)
+    return demo_activity.insert_activity(
+        session,
+        [
+            (id_of[row["number"]], key_id, row["store_id"], activity)
+            for row, key_id, activity in zip(rows, key_ids, activities, strict=True)
+        ],
+    )
 
 
 def seed_customers(
@@ -538,24 +552,34 @@ def seed_customers(
         staff = _staff(session)
         next_number = _reserve_numbers(session, timeline.year_counts())
     generator = _Generator(random.Random(seed), staff, now)
+    activity = demo_activity.ActivityGenerator(random.Random(seed + 1), now)
+    today = clock.to_local(now).date()
+    orders = logs = 0
     for start in range(0, n, BATCH):
-        drafts = []
+        drafts, activities = [], []
         for i in range(start, min(n, start + BATCH)):
             created = timeline.created_at(i)
             plain, secret, tags, contacts = generator.customer(i, created)
             year = clock.to_local(created).year
             plain["number"] = f"C{year}{next_number[year]:07d}"
             next_number[year] += 1
+            done = activity.for_customer(
+                kind=plain["kind"], created_at=created, staff=plain["owner_id"]
+            )
+            plain.update(demo_activity.classify(done, today))
             drafts.append((plain, secret, tags, contacts))
+            activities.append(done)
         with session_factory() as session:
-            _insert_batch(session, drafts)
+            written = _insert_batch(session, drafts, activities)
+        orders, logs = orders + written[0], logs + written[1]
         if progress:
             progress(start + len(drafts), n)
     with session_factory() as session:
+        classes = demo_activity.finish(session)
         audit.record(
             session,
             actor=system_actor("seed-demo"),
             action="demo.seed_customers",
-            detail={"count": n},
+            detail={"count": n, "orders": orders, "service_logs": logs, **classes},
         )
     return n

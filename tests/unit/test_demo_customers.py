@@ -19,11 +19,23 @@ from custapp.models import (
     CustomerSequence,
     CustomerTag,
     DataKey,
+    Order,
+    OrderLine,
+    OrderPayment,
+    ServiceLog,
     User,
     UserRole,
 )
+from custapp.models.orders import PAYMENT_METHODS
 from custapp.security.validators import validate_cn_id, validate_mobile, validate_uscc
-from custapp.services import bootstrap, customer_fields, datakeys, demo_customers
+from custapp.services import (
+    bootstrap,
+    classification,
+    customer_fields,
+    datakeys,
+    demo_customers,
+    service_log,
+)
 from custapp.services.actor import Actor, system_actor
 from custapp.services.customer_search import CustomerFilter, search_customers
 from custapp.services.customers import CONTACT_PHONE_CONTEXT, allocate_number
@@ -104,7 +116,51 @@ def test_seeded_customers_are_valid_and_encrypted(staff, monkeypatch):
         entry = session.exec(
             select(AuditEntry).where(AuditEntry.action == "demo.seed_customers")
         ).scalar_one()
-        assert json.loads(entry.detail) == {"count": 400}
+        detail = json.loads(entry.detail)
+        assert detail["count"] == 400 and detail["orders"] > 400 and detail["service_logs"] > 50
+        assert detail["key"] + detail["general"] + detail["scattered"] == 400
+
+
+def test_seeded_activity_follows_the_money_rules_and_the_classification(staff, monkeypatch):
+    monkeypatch.setattr(demo_customers, "BATCH", 100)
+    _seed(300)
+    with session_scope() as session:
+        orders = session.exec(select(Order)).scalars().all()
+        lines = Counter()
+        for line in session.exec(select(OrderLine)).scalars():
+            assert line.amount_fen == line.quantity * line.unit_price_fen > 0
+            lines[line.order_id] += line.amount_fen
+        paid = Counter()
+        for payment in session.exec(select(OrderPayment)).scalars():
+            assert payment.method in PAYMENT_METHODS and payment.method != "stored_value"
+            paid[payment.order_id] += payment.amount_fen
+        purchases = {o.id: o for o in orders if o.kind == "purchase"}
+        assert len({o.number for o in orders}) == len(orders)
+        for o in orders:
+            assert o.created_at <= T0 and paid[o.id] == o.paid_fen
+            if o.kind == "purchase":
+                assert lines[o.id] == o.total_fen == o.paid_fen + o.discount_fen
+                assert o.spend_fen == o.paid_fen and o.number.startswith("S")
+            else:
+                original = purchases[o.original_order_id]
+                assert 0 < o.paid_fen <= original.paid_fen and o.spend_fen == -o.paid_fen
+                assert o.created_at >= original.created_at and o.number.startswith("R")
+        stored = {
+            c.id: (c.spend_12m_fen, c.first_purchase_at, c.last_purchase_at, c.lifecycle, c.grade)
+            for c in session.exec(select(Customer)).scalars()
+        }
+        logs = session.exec(select(ServiceLog)).scalars().all()
+        assert logs
+        for log in logs[:20]:
+            customer = session.get(Customer, log.customer_id)
+            text = datakeys.decrypt(
+                session, customer.data_key_id, log.content_enc, context=service_log.CONTENT_CONTEXT
+            )
+            assert text and text not in log.content_enc
+    # what posting and the nightly job compute from the orders is what the seeder stored
+    assert classification.run_daily(full=True)["changed"] == 0
+    lifecycles = Counter(state[3] for state in stored.values())
+    assert {"potential", "new", "old", "lost"} <= set(lifecycles)
 
 
 def test_numbers_follow_the_local_creation_year_and_the_sequences(staff):
