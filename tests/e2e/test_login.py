@@ -62,8 +62,15 @@ def expected_menu(role: str, catalogue: dict[str, str] = ZH) -> list[str]:
 
 def test_expected_menus_today() -> None:
     """The rule above gives the menus the README documents."""
-    assert expected_menu("front_desk") == ["工作台", "客户档案", "消息", "修改密码"]
-    assert expected_menu("compliance") == ["工作台", "客户档案", "消息", "修改密码"]
+    assert expected_menu("front_desk") == [
+        "工作台",
+        "客户档案",
+        "我的待跟进",
+        "数据质量",
+        "消息",
+        "修改密码",
+    ]
+    assert expected_menu("compliance") == ["工作台", "客户档案", "数据质量", "消息", "修改密码"]
     assert expected_menu("sysadmin") == ["工作台", "用户管理", "消息", "修改密码"]
     assert expected_menu("auditor") == ["工作台", "审计日志", "消息", "修改密码"]
     assert expected_menu("member") == ["会员中心", "修改密码"]

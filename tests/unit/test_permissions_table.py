@@ -101,9 +101,74 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     "customer_profile.change_history": lambda s, w: {"customer_id": _customer(s)},
     "customer_profile.list_stale_verification": lambda s, w: {"page": 1},
     # --- orders and classification ---
+    "orders.post_purchase": lambda s, w: {
+        "customer_id": _customer(s),
+        "lines": [("美式咖啡", 2, 1800)],
+        "payments": [("wechat", 3600)],
+    },
+    "orders.post_refund": lambda s, w: {
+        "order_id": SERVICE_MODULES["orders"]
+        .post_purchase(
+            s,
+            actor=system_actor("test"),
+            customer_id=_customer(s),
+            lines=[("美式咖啡", 1, 1800)],
+            payments=[("cash", 1800)],
+        )
+        .id,
+        "amount_fen": 800,
+        "payments": [("cash", 800)],
+        "reason": "商品退货",
+    },
+    "orders.list_orders": lambda s, w: {"customer_id": _customer(s), "page": 1},
+    "classification.reclassify_now": lambda s, w: {},
     # --- service log and follow-ups ---
+    "service_log.add_entry": lambda s, w: {
+        "customer_id": _customer(s),
+        "kind": "call",
+        "content": "电话回访，客户对服务满意",
+    },
+    "service_log.list_entries": lambda s, w: {"customer_id": _customer(s)},
+    "service_log.complete_follow_up": lambda s, w: {
+        # the acting user's own follow-up: only the permission decides
+        "entry_id": SERVICE_MODULES["service_log"].add_entry(
+            s,
+            actor=Actor(user_id=w.actor_id, name="owner", roles=frozenset({"front_desk"})),
+            customer_id=_customer(s),
+            kind="call",
+            content="约定下周回访",
+            next_follow_up=clock.local_today(),
+        )
+    },
+    "service_log.my_follow_ups": lambda s, w: {"page": 1},
     # --- attachments ---
+    "attachments.add_attachment": lambda s, w: {
+        "customer_id": _customer(s),
+        "category": "contract",
+        "paper_location": "档案室 1 号柜",
+    },
+    "attachments.list_attachments": lambda s, w: {"customer_id": _customer(s)},
+    "attachments.open_attachment": lambda s, w: {
+        "attachment_id": SERVICE_MODULES["attachments"]
+        .add_attachment(
+            s,
+            actor=system_actor("test"),
+            customer_id=_customer(s),
+            category="id_copy",
+            filename="id.png",
+            content=b"\x89PNG\r\n\x1a\n" + bytes(24),
+        )
+        .id,
+        "reason": "核实客户身份",
+    },
     # --- merge and data quality ---
+    "merge.merge_customers": lambda s, w: {
+        "survivor_id": _customer(s),
+        "merged_id": _customer(s),
+        "reason": "同一客户重复建档",
+    },
+    "merge.merge_preview": lambda s, w: {"survivor_id": _customer(s), "merged_id": _customer(s)},
+    "merge.duplicate_review": lambda s, w: {"page": 1},
 }
 
 # Operations that check a second permission once the first passed (which one may depend on the
