@@ -93,7 +93,10 @@ class DataQualityState(PagedMixin, SessionState):
             self.groups, self.members, self._group_ids, self.total = [], [], [], 0
             return rx.toast.error(error)
         groups, self.total = result
-        self.groups = [{"reason": self._t(g.reason), "index": str(i)} for i, g in enumerate(groups)]
+        self.groups = [
+            {"reason": "、".join(self._t(r) for r in g.reasons), "index": str(i)}
+            for i, g in enumerate(groups)
+        ]
         self.members = [
             [
                 {

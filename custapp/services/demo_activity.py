@@ -137,7 +137,9 @@ class ActivityGenerator:
             follow_up, done = None, None
             if rng.random() < 0.4:
                 follow_up = clock.to_local(at).date() + timedelta(days=rng.randint(1, 14))
-                if follow_up < clock.to_local(self.now).date() and rng.random() < 0.8:
+                overdue = (clock.to_local(self.now).date() - follow_up).days
+                # staff work their follow-ups: only a few recent ones are still open
+                if overdue > 14 or (overdue > 0 and rng.random() < 0.6):
                     done = min(self.now, datetime.combine(follow_up, time(10), tzinfo=UTC))
             logs.append(
                 {

@@ -118,7 +118,7 @@ CONTACT_TITLES = ("总经理", "行政主管", "采购经理", "办公室主任"
 SIZES = ("50人以下", "50-299人", "300-999人", "1000人以上")
 # individual tags and how often each occurs; organisations get 商务 (and sometimes 团购)
 TAG_ODDS = (
-    ("老客户", 0.25),
+    ("熟客推荐", 0.25),
     ("商务", 0.05),
     ("家庭", 0.2),
     ("素食", 0.06),
@@ -322,7 +322,7 @@ class _Generator:
 
     def _individual(self, i: int) -> tuple[dict, dict, list[str], list[dict]]:
         rng = self.rng
-        if self.recent and rng.random() < 0.005:
+        if self.recent and (rng.random() < 0.005 or i % 100 == 99):
             # the same person registered twice: a duplicate candidate for the review list
             return self._duplicate_of(rng.choice(self.recent))
         code = _permute(i, _ID_SPACE, 1_000_003, 7_654_321)

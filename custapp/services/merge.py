@@ -115,7 +115,7 @@ class ReviewMember:
 
 @dataclass(frozen=True)
 class ReviewGroup:
-    reason: str  # i18n key: customer.dup.phone | .id_number | .name_birth
+    reasons: tuple[str, ...]  # i18n keys: customer.dup.phone | .id_number | .name_birth
     members: list[ReviewMember]
 
 
@@ -547,22 +547,22 @@ def duplicate_review(
         datakeys.preload(session, {row.data_key_id for row in found})
         rows = {row.id: row for row in found}
     audit.record(session, actor=actor, action="customer.duplicate_review", detail={"page": page})
-    return [
-        ReviewGroup(
-            group.reason,
-            [
-                ReviewMember(
-                    m.id,
-                    m.number,
-                    m.name,
-                    _masked_phone(session, rows[m.id]),
-                    rows[m.id].created_at,
-                )
-                for m in group.members
-            ],
-        )
-        for group in groups
-    ], total
+    # the same customers found by several reasons (same phone and same ID number) are one group
+    merged: dict[tuple[int, ...], ReviewGroup] = {}
+    for group in groups:
+        ids_key = tuple(m.id for m in group.members)
+        if ids_key in merged:
+            earlier = merged[ids_key]
+            merged[ids_key] = ReviewGroup((*earlier.reasons, group.reason), earlier.members)
+            continue
+        members = [
+            ReviewMember(
+                m.id, m.number, m.name, _masked_phone(session, rows[m.id]), rows[m.id].created_at
+            )
+            for m in group.members
+        ]
+        merged[ids_key] = ReviewGroup((group.reason,), members)
+    return list(merged.values()), total
 
 
 def _masked_phone(session: Session, row) -> str:  # noqa: ANN001 (a result row)

@@ -86,17 +86,43 @@ def test_screenshots(app, new_context) -> None:
     expect(rows.first).to_be_visible()
     _shot(page, "customers-list.png")
 
-    # a demo person with a masked phone and ID number
+    # a demo person with a masked phone who is a 一般 (general-value) customer
     rows.filter(has_text=re.compile(r"1\d\d\*{4}\d{4}")).filter(
         has_text=ZH["customer.kind.individual"]
-    ).first.get_by_role("link").nth(1).click()
+    ).filter(has_text=ZH["customer.value.general"]).first.get_by_role("link").nth(1).click()
     expect(page).to_have_url(re.compile(r"/customers/\d+$"))
     expect(page.get_by_test_id("customer-name")).to_have_text(re.compile(r"\S"))
     expect(page.get_by_test_id("masked-value").first).to_be_visible()
     _shot(page, "customer-profile.png")
+
+    page.get_by_test_id("tab-transactions").click()
+    expect(page.get_by_test_id("order-row").first).to_be_visible()
+    _shot(page, "customer-transactions.png")
+
+    # an address edit, so the history shows old → new masked
+    page.get_by_role("button", name=ZH["customer.edit"]).click()
+    expect(page).to_have_url(re.compile(r"/customers/\d+/edit$"))
+    expect(page.get_by_text(ZH["customer.edit_hint"])).to_be_visible()
+    page.locator("#f-address").fill("上海市浦东新区世纪大道100号")
+    page.get_by_test_id("customer-save").click()
+    expect(page).to_have_url(re.compile(r"/customers/\d+$"))
+    page.get_by_test_id("tab-history").click()
+    expect(page.locator("table tbody tr").first).to_be_visible()
+    _shot(page, "customer-history.png")
+
+    app.goto_shell(page, "/follow-ups")
+    expect(page.get_by_role("heading", name=ZH["nav.follow_ups"])).to_be_visible()
+    page.wait_for_timeout(500)
+    _shot(page, "follow-ups.png")
 
     app.goto_shell(page, "/customers")
     page.get_by_role("button", name=ZH["customers.new"]).click()
     expect(page.locator("#f-name")).to_be_visible()
     expect(page.get_by_test_id("customer-save")).to_be_visible()
     _shot(page, "customer-new.png")
+
+    page = new_context().new_page()
+    app.login(page, "manager")
+    app.goto_shell(page, "/data-quality")
+    expect(page.get_by_test_id("merge-open").first).to_be_visible()
+    _shot(page, "data-quality.png")

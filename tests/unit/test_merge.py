@@ -558,7 +558,7 @@ def test_duplicate_review_shows_masked_members_until_they_are_merged(manager, de
         groups, total = merge.duplicate_review(session, actor=desk, page=1)
     assert total == 1
     (group,) = groups
-    assert group.reason == "customer.dup.phone"
+    assert group.reasons == ("customer.dup.phone",)
     assert [(m.id, m.phone_masked) for m in group.members] == [
         (first.id, customer_fields.masked("phone", PHONE)),
         (second.id, customer_fields.masked("phone", PHONE)),
@@ -568,6 +568,20 @@ def test_duplicate_review_shows_masked_members_until_they_are_merged(manager, de
     _merge(manager, first.id, second.id)
     with session_scope() as session:
         assert merge.duplicate_review(session, actor=desk, page=1) == ([], 0)
+
+
+def test_customers_found_by_several_reasons_are_one_group(desk):
+    same = CustomerInput(name="冯十一", phone=PHONE, id_number=ID_NUMBER)
+    _create(desk, same)
+    _create(desk, same)
+    with session_scope() as session:
+        groups, _ = merge.duplicate_review(session, actor=desk, page=1)
+    (group,) = groups
+    assert set(group.reasons) == {
+        "customer.dup.phone",
+        "customer.dup.id_number",
+        "customer.dup.name_birth",
+    }
 
 
 # --- the page state ----------------------------------------------------------------------------
