@@ -16,6 +16,7 @@ Revises: 0003
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
@@ -53,7 +54,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("customers") as batch:
         batch.create_index("ix_customers_spend_12m", ["spend_12m_fen"])
-        batch.create_index("ix_customers_merged_into_id", ["merged_into_id"])
+        batch.create_index(
+            "ix_customers_merged_into_id",
+            ["merged_into_id"],
+            sqlite_where=sa.text("merged_into_id IS NOT NULL"),
+            postgresql_where=sa.text("merged_into_id IS NOT NULL"),
+        )
     with op.batch_alter_table("attachments") as batch:
         batch.drop_index("ix_attachments_archive_number")
         batch.create_index("ix_attachments_archive_number", ["archive_number"], unique=True)

@@ -6,7 +6,7 @@ data key; `*_bidx` columns hold the keyed blind index for exact lookup and dupli
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Index
+from sqlalchemy import BigInteger, Index, text
 from sqlmodel import Field, SQLModel
 
 
@@ -16,6 +16,14 @@ class Customer(SQLModel, table=True):
         Index("ix_customers_grade_lifecycle", "grade", "lifecycle"),
         Index("ix_customers_last_purchase", "last_purchase_at"),
         Index("ix_customers_spend_12m", "spend_12m_fen"),  # the ABC split sorts by it
+        # the few merged customers (a merge re-points earlier redirects); a full index on a
+        # column that is almost always NULL misleads PostgreSQL's planner
+        Index(
+            "ix_customers_merged_into_id",
+            "merged_into_id",
+            sqlite_where=text("merged_into_id IS NOT NULL"),
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -79,7 +87,7 @@ class Customer(SQLModel, table=True):
     verified_by: int | None = Field(default=None, foreign_key="users.id")
     verified_at: datetime | None = Field(default=None, index=True)
     # merge: the merged customer stays as a redirect to the survivor
-    merged_into_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="customers.id")
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(index=True)
     updated_at: datetime
