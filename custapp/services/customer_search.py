@@ -13,8 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Text, and_, func, literal, literal_column, or_, select, union, union_all
+from sqlalchemy import (
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from custapp import clock
@@ -111,19 +124,22 @@ def search_term_hash(query: str) -> str:
     return crypto.keyed_hash(get_keys().audit, classify_query(query)[1])
 
 
-def _survivor_ids(session: Session, number: str) -> list[int]:
+# Statements built once (SQLAlchemy's expression building cost more than an indexed lookup).
+_HIT_BY_NUMBER = select(Customer.id, Customer.merged_into_id).where(
+    Customer.number == bindparam("number")
+)
+_MERGED_INTO = select(Customer.merged_into_id).where(Customer.id == bindparam("id"))
+
+
+def _survivor_ids(connection: Connection, number: str) -> list[int]:
     """The customer with this number and, when it was merged, the survivor it redirects to."""
-    hit = session.exec(
-        select(Customer.id, Customer.merged_into_id).where(Customer.number == number)
-    ).first()
+    hit = connection.execute(_HIT_BY_NUMBER, {"number": number}).first()
     if hit is None:
         return []
     ids, next_id = [hit[0]], hit[1]
     while next_id is not None and next_id not in ids and len(ids) <= _MAX_MERGE_HOPS:
         ids.append(next_id)
-        next_id = session.exec(
-            select(Customer.merged_into_id).where(Customer.id == next_id)
-        ).scalar_one_or_none()
+        next_id = connection.execute(_MERGED_INTO, {"id": next_id}).scalar_one_or_none()
     return ids
 
 
@@ -132,70 +148,94 @@ def _name_grams(value):  # noqa: ANN001, ANN202
     return func.custapp_name_grams(value, type_=ARRAY(Text))
 
 
-def _query_condition(session: Session, mode: str, term: str, original: str):  # noqa: ANN202
+def _name_condition(session: Session, original: str):  # noqa: ANN202
+    name = unicodedata.normalize("NFKC", original).strip()
+    if session.get_bind().dialect.name == "postgresql":
+        # A GIN index on custapp_name_grams(name), each letter and letter pair of the name
+        # (migration 0004), finds even a one- or two-character Chinese name, which trigrams
+        # (pg_trgm) cannot index. A term of one or two letters is itself a gram: containing
+        # it is the whole test, and the planner knows from the index statistics how common
+        # it is (a common surname: walk the newest customers; a rare name: the index).
+        if len(name) <= 2:
+            return _name_grams(Customer.name).contains(array([func.lower(name)]))
+        # Longer terms: every gram of the term must be among the name's, then ILIKE checks
+        # their order.
+        grams = _name_grams(Customer.name).contains(_name_grams(name))
+        return and_(Customer.name.icontains(name, autoescape=True), grams)
+    # SQLite's LIKE is a scan (and already ignores ASCII case: lower() on every row would
+    # make it three times slower); the subquery scans only the narrow name index.
+    matches = Customer.name.contains(name, autoescape=True)
+    return Customer.id.in_(select(Customer.id).where(matches))
+
+
+# The exact lookups, with their values as bound parameters so that the statements around them
+# are built once (see _statements).
+_EXACT_CONDITIONS = {
+    "number": lambda: Customer.id.in_(bindparam("survivors", expanding=True)),
+    # A union of three index lookups: with OR, PostgreSQL scans the whole table.
+    "phone": lambda: Customer.id.in_(
+        union(
+            select(Customer.id).where(Customer.phone_bidx == bindparam("digest")),
+            select(Customer.id).where(Customer.phone2_bidx == bindparam("digest")),
+            select(CustomerContact.customer_id).where(
+                CustomerContact.phone_bidx == bindparam("digest")
+            ),
+        )
+    ),
+    # An organisation's credit code is plain (it names a company, not a person). A union of
+    # two index lookups, as for phones: with OR the planner may walk the sort index instead.
+    "id": lambda: Customer.id.in_(
+        union(
+            select(Customer.id).where(Customer.id_number_bidx == bindparam("digest")),
+            select(Customer.id).where(Customer.uscc == bindparam("uscc")),
+        )
+    ),
+}
+
+
+def _query_params(connection: Connection, mode: str, term: str) -> dict:
+    """The bound values of an exact lookup's condition (see _EXACT_CONDITIONS)."""
     if mode == "number":
-        return Customer.id.in_(_survivor_ids(session, term))
+        return {"survivors": _survivor_ids(connection, term)}
     if mode == "phone":
-        digest = customer_fields.blind_index("phone", term)
-        # A union of three index lookups: with OR, PostgreSQL scans the whole table.
-        return Customer.id.in_(
-            union(
-                select(Customer.id).where(Customer.phone_bidx == digest),
-                select(Customer.id).where(Customer.phone2_bidx == digest),
-                select(CustomerContact.customer_id).where(CustomerContact.phone_bidx == digest),
-            )
-        )
+        return {"digest": customer_fields.blind_index("phone", term)}
     if mode == "id":
-        # An organisation's credit code is plain (it names a company, not a person).
-        return or_(
-            Customer.id_number_bidx == customer_fields.blind_index("id_number", term),
-            Customer.uscc == term,
-        )
-    if mode == "name":
-        name = unicodedata.normalize("NFKC", original).strip()
-        if session.get_bind().dialect.name == "postgresql":
-            # A GIN index on custapp_name_grams(name), each letter and letter pair of the name
-            # (migration 0004), finds even a one- or two-character Chinese name, which trigrams
-            # (pg_trgm) cannot index. A term of one or two letters is itself a gram: containing
-            # it is the whole test, and the planner knows from the index statistics how common
-            # it is (a common surname: walk the newest customers; a rare name: the index).
-            if len(name) <= 2:
-                return _name_grams(Customer.name).contains(array([func.lower(name)]))
-            # Longer terms: every gram of the term must be among the name's, then ILIKE checks
-            # their order.
-            grams = _name_grams(Customer.name).contains(_name_grams(name))
-            return and_(Customer.name.icontains(name, autoescape=True), grams)
-        # SQLite's LIKE is a scan (and already ignores ASCII case: lower() on every row would
-        # make it three times slower); the subquery scans only the narrow name index.
-        matches = Customer.name.contains(name, autoescape=True)
-        return Customer.id.in_(select(Customer.id).where(matches))
-    return None
+        return {"digest": customer_fields.blind_index("id_number", term), "uscc": term}
+    return {}
 
 
-def _filter_conditions(filters: CustomerFilter) -> list:
+# Each filter: its condition on a bound value, built once per combination of filters in use.
+_FILTERS = {
+    "lifecycle": lambda: Customer.lifecycle == bindparam("f_lifecycle"),
+    "nature": lambda: Customer.nature == bindparam("f_nature"),
+    "grade": lambda: or_(
+        Customer.grade_override == bindparam("f_grade"),
+        and_(Customer.grade_override.is_(None), Customer.grade == bindparam("f_grade")),
+    ),
+    "value_class": lambda: Customer.value_class == bindparam("f_value_class"),
+    "tag": lambda: Customer.id.in_(
+        select(CustomerTag.customer_id).where(CustomerTag.tag == bindparam("f_tag"))
+    ),
+    "owner_id": lambda: Customer.owner_id == bindparam("f_owner_id"),
+    "store_id": lambda: Customer.store_id == bindparam("f_store_id"),
+}
+
+
+def _filter_params(filters: CustomerFilter) -> dict:
+    """The filters in use, by name, as bound values (an empty text or None is not in use)."""
+    params = {}
+    for name in _FILTERS:
+        value = getattr(filters, name)
+        if value is not None and value != "":
+            params[f"f_{name}"] = value
+    return params
+
+
+def _filter_conditions(used: tuple[str, ...], include_merged: bool) -> list:
     conditions = []
-    if not filters.include_merged:
+    if not include_merged:
         conditions.append(Customer.merged_into_id.is_(None))
-    if filters.lifecycle:
-        conditions.append(Customer.lifecycle == filters.lifecycle)
-    if filters.nature:
-        conditions.append(Customer.nature == filters.nature)
-    if filters.grade:
-        conditions.append(
-            or_(
-                Customer.grade_override == filters.grade,
-                and_(Customer.grade_override.is_(None), Customer.grade == filters.grade),
-            )
-        )
-    if filters.value_class:
-        conditions.append(Customer.value_class == filters.value_class)
-    if filters.tag:
-        tagged = select(CustomerTag.customer_id).where(CustomerTag.tag == filters.tag)
-        conditions.append(Customer.id.in_(tagged))
-    if filters.owner_id is not None:
-        conditions.append(Customer.owner_id == filters.owner_id)
-    if filters.store_id is not None:
-        conditions.append(Customer.store_id == filters.store_id)
+    conditions.extend(_FILTERS[name]() for name in used)
     return conditions
 
 
@@ -219,14 +259,17 @@ _ROW_COLUMNS = (
 )
 
 
-def _rows(session: Session, found: list) -> list[CustomerRow]:
+_TAGS_OF = (
+    select(CustomerTag.customer_id, CustomerTag.tag)
+    .where(CustomerTag.customer_id.in_(bindparam("ids", expanding=True)))
+    .order_by(CustomerTag.tag)
+)
+
+
+def _rows(session: Session, connection: Connection, found: list) -> list[CustomerRow]:
     ids = [c.id for c in found]
     tags: dict[int, list[str]] = {i: [] for i in ids}
-    for customer_id, tag in session.connection().execute(
-        select(CustomerTag.customer_id, CustomerTag.tag)
-        .where(CustomerTag.customer_id.in_(ids))
-        .order_by(CustomerTag.tag)
-    ):
+    for customer_id, tag in connection.execute(_TAGS_OF, {"ids": ids}):
         tags[customer_id].append(tag)
     datakeys.preload(session, {c.data_key_id for c in found})
     rows = []
@@ -269,15 +312,46 @@ class CustomerPage(NamedTuple):
         return self.total > COUNT_CAP
 
 
-def _capped_count(session: Session, conditions: list) -> int:
-    """How many match, counting no further than COUNT_CAP + 1 (a LIMITed subquery)."""
-    matching = select(literal(1)).select_from(Customer).where(*conditions).limit(COUNT_CAP + 1)
-    counted = select(func.count()).select_from(matching.subquery())
-    return session.connection().execute(counted).scalar_one()
+def _page_statement(conditions: list, sort: str):  # noqa: ANN202
+    return (
+        select(*_ROW_COLUMNS)
+        .where(*conditions)
+        .order_by(*SORTS[sort])
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def _count_statement(conditions: list):  # noqa: ANN202
+    """How many match, counting no further than the cap + 1 (a LIMITed subquery)."""
+    matching = (
+        select(literal(1))
+        .select_from(Customer)
+        .where(*conditions)
+        .limit(bindparam("cap", type_=Integer))
+    )
+    return select(func.count()).select_from(matching.subquery())
+
+
+# (mode, filters in use, include_merged, sort) -> (page statement, count statement). The
+# combinations are few (a mode, which filters are set, a sort); the values are bound per call.
+_STATEMENTS: dict[tuple, tuple] = {}
+
+
+def _statements(mode: str, used: tuple[str, ...], include_merged: bool, sort: str) -> tuple:
+    key = (mode, used, include_merged, sort)
+    statements = _STATEMENTS.get(key)
+    if statements is None:
+        conditions = _filter_conditions(used, include_merged)
+        if mode in _EXACT_CONDITIONS:
+            conditions.append(_EXACT_CONDITIONS[mode]())
+        statements = (_page_statement(conditions, sort), _count_statement(conditions))
+        _STATEMENTS[key] = statements
+    return statements
 
 
 def _page_and_count(
-    session: Session, conditions: list, sort: str, page: int, page_size: int
+    connection: Connection, statements: tuple, params: dict, page: int, page_size: int
 ) -> tuple[list, int]:
     """The page's rows, then the capped count unless the page holds the whole result.
 
@@ -286,20 +360,14 @@ def _page_and_count(
     alone can stop at any 1,001 matches. Core, not the ORM: the rows are plain tuples anyway,
     and the ORM layer cost more than the indexed query itself.
     """
-    found = (
-        session.connection()
-        .execute(
-            select(*_ROW_COLUMNS)
-            .where(*conditions)
-            .order_by(*SORTS[sort])
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-        .all()
-    )
+    page_statement, count_statement = statements
+    found = connection.execute(
+        page_statement, {**params, "offset": (page - 1) * page_size, "limit": page_size}
+    ).all()
     if page == 1 and len(found) < page_size:
         return found, len(found)  # the whole result is on this page (every exact lookup)
-    return found, _capped_count(session, conditions)
+    total = connection.execute(count_statement, {**params, "cap": COUNT_CAP + 1}).scalar_one()
+    return found, total
 
 
 @requires("customer.read")
@@ -319,12 +387,19 @@ def search_customers(
         raise ValueError(f"unknown sort {sort!r}")
     page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
     mode, term = classify_query(query)
-    conditions = _filter_conditions(filters)
-    matched = _query_condition(session, mode, term, query)
-    if matched is not None:
-        conditions.append(matched)
-    found, total = _page_and_count(session, conditions, sort, page, page_size)
-    rows = _rows(session, list(found)) if found else []
+    session.flush()  # what this unit of work added is found too, as with ORM queries
+    connection = session.connection()
+    params = _filter_params(filters)
+    used = tuple(name[2:] for name in params)
+    if mode == "name":  # the term shapes the statement (and LIKE needs it escaped): build it
+        conditions = _filter_conditions(used, filters.include_merged)
+        conditions.append(_name_condition(session, query))
+        statements = (_page_statement(conditions, sort), _count_statement(conditions))
+    else:
+        statements = _statements(mode, used, filters.include_merged, sort)
+        params.update(_query_params(connection, mode, term))
+    found, total = _page_and_count(connection, statements, params, page, page_size)
+    rows = _rows(session, connection, found) if found else []
     detail: dict[str, object] = {"hits": total, "mode": mode}
     if term:
         detail["term"] = crypto.keyed_hash(get_keys().audit, term)
@@ -337,19 +412,25 @@ def search_customers(
     return CustomerPage(rows, total)
 
 
+# Built once: it runs on every miss (index ix_audit_log_actor_action_time).
+_RECENT_MISSES = select(func.count(AuditEntry.id)).where(
+    AuditEntry.actor_id == bindparam("actor_id"),
+    AuditEntry.action == SEARCH_ACTION,
+    AuditEntry.created_at >= bindparam("since"),
+    AuditEntry.outcome == MISS,
+)
+
+
 def _alert_on_misses(session: Session, actor: Actor) -> None:
     """More than the threshold of misses by one user in 10 minutes: one alert to cs_manager."""
     if actor.user_id is None:
         return
     since = clock.now() - ALERT_WINDOW
-    misses = session.exec(
-        select(func.count(AuditEntry.id)).where(
-            AuditEntry.actor_id == actor.user_id,
-            AuditEntry.action == SEARCH_ACTION,
-            AuditEntry.created_at >= since,
-            AuditEntry.outcome == MISS,
-        )
-    ).scalar_one()
+    misses = (
+        session.connection()
+        .execute(_RECENT_MISSES, {"actor_id": actor.user_id, "since": since})
+        .scalar_one()
+    )
     if misses <= get_settings().search_alert_threshold:
         return
     already = session.exec(

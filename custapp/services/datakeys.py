@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from custapp import clock
@@ -42,16 +42,25 @@ def data_key(session: Session, key_id: int) -> bytes:
     return key
 
 
+# Built once, Core: preloading a page's keys is on every search's path.
+_KEYS_BY_ID = select(DataKey.id, DataKey.master_version, DataKey.wrapped).where(
+    DataKey.id.in_(bindparam("ids", expanding=True)), DataKey.wrapped.is_not(None)
+)
+
+
 def preload(session: Session, key_ids) -> None:  # noqa: ANN001 (any iterable of ids)
     """Load many data keys in one query (a page of customers); destroyed keys stay absent."""
     cache = session.info.setdefault(_SESSION_KEYS, {})
     wanted = {i for i in key_ids if i not in cache}
     if not wanted:
         return
-    rows = session.exec(select(DataKey).where(DataKey.id.in_(wanted))).scalars().all()
-    for row in rows:
-        if row.wrapped is not None:
-            cache[row.id] = _unwrap(row.master_version, row.wrapped)
+    # Pending changes first, as the ORM query's autoflush did (a key created in this unit of
+    # work is readable before the flush).
+    session.flush()
+    for key_id, version, wrapped in session.connection().execute(
+        _KEYS_BY_ID, {"ids": sorted(wanted)}
+    ):
+        cache[key_id] = _unwrap(version, wrapped)
 
 
 def remember(session: Session, keys: dict[int, bytes]) -> None:
