@@ -180,6 +180,24 @@ def field_error(message: rx.Var) -> rx.Component:
     )
 
 
+def data_table(columns, rows: rx.Var, row, **props) -> rx.Component:  # noqa: ANN001
+    """A list page's table: header cells from catalogue keys ("" for an unnamed column), one row
+    per item of `rows` rendered by `row`, scrolling sideways on narrow screens."""
+    return rx.box(
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(*[rx.table.column_header_cell(T(k) if k else "") for k in columns])
+            ),
+            rx.table.body(rx.foreach(rows, row)),
+            variant="surface",
+            width="100%",
+            **props,
+        ),
+        overflow_x="auto",
+        width="100%",
+    )
+
+
 def pager(page: rx.Var, pages: rx.Var, total: rx.Var, on_prev, on_next) -> rx.Component:  # noqa: ANN001
     return rx.hstack(
         rx.text(T("paging.total"), " ", total, size="2", color_scheme="gray"),

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 import reflex as rx
 
 from custapp import clock
-from custapp.components.shell import T, page, pager
+from custapp.components.shell import T, data_table, page, pager
 from custapp.services import audit
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
@@ -174,34 +174,25 @@ def audit_page() -> rx.Component:
                 data_testid="verify-result",
             ),
         ),
-        rx.box(
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(T(f"audit.col.{c}"))
-                            for c in (
-                                "seq",
-                                "time",
-                                "actor",
-                                "action",
-                                "outcome",
-                                "target",
-                                "customer",
-                                "fields",
-                                "reason",
-                                "ip",
-                            )
-                        ]
-                    )
-                ),
-                rx.table.body(rx.foreach(S.rows, _row)),
-                variant="surface",
-                size="1",
-                width="100%",
-            ),
-            overflow_x="auto",
-            width="100%",
+        data_table(
+            [
+                f"audit.col.{c}"
+                for c in (
+                    "seq",
+                    "time",
+                    "actor",
+                    "action",
+                    "outcome",
+                    "target",
+                    "customer",
+                    "fields",
+                    "reason",
+                    "ip",
+                )
+            ],
+            S.rows,
+            _row,
+            size="1",
         ),
         rx.cond(S.total == 0, rx.text(T("common.empty"), color_scheme="gray")),
         pager(S.page, S.pages, S.total, S.prev_page, S.next_page),

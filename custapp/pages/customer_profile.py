@@ -11,7 +11,7 @@ import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
-from custapp.components.shell import T, form_dialog, page, pager
+from custapp.components.shell import T, data_table, form_dialog, page, pager
 from custapp.money import format_fen
 from custapp.pages.profile_attachments import attachments_tab
 from custapp.pages.profile_orders import orders_tab
@@ -474,35 +474,22 @@ def _overview() -> rx.Component:
 def _history() -> rx.Component:
     S = ProfileState
     return rx.vstack(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(T(k))
-                        for k in (
-                            "audit.col.time",
-                            "audit.col.actor",
-                            "customer.history.field",
-                            "customer.history.old",
-                            "customer.history.new",
-                        )
-                    ]
-                )
+        data_table(
+            (
+                "audit.col.time",
+                "audit.col.actor",
+                "customer.history.field",
+                "customer.history.old",
+                "customer.history.new",
             ),
-            rx.table.body(
-                rx.foreach(
-                    S.history,
-                    lambda r: rx.table.row(
-                        rx.table.cell(r["time"], white_space="nowrap"),
-                        rx.table.cell(r["actor"]),
-                        rx.table.cell(r["field"]),
-                        rx.table.cell(r["old"]),
-                        rx.table.cell(r["new"]),
-                    ),
-                )
+            S.history,
+            lambda r: rx.table.row(
+                rx.table.cell(r["time"], white_space="nowrap"),
+                rx.table.cell(r["actor"]),
+                rx.table.cell(r["field"]),
+                rx.table.cell(r["old"]),
+                rx.table.cell(r["new"]),
             ),
-            variant="surface",
-            width="100%",
         ),
         rx.cond(S.history_total == 0, rx.text(T("common.empty"), color_scheme="gray")),
         pager(S.history_page, S.history_pages, S.history_total, S.history_prev, S.history_next),

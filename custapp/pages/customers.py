@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from custapp import clock
-from custapp.components.shell import T, page, pager
+from custapp.components.shell import T, data_table, page, pager
 from custapp.services import classification, customer_search
 from custapp.services.customer_fields import GRADES, LIFECYCLES, NATURES, VALUE_CLASSES
 from custapp.states.paging import PagedMixin
@@ -269,35 +269,23 @@ def customers_page() -> rx.Component:
             align="end",
             spacing="2",
         ),
-        rx.box(
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[
-                            rx.table.column_header_cell(T(k))
-                            for k in (
-                                "customer.number",
-                                "customer.field.name",
-                                "customer.kind",
-                                "customer.grade",
-                                "customer.lifecycle",
-                                "customer.value_class",
-                                "customer.field.phone",
-                                "customer.tags",
-                                "customer.verify_status",
-                                "customer.last_purchase",
-                                "customer.created_at",
-                            )
-                        ]
-                    )
-                ),
-                rx.table.body(rx.foreach(S.rows, _row)),
-                variant="surface",
-                width="100%",
-                white_space="nowrap",
+        data_table(
+            (
+                "customer.number",
+                "customer.field.name",
+                "customer.kind",
+                "customer.grade",
+                "customer.lifecycle",
+                "customer.value_class",
+                "customer.field.phone",
+                "customer.tags",
+                "customer.verify_status",
+                "customer.last_purchase",
+                "customer.created_at",
             ),
-            overflow_x="auto",
-            width="100%",
+            S.rows,
+            _row,
+            white_space="nowrap",
         ),
         rx.cond(
             S.total == 0,

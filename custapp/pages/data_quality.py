@@ -11,7 +11,7 @@ import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
-from custapp.components.shell import T, field_error, page, pager
+from custapp.components.shell import T, data_table, field_error, page, pager
 from custapp.services import customer_profile, merge
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
@@ -383,31 +383,19 @@ def _verification() -> rx.Component:
                 S.stale_total == 0,
                 _empty("dq.verification.empty", "stale-empty"),
                 rx.vstack(
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    *[
-                                        rx.table.column_header_cell(T(k))
-                                        for k in (
-                                            "customer.number",
-                                            "customer.field.name",
-                                            "customer.kind",
-                                            "customer.verify_status",
-                                            "dq.verified_at",
-                                            "customer.field.owner",
-                                            "common.actions",
-                                        )
-                                    ]
-                                )
-                            ),
-                            rx.table.body(rx.foreach(S.stale_rows, _stale_row)),
-                            variant="surface",
-                            width="100%",
-                            white_space="nowrap",
+                    data_table(
+                        (
+                            "customer.number",
+                            "customer.field.name",
+                            "customer.kind",
+                            "customer.verify_status",
+                            "dq.verified_at",
+                            "customer.field.owner",
+                            "common.actions",
                         ),
-                        overflow_x="auto",
-                        width="100%",
+                        S.stale_rows,
+                        _stale_row,
+                        white_space="nowrap",
                     ),
                     pager(S.stale_page, S.stale_pages, S.stale_total, S.stale_prev, S.stale_next),
                     width="100%",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
-from custapp.components.shell import T, page, pager
+from custapp.components.shell import T, data_table, page, pager
 from custapp.pages.profile_service import complete_dialog, due_badge
 from custapp.services import service_log
 from custapp.states.paging import PagedMixin
@@ -173,29 +173,17 @@ def follow_ups_page() -> rx.Component:
                     data_testid="follow-ups-empty",
                 ),
                 rx.vstack(
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    *[
-                                        rx.table.column_header_cell(T(k))
-                                        for k in (
-                                            "service_log.next_follow_up",
-                                            "service_log.status",
-                                            "follow_ups.customer",
-                                            "service_log.kind",
-                                            "follow_ups.summary",
-                                            "common.actions",
-                                        )
-                                    ]
-                                )
-                            ),
-                            rx.table.body(rx.foreach(S.rows, _row)),
-                            variant="surface",
-                            width="100%",
+                    data_table(
+                        (
+                            "service_log.next_follow_up",
+                            "service_log.status",
+                            "follow_ups.customer",
+                            "service_log.kind",
+                            "follow_ups.summary",
+                            "common.actions",
                         ),
-                        overflow_x="auto",
-                        width="100%",
+                        S.rows,
+                        _row,
                     ),
                     pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
                     width="100%",

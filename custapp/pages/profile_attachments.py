@@ -13,7 +13,7 @@ from __future__ import annotations
 import reflex as rx
 
 from custapp import clock
-from custapp.components.shell import T, field_error, form_dialog, pager
+from custapp.components.shell import T, data_table, field_error, form_dialog, pager
 from custapp.models.attachments import ATTACHMENT_CATEGORIES
 from custapp.services import attachments
 from custapp.states.paging import PagedMixin
@@ -409,14 +409,7 @@ def attachments_tab() -> rx.Component:
         rx.cond(
             S.total == 0,
             rx.callout(T("attachment.empty"), icon="info", color_scheme="gray", width="100%"),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(*[rx.table.column_header_cell(T(k)) for k in COLUMNS])
-                ),
-                rx.table.body(rx.foreach(S.rows, _row)),
-                variant="surface",
-                width="100%",
-            ),
+            data_table(COLUMNS, S.rows, _row),
         ),
         pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
         _add_dialog(),

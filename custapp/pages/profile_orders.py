@@ -7,7 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from custapp import clock
-from custapp.components.shell import T, field_error, form_dialog, pager
+from custapp.components.shell import T, data_table, field_error, form_dialog, pager
 from custapp.models.orders import PAYMENT_METHODS
 from custapp.money import format_fen
 from custapp.services import orders
@@ -560,21 +560,7 @@ def orders_tab() -> rx.Component:
                 width="100%",
             ),
         ),
-        rx.box(
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        *[rx.table.column_header_cell(T(k)) for k in COLUMNS],
-                        rx.table.column_header_cell(""),
-                    )
-                ),
-                rx.table.body(rx.foreach(S.rows, _order_row)),
-                variant="surface",
-                width="100%",
-            ),
-            overflow_x="auto",
-            width="100%",
-        ),
+        data_table((*COLUMNS, ""), S.rows, _order_row),
         rx.cond(
             S.total == 0,
             rx.callout(

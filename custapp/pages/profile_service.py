@@ -10,7 +10,7 @@ import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
-from custapp.components.shell import T, field_error, form_dialog, pager
+from custapp.components.shell import T, data_table, field_error, form_dialog, pager
 from custapp.models.service_log import SERVICE_KINDS
 from custapp.services import service_log
 from custapp.states.paging import PagedMixin
@@ -314,30 +314,18 @@ def service_tab() -> rx.Component:
                     data_testid="service-empty",
                 ),
                 rx.vstack(
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    *[
-                                        rx.table.column_header_cell(T(k))
-                                        for k in (
-                                            "service_log.time",
-                                            "service_log.staff",
-                                            "service_log.kind",
-                                            "service_log.content",
-                                            "service_log.outcome",
-                                            "service_log.next_follow_up",
-                                            "service_log.status",
-                                        )
-                                    ]
-                                )
-                            ),
-                            rx.table.body(rx.foreach(S.rows, _row)),
-                            variant="surface",
-                            width="100%",
+                    data_table(
+                        (
+                            "service_log.time",
+                            "service_log.staff",
+                            "service_log.kind",
+                            "service_log.content",
+                            "service_log.outcome",
+                            "service_log.next_follow_up",
+                            "service_log.status",
                         ),
-                        overflow_x="auto",
-                        width="100%",
+                        S.rows,
+                        _row,
                     ),
                     pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
                     width="100%",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from custapp import clock
-from custapp.components.shell import T, field_error, page, pager
+from custapp.components.shell import T, data_table, field_error, page, pager
 from custapp.security.permissions import STAFF_ROLES
 from custapp.services import users
 from custapp.states.paging import PagedMixin
@@ -328,26 +328,18 @@ def users_page() -> rx.Component:
             ),
             width="100%",
         ),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(T(k))
-                        for k in (
-                            "users.username",
-                            "users.display_name",
-                            "users.roles",
-                            "users.stores",
-                            "users.status",
-                            "users.last_login",
-                            "common.actions",
-                        )
-                    ]
-                )
+        data_table(
+            (
+                "users.username",
+                "users.display_name",
+                "users.roles",
+                "users.stores",
+                "users.status",
+                "users.last_login",
+                "common.actions",
             ),
-            rx.table.body(rx.foreach(S.rows, _row)),
-            width="100%",
-            variant="surface",
+            S.rows,
+            _row,
         ),
         rx.cond(S.total == 0, rx.text(T("common.empty"), color_scheme="gray")),
         pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
