@@ -286,58 +286,64 @@ def _method_select(value: rx.Var, on_change, name: str, testid: str) -> rx.Compo
     )
 
 
+def _row_input(row: rx.Var, field: str, n: rx.Var, on_change, **props) -> rx.Component:  # noqa: ANN001
+    """One input of an item or payment row, with its own error underneath."""
+    return rx.vstack(
+        rx.input(name=f"{field}_" + n, value=row[field], on_change=on_change, **props),
+        field_error(row[f"{field}_error"]),
+        spacing="1",
+    )
+
+
+def _remove_button(on_click, disabled: rx.Var) -> rx.Component:  # noqa: ANN001
+    return rx.icon_button(
+        rx.icon("x", size=14),
+        type="button",
+        variant="ghost",
+        color_scheme="gray",
+        on_click=on_click,
+        disabled=disabled,
+        aria_label=T("orders.remove"),
+    )
+
+
 def _line_row(row: rx.Var, i: rx.Var) -> rx.Component:
     S = OrdersState
     n = i.to_string()
     return rx.hstack(
-        rx.vstack(
-            rx.input(
-                name="item_" + n,
-                value=row["item"],
-                on_change=lambda v: S.set_line(i, "item", v),
+        rx.box(
+            _row_input(
+                row,
+                "item",
+                n,
+                lambda v: S.set_line(i, "item", v),
                 placeholder=T("orders.item"),
                 data_testid="line-item",
                 width="100%",
             ),
-            field_error(row["item_error"]),
-            spacing="1",
             flex="1",
         ),
-        rx.vstack(
-            rx.input(
-                name="quantity_" + n,
-                value=row["quantity"],
-                on_change=lambda v: S.set_line(i, "quantity", v),
-                placeholder=T("orders.quantity"),
-                input_mode="numeric",
-                data_testid="line-quantity",
-                width="80px",
-            ),
-            field_error(row["quantity_error"]),
-            spacing="1",
+        _row_input(
+            row,
+            "quantity",
+            n,
+            lambda v: S.set_line(i, "quantity", v),
+            placeholder=T("orders.quantity"),
+            input_mode="numeric",
+            data_testid="line-quantity",
+            width="80px",
         ),
-        rx.vstack(
-            rx.input(
-                name="price_" + n,
-                value=row["price"],
-                on_change=lambda v: S.set_line(i, "price", v),
-                placeholder=T("orders.unit_price"),
-                input_mode="decimal",
-                data_testid="line-price",
-                width="120px",
-            ),
-            field_error(row["price_error"]),
-            spacing="1",
+        _row_input(
+            row,
+            "price",
+            n,
+            lambda v: S.set_line(i, "price", v),
+            placeholder=T("orders.unit_price"),
+            input_mode="decimal",
+            data_testid="line-price",
+            width="120px",
         ),
-        rx.icon_button(
-            rx.icon("x", size=14),
-            type="button",
-            variant="ghost",
-            color_scheme="gray",
-            on_click=S.remove_line(i),
-            disabled=S.lines.length() <= 1,
-            aria_label=T("orders.remove"),
-        ),
+        _remove_button(S.remove_line(i), S.lines.length() <= 1),
         align="start",
         width="100%",
     )
@@ -357,28 +363,17 @@ def _pay_row(row: rx.Var, i: rx.Var) -> rx.Component:
             field_error(row["method_error"]),
             spacing="1",
         ),
-        rx.vstack(
-            rx.input(
-                name="amount_" + n,
-                value=row["amount"],
-                on_change=lambda v: S.set_payment(i, "amount", v),
-                placeholder=T("orders.amount"),
-                input_mode="decimal",
-                data_testid="pay-amount",
-                width="140px",
-            ),
-            field_error(row["amount_error"]),
-            spacing="1",
+        _row_input(
+            row,
+            "amount",
+            n,
+            lambda v: S.set_payment(i, "amount", v),
+            placeholder=T("orders.amount"),
+            input_mode="decimal",
+            data_testid="pay-amount",
+            width="140px",
         ),
-        rx.icon_button(
-            rx.icon("x", size=14),
-            type="button",
-            variant="ghost",
-            color_scheme="gray",
-            on_click=S.remove_payment(i),
-            disabled=S.pays.length() <= 1,
-            aria_label=T("orders.remove"),
-        ),
+        _remove_button(S.remove_payment(i), S.pays.length() <= 1),
         align="start",
     )
 
