@@ -180,6 +180,19 @@ def field_error(message: rx.Var) -> rx.Component:
     )
 
 
+def reason_fields(key: str, reasons: tuple[str, ...], input_id: str) -> rx.Component:
+    """Why a value or file is opened: one of `reasons` (labels `<key>.<reason>`) or typed text
+    (placeholder `<key>_other`); SessionState._reason reads the answer."""
+    return rx.fragment(
+        rx.select.root(
+            rx.select.trigger(placeholder=T(key), width="100%"),
+            rx.select.content(*[rx.select.item(T(f"{key}.{r}"), value=r) for r in reasons]),
+            name="reason_choice",
+        ),
+        rx.input(name="reason_text", placeholder=T(f"{key}_other"), width="100%", id=input_id),
+    )
+
+
 def data_table(columns, rows: rx.Var, row, **props) -> rx.Component:  # noqa: ANN001
     """A list page's table: header cells from catalogue keys ("" for an unnamed column), one row
     per item of `rows` rendered by `row`, scrolling sideways on narrow screens."""

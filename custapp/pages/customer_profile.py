@@ -11,7 +11,7 @@ import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
-from custapp.components.shell import T, data_table, form_dialog, page, pager
+from custapp.components.shell import T, data_table, form_dialog, page, pager, reason_fields
 from custapp.money import format_fen
 from custapp.pages.profile_attachments import attachments_tab
 from custapp.pages.profile_orders import orders_tab
@@ -209,11 +209,7 @@ class ProfileState(SessionState):
 
     @rx.event
     def reveal(self, form: dict):
-        choice = str(form.get("reason_choice", ""))
-        typed = str(form.get("reason_text", "")).strip()
-        reason = typed or (
-            self._t(f"customer.reveal.reason.{choice}") if choice in REVEAL_REASONS else ""
-        )
+        reason = self._reason(form, "customer.reveal.reason", REVEAL_REASONS)
         value, error = self._call(
             customer_profile.reveal_field,
             customer_id=self.cid,
@@ -508,17 +504,7 @@ def _choice(placeholder: str, name: str, items: list[tuple[str, rx.Var | str]]) 
 def _reveal_dialog() -> rx.Component:
     S = ProfileState
     return form_dialog(
-        _choice(
-            "customer.reveal.reason",
-            "reason_choice",
-            [(r, T(f"customer.reveal.reason.{r}")) for r in REVEAL_REASONS],
-        ),
-        rx.input(
-            name="reason_text",
-            placeholder=T("customer.reveal.reason_other"),
-            width="100%",
-            id="reveal-reason",
-        ),
+        reason_fields("customer.reveal.reason", REVEAL_REASONS, "reveal-reason"),
         title=rx.fragment(T("customer.reveal"), " ", S.reveal_label),
         description="customer.reveal_notice",
         is_open=S.reveal_open,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import reflex as rx
 
 from custapp import clock
-from custapp.components.shell import T, data_table, field_error, form_dialog, pager
+from custapp.components.shell import T, data_table, field_error, form_dialog, pager, reason_fields
 from custapp.models.attachments import ATTACHMENT_CATEGORIES
 from custapp.services import attachments
 from custapp.states.paging import PagedMixin
@@ -178,9 +178,7 @@ class AttachmentsState(PagedMixin, SessionState):
 
     @rx.event
     def download(self, form: dict):
-        choice = str(form.get("reason_choice", ""))
-        typed = str(form.get("reason_text", "")).strip()
-        reason = typed or (self._t(f"attachment.reason.{choice}") if choice in OPEN_REASONS else "")
+        reason = self._reason(form, "attachment.reason", OPEN_REASONS)
         opened, error = self._call(
             attachments.open_attachment, attachment_id=self.open_id, reason=reason
         )
@@ -363,19 +361,7 @@ def _add_dialog() -> rx.Component:
 def _open_dialog() -> rx.Component:
     S = AttachmentsState
     return form_dialog(
-        rx.select.root(
-            rx.select.trigger(placeholder=T("attachment.reason"), width="100%"),
-            rx.select.content(
-                *[rx.select.item(T(f"attachment.reason.{r}"), value=r) for r in OPEN_REASONS]
-            ),
-            name="reason_choice",
-        ),
-        rx.input(
-            name="reason_text",
-            placeholder=T("attachment.reason_other"),
-            width="100%",
-            id="attachment-reason",
-        ),
+        reason_fields("attachment.reason", OPEN_REASONS, "attachment-reason"),
         title=rx.fragment(T("attachment.download_title"), " ", S.open_label),
         description="attachment.download_notice",
         is_open=S.open_dialog,

@@ -60,6 +60,12 @@ class SessionState(rx.State):
     def _t(self, key: str, **params: object) -> str:
         return t(key, self.locale, **params)
 
+    def _reason(self, form: dict, key: str, reasons: tuple[str, ...]) -> str:
+        """The reason given in shell.reason_fields: typed text, else the chosen one's label."""
+        typed = str(form.get("reason_text", "")).strip()
+        choice = str(form.get("reason_choice", ""))
+        return typed or (self._t(f"{key}.{choice}") if choice in reasons else "")
+
     def _apply_locale(self, locale: str | None) -> None:
         self.locale = normalize_locale(locale)
         self.msgs = CATALOGUES[self.locale]
