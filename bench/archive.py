@@ -277,7 +277,7 @@ def run(backend: str, samples: int, common: dict) -> None:
         figure(f"name_{kind}", cases, 100, terms=len(words), shown_totals=shown)
 
     filters = {
-        "common": (CustomerFilter(nature="individual", tag="老客户"), "nature = 'individual'"),
+        "common": (CustomerFilter(nature="individual", tag="熟客推荐"), "nature = 'individual'"),
         "rare": (CustomerFilter(nature="supplier", tag="团购"), "nature = 'supplier'"),
         "empty": (CustomerFilter(nature="supplier", tag="过敏"), "nature = 'supplier'"),
         "all": (
