@@ -286,7 +286,10 @@ def run(backend: str, samples: int, common: dict) -> None:
             "(grade_override IS NULL AND grade = 'E'))",
         ),
     }
-    tag_sql = " AND id IN (SELECT customer_id FROM customer_tags WHERE tag = :tag)"
+    tag_sql = (
+        " AND EXISTS (SELECT 1 FROM customer_tags t"
+        " WHERE t.customer_id = customers.id AND t.tag = :tag)"
+    )
     for kind, (f, where) in filters.items():
         sql = FILTER_SQL.format(where=where + (tag_sql if f.tag else ""))
         with session_scope(write=False) as session:

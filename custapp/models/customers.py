@@ -9,6 +9,9 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Index, text
 from sqlmodel import Field, SQLModel
 
+# the list filters that get a (filter, created_at, id) index (issue 3, docs/performance.md)
+FILTERED_BY_CREATED = ("nature", "lifecycle", "value_class", "owner_id")
+
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
@@ -16,6 +19,11 @@ class Customer(SQLModel, table=True):
         Index("ix_customers_grade_lifecycle", "grade", "lifecycle"),
         Index("ix_customers_last_purchase", "last_purchase_at"),
         Index("ix_customers_spend_12m", "spend_12m_fen"),  # the ABC split sorts by it
+        # a filter and the list's default order (newest first): a page walks one index range
+        *(
+            Index(f"ix_customers_{column}_created", column, "created_at", "id")
+            for column in FILTERED_BY_CREATED
+        ),
         # the few merged customers (a merge re-points earlier redirects); a full index on a
         # column that is almost always NULL misleads PostgreSQL's planner
         Index(
@@ -31,9 +39,9 @@ class Customer(SQLModel, table=True):
     kind: str = Field(default="individual", max_length=12)  # individual | organisation
     name: str = Field(max_length=100, index=True)
     gender: str | None = Field(default=None, max_length=10)  # male | female | other
-    nature: str = Field(default="individual", max_length=20, index=True)
+    nature: str = Field(default="individual", max_length=20)
     source_channel: str | None = Field(default=None, max_length=20)
-    owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    owner_id: int | None = Field(default=None, foreign_key="users.id")
     second_contact_id: int | None = Field(default=None, foreign_key="users.id")
     store_id: int | None = Field(default=None, foreign_key="stores.id", index=True)
     data_key_id: int = Field(foreign_key="data_keys.id")
@@ -72,11 +80,11 @@ class Customer(SQLModel, table=True):
     industry: str | None = Field(default=None, max_length=50)
     size: str | None = Field(default=None, max_length=20)
     # classification, stored and indexed (SPEC §8), updated on posting and by the daily job
-    lifecycle: str = Field(default="potential", max_length=10, index=True)
+    lifecycle: str = Field(default="potential", max_length=10)
     grade: str = Field(default="E", max_length=1, index=True)
     grade_override: str | None = Field(default=None, max_length=1)
     grade_override_reason: str | None = Field(default=None, max_length=200)
-    value_class: str = Field(default="scattered", max_length=10, index=True)
+    value_class: str = Field(default="scattered", max_length=10)
     first_purchase_at: datetime | None = None
     last_purchase_at: datetime | None = None
     spend_12m_fen: int = 0

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    exists,
     func,
     literal,
     literal_column,
@@ -28,10 +29,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import visitors
 from sqlmodel import Session
 
 from custapp import clock
-from custapp.models import AuditEntry, Customer, CustomerContact, CustomerTag
+from custapp.models import AuditEntry, Customer, CustomerContact, CustomerTag, DataKey
 from custapp.security import crypto
 from custapp.security.keys import get_keys
 from custapp.security.permissions import CS_MANAGER
@@ -213,8 +215,10 @@ _FILTERS = {
         and_(Customer.grade_override.is_(None), Customer.grade == bindparam("f_grade")),
     ),
     "value_class": lambda: Customer.value_class == bindparam("f_value_class"),
-    "tag": lambda: Customer.id.in_(
-        select(CustomerTag.customer_id).where(CustomerTag.tag == bindparam("f_tag"))
+    # EXISTS, not IN (SELECT ...): checked row by row along the other filter's index; SQLite
+    # materialised every customer of a common tag before reading the first row
+    "tag": lambda: exists().where(
+        CustomerTag.customer_id == Customer.id, CustomerTag.tag == bindparam("f_tag")
     ),
     "owner_id": lambda: Customer.owner_id == bindparam("f_owner_id"),
     "store_id": lambda: Customer.store_id == bindparam("f_store_id"),
@@ -239,6 +243,23 @@ def _filter_conditions(used: tuple[str, ...], include_merged: bool) -> list:
     return conditions
 
 
+def filter_conditions(filters: CustomerFilter) -> list:
+    """The customer list's filters as SQL conditions on Customer, their values bound: lists
+    built on a segment of the archive (marketing) select exactly what the customer list shows
+    for the same filters. Merged customers are left out unless filters.include_merged."""
+    params = _filter_params(filters)
+    used = tuple(name[2:] for name in params)
+
+    def bind(parameter) -> None:  # noqa: ANN001 (a BindParameter of the copy)
+        if parameter.key in params:
+            parameter.value, parameter.required = params[parameter.key], False
+
+    return [
+        visitors.cloned_traverse(c, {}, {"bindparam": bind})
+        for c in _filter_conditions(used, filters.include_merged)
+    ]
+
+
 # What a row needs: not the whole record (most of it is ciphertext the list never shows).
 _ROW_COLUMNS = (
     Customer.id,
@@ -256,6 +277,9 @@ _ROW_COLUMNS = (
     Customer.created_at,
     Customer.verify_status,
     Customer.merged_into_id,
+    # the row's data key comes with it (one query fewer than reading the page's keys after it)
+    DataKey.master_version.label("key_version"),
+    DataKey.wrapped.label("key_wrapped"),
 )
 
 
@@ -271,7 +295,9 @@ def _rows(session: Session, connection: Connection, found: list) -> list[Custome
     tags: dict[int, list[str]] = {i: [] for i in ids}
     for customer_id, tag in connection.execute(_TAGS_OF, {"ids": ids}):
         tags[customer_id].append(tag)
-    datakeys.preload(session, {c.data_key_id for c in found})
+    datakeys.remember_wrapped(
+        session, [(c.data_key_id, c.key_version, c.key_wrapped) for c in found]
+    )
     rows = []
     for c in found:
         try:
@@ -315,6 +341,8 @@ class CustomerPage(NamedTuple):
 def _page_statement(conditions: list, sort: str):  # noqa: ANN202
     return (
         select(*_ROW_COLUMNS)
+        .select_from(Customer)
+        .outerjoin(DataKey, and_(DataKey.id == Customer.data_key_id, DataKey.wrapped.is_not(None)))
         .where(*conditions)
         .order_by(*SORTS[sort])
         .offset(bindparam("offset", type_=Integer))

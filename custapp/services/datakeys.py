@@ -63,6 +63,16 @@ def preload(session: Session, key_ids) -> None:  # noqa: ANN001 (any iterable of
         cache[key_id] = _unwrap(version, wrapped)
 
 
+def remember_wrapped(session: Session, keys) -> None:  # noqa: ANN001
+    """Keys read along with the rows that use them: (id, master version, wrapped or None).
+
+    A destroyed key (wrapped is None) stays absent, as in `preload`."""
+    cache = session.info.setdefault(_SESSION_KEYS, {})
+    for key_id, version, wrapped in keys:
+        if wrapped is not None and key_id not in cache:
+            cache[key_id] = _unwrap(version, wrapped)
+
+
 def remember(session: Session, keys: dict[int, bytes]) -> None:
     """Data keys this unit of work just created (a bulk insert): no need to read them back."""
     session.info.setdefault(_SESSION_KEYS, {}).update(keys)

@@ -206,3 +206,46 @@ def test_a_removed_checkpoint_is_written_again_and_a_stale_one_never_wins(db):
     assert _verify().ok
     with session_scope(write=False) as session:
         assert session.exec(select(func.count(AuditEntry.id))).scalar_one() == 3
+
+
+# --- the list's filters and its rows (migration 0005) -----------------------------------------
+
+
+def test_a_filtered_page_reads_one_index_range_in_order(desk):
+    """nature + tag, newest first: the (nature, created_at, id) index, no sort of the matches,
+    and the tag checked row by row (SQLite's plan; PostgreSQL chooses by its statistics)."""
+    _customers("甲", "乙", tag="团购", nature="supplier")
+    assert {f"ix_customers_{c}_created" for c in ("nature", "lifecycle", "value_class")} <= (
+        _index_names("customers")
+    )
+    if get_settings().is_sqlite:
+        page, _count = customer_search._statements("filter", ("nature", "tag"), False, "-created")
+        engine = get_engine()
+        compiled = page.compile(dialect=engine.dialect)
+        values = {**compiled.params, "f_nature": "supplier", "f_tag": "团购"}
+        values.update(offset=0, limit=50)
+        args = tuple(values[name] for name in compiled.positiontup)
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", args)
+            plan = " | ".join(row[-1] for row in rows)
+        assert "ix_customers_nature_created" in plan
+        assert "TEMP B-TREE" not in plan  # no sort, no materialised list of the tag's customers
+    result = _search(desk, filters=CustomerFilter(nature="supplier", tag="团购"))
+    assert [r.name for r in result.rows] == ["乙", "甲"]
+
+
+def test_a_row_whose_data_key_is_destroyed_lists_without_its_phone(desk):
+    from custapp.models import DataKey
+    from custapp.services import customers as customer_service
+    from custapp.services.customer_input import CustomerInput
+
+    with session_scope() as session:
+        for name, phone in (("留存", "13912345678"), ("销毁", "13912345679")):
+            customer_service.create_customer(
+                session, actor=desk, data=CustomerInput(name=name, phone=phone)
+            )
+    with session_scope() as session:
+        gone = session.exec(select(Customer).where(Customer.name == "销毁")).scalar_one()
+        session.get(DataKey, gone.data_key_id).wrapped = None
+    rows = {r.name: r.phone_masked for r in _search(desk, "").rows}
+    assert rows == {"留存": "139****5678", "销毁": ""}
