@@ -10,7 +10,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict
 
+from custapp.db import session_scope
 from custapp.services.classification import run_daily
+from custapp.services.consent import notify_reconfirm
 from custapp.services.outbox import deliver_due
 from custapp.services.senders import sender_from_settings
 
@@ -21,7 +23,12 @@ def _deliver_outbox() -> dict:
     return asdict(deliver_due(sender=sender_from_settings()))
 
 
+def _notice_changes() -> dict:
+    return notify_reconfirm(session_scope)
+
+
 STEPS: list[tuple[str, Callable[[], dict]]] = [
+    ("notice_changes", _notice_changes),  # before delivery: the notices go out in this run
     ("outbox", _deliver_outbox),
     ("classification", run_daily),
 ]

@@ -64,6 +64,7 @@ class Settings:
     grade_thresholds_fen: tuple[int, int, int, int]  # 12-month spend for A, B, C, D (SPEC §2)
     lifecycle_new_days: int  # "new" while the first purchase is fewer days ago than this
     lifecycle_lost_days: int  # "lost" once the last purchase is at least this many days ago
+    rights_due_days: int  # a rights request is due this many local calendar days after receipt
     environment: str
 
     @property
@@ -107,5 +108,6 @@ def get_settings() -> Settings:
         grade_thresholds_fen=_grade_thresholds(),
         lifecycle_new_days=_int("LIFECYCLE_NEW_DAYS", 90),
         lifecycle_lost_days=_int("LIFECYCLE_LOST_DAYS", 365),
+        rights_due_days=_int("RIGHTS_DUE_DAYS", 15),
         environment=environment,
     )

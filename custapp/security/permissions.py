@@ -23,6 +23,7 @@ _FRONT_DESK = {
     "customer.update",
     "customer.reveal.l1",
     "consent.record",
+    "rights.file",
     "purchase.post",
     "topup.post",
     "card.issue",
@@ -44,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customer.grade_override",
             "customer.merge",
             "customer.classify",
+            "campaign.manage",
             "redemption.approve",
             "points.adjust",
             "access_request.approve",
@@ -59,6 +61,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "consent.manage",
             "provision.manage",
             "rights.manage",
+            "rights.file",
             "incident.manage",
             "retention.manage",
             "destruction.approve",
@@ -86,6 +89,7 @@ CUSTOMER_DATA_PREFIXES = (
     "redemption.",
     "provision.",
     "rights.",
+    "campaign.",
     "member.",
 )
 

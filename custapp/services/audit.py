@@ -73,6 +73,11 @@ _ADVANCE_HEAD = (
     _HEAD.update().where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), mac=bindparam("new_mac"))
 )
 _INSERT = _LOG.insert()
+# PostgreSQL: the entry and the head's advance in one statement (one round trip fewer on every
+# audited event); SQLite allows no INSERT inside a WITH, and has no round trips to save.
+_ENTRY = _LOG.insert().values({c.name: bindparam(f"e_{c.name}") for c in _LOG.c if c.name != "id"})
+_ENTRY = _ENTRY.returning(_LOG.c.id).cte("entry")
+_INSERT_AND_ADVANCE = _ADVANCE_HEAD.add_cte(_ENTRY).returning(select(_ENTRY.c.id).scalar_subquery())
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
@@ -121,11 +126,16 @@ def record(
     }
     values["mac"] = _mac_of(values["prev_mac"], _canonical_values(values))
     connection = session.connection()
-    inserted = connection.execute(_INSERT, values)
-    connection.execute(_ADVANCE_HEAD, {"new_seq": values["seq"], "new_mac": values["mac"]})
+    advance = {"new_seq": values["seq"], "new_mac": values["mac"]}
+    if connection.dialect.name == "postgresql":
+        entry_values = {f"e_{name}": value for name, value in values.items()}
+        entry_id = connection.execute(_INSERT_AND_ADVANCE, {**entry_values, **advance}).scalar_one()
+    else:
+        entry_id = connection.execute(_INSERT, values).inserted_primary_key[0]
+        connection.execute(_ADVANCE_HEAD, advance)
     _checkpoint_after_commit(session, values["seq"], values["mac"])
     # What was written, as a record not attached to any session (as before: never added).
-    return AuditEntry.model_construct(id=inserted.inserted_primary_key[0], **values)
+    return AuditEntry.model_construct(id=entry_id, **values)
 
 
 # --- head checkpoint outside the database -------------------------------------------------

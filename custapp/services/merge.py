@@ -38,10 +38,12 @@ from custapp.services import (
     attachments,
     audit,
     classification,
+    consent,
     customer_fields,
     customer_search,
     datakeys,
     outbox,
+    rights,
     service_log,
 )
 from custapp.services.actor import Actor
@@ -206,6 +208,19 @@ def _move_messages(m: Merge) -> int:
     return count
 
 
+def _move_consents(m: Merge) -> int:
+    """Consents carried over as new events on the survivor (the ledger is append-only); where
+    both differ the more restrictive state wins. After the messages moved: a carried refusal
+    cancels what was queued for that purpose."""
+    return consent.merge_states(
+        m.session,
+        actor=m.actor,
+        survivor_id=m.survivor.id,
+        merged_id=m.merged.id,
+        note=m.merged.number,
+    )
+
+
 def _move_member_logins(m: Merge) -> int:
     """A member's portal login now opens the survivor (its phone is one of the survivor's)."""
     moved = m.session.exec(
@@ -282,6 +297,8 @@ MOVERS: tuple[tuple[str, Callable[[Merge], int]], ...] = (
     ("tags", _move_tags),
     ("contacts", _move_contacts),
     ("messages", _move_messages),
+    ("consents", _move_consents),
+    ("rights_requests", rights.merge_requests),
     ("member_logins", _move_member_logins),
     ("history", _move_history),
 )

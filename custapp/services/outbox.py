@@ -30,8 +30,6 @@ from custapp.services.errors import DomainError, NotFound
 from custapp.services.guard import requires
 from custapp.services.senders import OutgoingMessage, Sender
 
-# Purposes that rest on the contract or on security, not on consent (SPEC §4).
-SERVICE_PURPOSES = frozenset({"service", "security", "staff_alert"})
 CHANNELS = ("sms", "email", "in_app")
 BACKOFF = tuple(timedelta(minutes=m) for m in (1, 5, 30, 120))
 MAX_ATTEMPTS = 5
@@ -41,12 +39,11 @@ LEASE = timedelta(minutes=10)
 
 
 def purpose_allowed(session: Session, *, customer_id: int | None, purpose: str) -> bool:
-    """May a message for this purpose go to this customer? Asked at queue time and send time.
+    """May a message for this purpose go to this customer? Asked at queue time and send time,
+    answered by the one enforcement function (services/consent.py)."""
+    from custapp.services import consent  # consent cancels queued messages: a cycle otherwise
 
-    Until consent records exist every consent-bound purpose is refused: failing closed sends
-    nothing unlawful.
-    """
-    return purpose in SERVICE_PURPOSES or customer_id is None
+    return consent.permits(session, customer_id=customer_id, purpose=purpose)
 
 
 # --- queuing ----------------------------------------------------------------------------------

@@ -231,6 +231,8 @@ def test_everything_of_the_merged_customer_belongs_to_the_survivor(manager, desk
         "tags": 0,
         "contacts": 0,
         "messages": 0,
+        "consents": 0,
+        "rights_requests": 0,
         "member_logins": 0,
         "history": len(merged_history),
     }

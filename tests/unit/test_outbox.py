@@ -386,7 +386,7 @@ def test_run_jobs_delivers_the_outbox(db, capsys):
     steps = []
     summary = run_jobs(progress=lambda done, total, name: steps.append((done, total, name)))
     assert summary["outbox"]["sent"] == 1
-    assert steps == [(1, 2, "outbox"), (2, 2, "classification")]
+    assert steps == [(1, 3, "notice_changes"), (2, 3, "outbox"), (3, 3, "classification")]
     assert "138****5678" in capsys.readouterr().out
 
 

@@ -169,7 +169,178 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     },
     "merge.merge_preview": lambda s, w: {"survivor_id": _customer(s), "merged_id": _customer(s)},
     "merge.duplicate_review": lambda s, w: {"page": 1},
+    # --- consent core ---
+    "consent.record_consents": lambda s, w: {
+        "customer_id": _customer(s),
+        "choices": {"marketing_sms": "grant", "analytics": "refuse"},
+        "evidence_ref": "F-2026-001",
+    },
+    "consent.member_record_consents": lambda s, w: {
+        MEMBER_CUSTOMER: _customer(s),
+        "choices": {"care": "grant"},
+    },
+    "consent.withdraw_consent": lambda s, w: {
+        "customer_id": _granted(s, "care"),
+        "purpose": "care",
+    },
+    "consent.member_withdraw_consent": lambda s, w: {
+        MEMBER_CUSTOMER: _granted(s, "care"),
+        "purpose": "care",
+    },
+    "consent.consent_states": lambda s, w: {"customer_id": _customer(s)},
+    "consent.member_consent_states": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
+    "consent.consent_events": lambda s, w: {"customer_id": _customer(s)},
+    "consent.publish_notice": lambda s, w: {"notice_id": _draft_notice(s)},
+    # --- consent: marketing lists ---
+    "marketing.list_purposes": lambda s, w: {},
+    "marketing.build_list": lambda s, w: {
+        "segment": SERVICE_MODULES["marketing"].Segment(),
+        "purpose": "marketing_sms",
+    },
+    "marketing.start_campaign": lambda s, w: {
+        # everybody: one customer (with a phone) granted marketing by SMS, so the list is not empty
+        "segment": _granted(s, "marketing_sms") and SERVICE_MODULES["marketing"].Segment(),
+        "purpose": "marketing_sms",
+        "subject": "春季新品品鉴会",
+        "body": "本周六春季新品品鉴会，欢迎光临。回复T退订",
+    },
+    "marketing.list_campaigns": lambda s, w: {"page": 1},
+    # --- consent: provision ---
+    "provision.add_recipient": lambda s, w: {
+        "name": f"新接收方 {w.role}",
+        "nda_reference": "NDA-1",
+        "nda_signed_on": clock.local_today(),
+        "oversight_note": "每季度检查",
+    },
+    "provision.update_recipient": lambda s, w: {
+        "recipient_id": _provision_recipient(s, w),
+        "name": f"改名接收方 {w.role}",
+        "nda_reference": "NDA-2",
+        "nda_signed_on": clock.local_today(),
+        "oversight_note": "每季度检查",
+    },
+    "provision.set_recipient_active": lambda s, w: {
+        "recipient_id": _provision_recipient(s, w),
+        "active": False,
+    },
+    "provision.list_recipients": lambda s, w: {"page": 1},
+    "provision.recipient_choices": lambda s, w: {},
+    "provision.purpose_choices": lambda s, w: {},
+    "provision.create_provision": lambda s, w: _provision_input(s, w),
+    "provision.list_provisions": lambda s, w: {"page": 1},
+    "provision.provision_customers": lambda s, w: {
+        "provision_id": SERVICE_MODULES["provision"]
+        .create_provision(s, actor=system_actor("test"), **_provision_input(s, w))
+        .provision.id
+    },
+    "provision.record_disclosure": lambda s, w: {
+        "customer_number": _number(s, _customer(s)),
+        "authority": "某区公安分局",
+        "legal_basis": "《刑事诉讼法》第五十四条",
+        "document_reference": "调证字〔2026〕1号",
+        "categories": ["basic"],
+        "disclosed_on": clock.local_today(),
+        "harm_note": "仅提供所列信息",
+    },
+    "provision.list_disclosures": lambda s, w: {"page": 1},
+    # --- consent: rights requests ---
+    "rights.file_request": lambda s, w: {
+        "customer_id": _customer(s),
+        "kind": "copy",
+        "channel": "counter",
+        "detail": "要求提供本人消费记录副本",
+    },
+    "rights.member_file_request": lambda s, w: {
+        MEMBER_CUSTOMER: _customer(s),
+        "kind": "explanation",
+        "detail": "请说明我的消费记录保存多久",
+    },
+    "rights.list_filed": lambda s, w: {"page": 1},
+    "rights.list_requests": lambda s, w: {"status": "active", "overdue_only": True},
+    "rights.get_request": lambda s, w: {
+        "request_id": SERVICE_MODULES["rights"]
+        .file_request(
+            s,
+            actor=system_actor("test"),
+            customer_id=_customer(s),
+            kind="correction",
+            channel="letter",
+            detail="来信提出个人信息权利请求",
+        )
+        .id
+    },
+    "rights.list_handlers": lambda s, w: {},
+    "rights.assign": lambda s, w: {
+        "request_id": SERVICE_MODULES["rights"]
+        .file_request(
+            s,
+            actor=system_actor("test"),
+            customer_id=_customer(s),
+            kind="deletion",
+            channel="letter",
+            detail="来信提出个人信息权利请求",
+        )
+        .id
+    },
+    "rights.close_request": lambda s, w: {
+        "request_id": SERVICE_MODULES["rights"]
+        .file_request(
+            s,
+            actor=system_actor("test"),
+            customer_id=_customer(s),
+            kind="explanation",
+            channel="letter",
+            detail="来信提出个人信息权利请求",
+        )
+        .id,
+        "status": "done",
+        "outcome": "已电话说明保存期限",
+    },
+    "rights.member_list_requests": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
+    "copy_bundle.build_copy": lambda s, w: {
+        "request_id": SERVICE_MODULES["rights"]
+        .file_request(
+            s,
+            actor=system_actor("test"),
+            customer_id=_customer(s),
+            kind="copy",
+            channel="letter",
+            detail="来信提出个人信息权利请求",
+        )
+        .id
+    },
+    "copy_bundle.member_build_copy": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
+    # --- consent: compliance page ---
+    "compliance.overview": lambda s, w: {},
+    "compliance.list_purposes": lambda s, w: {},
+    "compliance.update_purpose": lambda s, w: {
+        "code": "analytics",
+        "name_zh": "分析与画像",
+        "name_en": "Analytics and profiling",
+        "description_zh": "",
+        "description_en": "",
+        "lawful_basis": "consent",
+        "enabled": False,
+    },
+    "compliance.list_notices": lambda s, w: {"page": 1},
+    "compliance.get_notice": lambda s, w: {"notice_id": _draft_notice(s)},
+    "compliance.create_draft": lambda s, w: {},
+    "compliance.update_draft": lambda s, w: {
+        "notice_id": _draft_notice(s),
+        "handler_zh": "本店",
+        "handler_en": "This shop",
+        "body_zh": "可随时撤回同意。",
+        "body_en": "You may withdraw consent at any time.",
+        "purposes": ["marketing_sms"],
+    },
+    "compliance.discard_draft": lambda s, w: {"notice_id": _draft_notice(s)},
+    "compliance.publish_preview": lambda s, w: {"notice_id": _draft_notice(s)},
+    "compliance.publish_draft": lambda s, w: {"notice_id": _draft_notice(s)},
 }
+
+# A factory of a member's own operation returns the member's customer under this key: the
+# acting member is linked to it (as the portal's login is), and it is not passed to the call.
+MEMBER_CUSTOMER = "_member_customer_id"
 
 # Operations that check a second permission once the first passed (which one may depend on the
 # arguments: reveal_field needs customer.reveal.l<level> of the field the factory names).
@@ -184,6 +355,74 @@ def _new_customer() -> customers.CustomerInput:
 
 def _customer(session: Session) -> int:
     return customers.create_customer(session, actor=system_actor("test"), data=_new_customer()).id
+
+
+def _granted(session: Session, purpose: str) -> int:
+    """A customer who granted `purpose` at the counter."""
+    customer_id = _customer(session)
+    SERVICE_MODULES["consent"].record_consents(
+        session,
+        actor=system_actor("test"),
+        customer_id=customer_id,
+        choices={purpose: "grant"},
+        evidence_ref="F-1",
+    )
+    return customer_id
+
+
+def _draft_notice(session: Session) -> int:
+    from custapp.models import PrivacyNotice
+
+    current = SERVICE_MODULES["consent"].current_notice(session)
+    top = session.exec(select(func.max(PrivacyNotice.version))).scalar_one()
+    draft = PrivacyNotice(
+        version=top + 1,
+        handler_zh=current.handler_zh,
+        handler_en=current.handler_en,
+        body_zh=current.body_zh,
+        body_en=current.body_en,
+        purposes=current.purposes,
+        created_at=clock.now(),
+    )
+    session.add(draft)
+    session.flush()
+    return draft.id
+
+
+def _number(session: Session, customer_id: int) -> str:
+    from custapp.models import Customer
+
+    return session.get(Customer, customer_id).number
+
+
+def _provision_recipient(session: Session, world: World) -> int:
+    """A recipient with its confidentiality agreement, one per acting role."""
+    return (
+        SERVICE_MODULES["provision"]
+        .add_recipient(
+            session,
+            actor=system_actor("test"),
+            name=f"接收方 {world.role}",
+            nda_reference="NDA-1",
+            nda_signed_on=clock.local_today(),
+            oversight_note="每季度检查",
+        )
+        .id
+    )
+
+
+def _provision_input(session: Session, world: World) -> dict:
+    """A valid provision: a recipient and one customer who granted third_party."""
+    today = clock.local_today()
+    return {
+        "recipient_id": _provision_recipient(session, world),
+        "purpose": "third_party",
+        "categories": ["basic"],
+        "period_from": today,
+        "period_to": today,
+        "contract_reference": "HT-1",
+        "numbers": _number(session, _granted(session, "third_party")),
+    }
 
 
 def _function(operation: str) -> Callable:
@@ -254,6 +493,7 @@ def test_operation_is_refused_exactly_for_roles_without_its_permission(db, opera
             name=f"actor.{role}",
             kind="member" if role == MEMBER else "staff",
             roles=frozenset({role}),
+            customer_id=kwargs.pop(MEMBER_CUSTOMER, None),
         )
         with session_scope() as session:
             before = _audit_rows(session)
