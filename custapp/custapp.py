@@ -4,6 +4,7 @@ import reflex as rx
 
 from custapp.pages.account import AccountState, account_page
 from custapp.pages.audit import AuditState, audit_page
+from custapp.pages.compliance import ComplianceState, compliance_page
 from custapp.pages.customer_form import CustomerFormState, customer_form_page
 from custapp.pages.customer_profile import ProfileState, customer_profile_page
 from custapp.pages.customers import CustomersState, customers_page
@@ -11,8 +12,11 @@ from custapp.pages.data_quality import DataQualityState, data_quality_page
 from custapp.pages.follow_ups import FollowUpsState, follow_ups_page
 from custapp.pages.home import HomeState, home_page
 from custapp.pages.login import LoginState, login_page
+from custapp.pages.marketing import MarketingState, marketing_page
 from custapp.pages.messages import MessagesState, messages_page
 from custapp.pages.portal import PortalState, portal_page
+from custapp.pages.provisions import ProvisionsState, provisions_page
+from custapp.pages.rights_requests import RightsState, rights_requests_page
 from custapp.pages.users import UsersState, users_page
 from custapp.security import passwords
 from custapp.settings import get_settings
@@ -39,3 +43,8 @@ app.add_page(
 )
 app.add_page(follow_ups_page, route="/follow-ups", title=TITLE, on_load=FollowUpsState.load)
 app.add_page(data_quality_page, route="/data-quality", title=TITLE, on_load=DataQualityState.load)
+# --- consent pages (issue 4) ---
+app.add_page(provisions_page, route="/provisions", title=TITLE, on_load=ProvisionsState.load)
+app.add_page(rights_requests_page, route="/rights-requests", title=TITLE, on_load=RightsState.load)
+app.add_page(compliance_page, route="/compliance", title=TITLE, on_load=ComplianceState.load)
+app.add_page(marketing_page, route="/marketing", title=TITLE, on_load=MarketingState.load)

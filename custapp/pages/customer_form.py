@@ -2,16 +2,31 @@
 optional field says why it is asked (minimum collection). Duplicate candidates are shown before
 saving. Editing never puts a stored sensitive value into the form: a sensitive field left empty
 keeps its value; what is typed replaces it. The same holds for an organisation's contact persons,
-which are listed, changed, added and removed on the form (their phones shown masked)."""
+which are listed, changed, added and removed on the form (their phones shown masked).
+
+A new customer is saved only with the privacy notice shown (002 CON-01): the form shows the
+current notice and asks each consent-based purpose on its own, nothing preselected (000 CN-06);
+the customer and the answers are saved in one transaction, with the signed form's number as the
+written evidence (000 CN-03)."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from custapp.components.shell import T, page
-from custapp.services import customer_profile, customers
+from custapp.pages.profile_consents import (
+    answer_errors,
+    consent_choices,
+    evidence_field,
+    notice_panel,
+    notice_shown_field,
+    notice_vars,
+    read_answers,
+)
+from custapp.services import consent, customer_profile, customers
 from custapp.services.customer_fields import FIELDS, GENDERS, ID_TYPES, NATURES, SOURCE_CHANNELS
 from custapp.services.customer_input import MAX_CONTACTS
+from custapp.services.errors import DomainError, ValidationFailed
 from custapp.states.session import SessionState
 
 TEXT_FIELDS = (
@@ -70,6 +85,41 @@ def _tags(form: dict) -> list[str]:
     return [t.strip() for t in str(form.get("tags", "")).replace("，", ",").split(",") if t.strip()]
 
 
+def create_with_consents(
+    session,  # noqa: ANN001
+    *,
+    actor,  # noqa: ANN001
+    data: customers.CustomerInput,
+    answers: dict[str, str],
+    evidence_ref: str,
+    precheck: dict[str, str],
+    notice_version: int,
+) -> customers.CustomerRef:
+    """The customer and the answers to the notice the page showed, in the caller's one
+    transaction: an error in either saves nothing, and the messages of both show at once."""
+    try:
+        ref = customers.create_customer(session, actor=actor, data=data)
+    except ValidationFailed as exc:
+        raise ValidationFailed({**precheck, **exc.errors}) from None
+    if precheck:
+        raise ValidationFailed(precheck)
+    current = consent.current_notice(session)
+    if current is None:
+        raise DomainError("consent.error.no_notice")
+    if current.version != notice_version:  # a newer version was published: not what was shown
+        raise ValidationFailed({"notice_shown": "consent.counter.notice_changed"})
+    if answers or evidence_ref.strip():  # the signed form, even when every purpose was skipped
+        consent.record_consents(
+            session,
+            actor=actor,
+            customer_id=ref.id,
+            choices=answers,
+            channel="counter",
+            evidence_ref=evidence_ref,
+        )
+    return ref
+
+
 class CustomerFormState(SessionState):
     kind: str = "individual"
     errors: dict[str, str] = {}
@@ -84,6 +134,10 @@ class CustomerFormState(SessionState):
     # error. Ids stay on the server's side of the form: the browser never names a contact.
     contact_rows: list[dict[str, str]] = []
     _row_seq: int = 0
+    # the counter's consent step (a new customer only)
+    notice: dict[str, str] = {}
+    consent_choices: list[dict[str, str]] = []
+    _notice_version: int = 0
 
     def _row(
         self, contact_id: str = "", name: str = "", title: str = "", masked: str = ""
@@ -109,6 +163,7 @@ class CustomerFormState(SessionState):
         self.contact_rows = [self._row()]
         self.form_key += 1
         if not raw:
+            self._load_notice()
             return None
         profile, error = self._call(
             customer_profile.get_profile, customer_id=int(raw) if raw.isdigit() else 0
@@ -123,6 +178,11 @@ class CustomerFormState(SessionState):
         stored = [self._row(str(c.id), c.name, c.title, c.phone_masked) for c in profile.contacts]
         self.contact_rows = stored or [self._row()]
         return None
+
+    def _load_notice(self) -> None:
+        text, _ = self._call(lambda session, actor: consent.notice_text(session))
+        self.notice, self.consent_choices = notice_vars(text)
+        self._notice_version = text.version if text else 0
 
     @rx.event
     def set_kind(self, kind: str | list[str]):
@@ -168,10 +228,20 @@ class CustomerFormState(SessionState):
                 ]
                 self.errors, self.form_error = {}, self._t("customer.dup.found")
                 return None
-        ref, error = self._call(customers.create_customer, data=data)
+        answers = read_answers(form, self.consent_choices)
+        ref, error = self._call(
+            create_with_consents,
+            data=data,
+            answers=answers,
+            evidence_ref=str(form.get("evidence_ref", "")),
+            precheck=answer_errors(form, answers),
+            notice_version=self._notice_version,
+        )
         self._show_errors()
         if error:
             self.form_error = error
+            if "notice_shown" in self.errors:
+                self._load_notice()  # show the version now in force
             return None
         self.form_error, self.duplicates = "", []
         return [
@@ -383,6 +453,32 @@ def _duplicates() -> rx.Component:
     )
 
 
+def _consent_step() -> rx.Component:
+    S = CustomerFormState
+    return rx.card(
+        rx.vstack(
+            rx.heading(T("consent.counter.section"), size="3"),
+            rx.text(T("consent.counter.intro"), size="2", color_scheme="gray"),
+            notice_panel(S.notice),
+            consent_choices(S.consent_choices, S.errors),
+            rx.grid(
+                evidence_field(S.errors, "consent.counter.evidence_hint"),
+                rx.box(
+                    notice_shown_field(S.errors),
+                    padding_top=rx.breakpoints(initial="0", md="26px"),
+                ),
+                columns=rx.breakpoints(initial="1", md="2"),
+                spacing="5",
+                width="100%",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        data_testid="consent-step",
+    )
+
+
 def customer_form_page() -> rx.Component:
     S = CustomerFormState
     individual = S.kind == "individual"
@@ -473,6 +569,7 @@ def customer_form_page() -> rx.Component:
                     ),
                     width="100%",
                 ),
+                rx.cond(S.editing_id == 0, _consent_step()),
                 _duplicates(),
                 rx.cond(
                     S.form_error != "",

@@ -14,6 +14,7 @@ from custapp import clock
 from custapp.components.shell import T, data_table, form_dialog, page, pager, reason_fields
 from custapp.money import format_fen
 from custapp.pages.profile_attachments import attachments_tab
+from custapp.pages.profile_consents import consents_tab
 from custapp.pages.profile_orders import orders_tab
 from custapp.pages.profile_service import service_tab
 from custapp.services import customer_profile, customers
@@ -570,7 +571,7 @@ TABS: tuple[tuple[str, Callable[[], rx.Component]], ...] = (
     ("transactions", orders_tab),
     ("service", service_tab),
     ("points", _not_yet("points")),
-    ("consents", _not_yet("consents")),
+    ("consents", consents_tab),
     ("complaints", _not_yet("complaints")),
     ("attachments", attachments_tab),
     ("history", _history),

@@ -30,6 +30,11 @@ MENU = (
     ("/customers", "nav.customers", "contact", "customer.read"),
     ("/follow-ups", "nav.follow_ups", "calendar-clock", "service_log.write"),
     ("/data-quality", "nav.data_quality", "list-checks", "customer.read"),
+    # --- consent menu entries (issue 4) ---
+    ("/provisions", "nav.provisions", "share-2", "provision.manage"),
+    ("/rights-requests", "nav.rights", "file-question", "rights.file"),
+    ("/compliance", "nav.compliance", "shield-check", "consent.manage"),
+    ("/marketing", "nav.marketing", "megaphone", "campaign.manage"),
     ("/users", "nav.users", "users", "user.manage"),
     ("/audit", "nav.audit", "scroll-text", "audit.read"),
     ("/messages", "nav.messages", "bell", "message.read"),

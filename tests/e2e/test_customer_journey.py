@@ -72,7 +72,18 @@ def _fill(page, values: dict[str, str]) -> None:  # noqa: ANN001
         expect(page.locator(f"#f-{field}")).to_have_value(value)
 
 
+def _tick_notice(page) -> None:  # noqa: ANN001
+    """The front desk confirms the privacy notice was shown (required on every new customer)."""
+    box = page.get_by_test_id("consent-step").get_by_role(
+        "checkbox", name=ZH["consent.counter.notice_shown"]
+    )
+    if box.get_attribute("aria-checked") != "true":
+        box.click()
+    expect(box).to_have_attribute("aria-checked", "true")
+
+
 def _saved_profile(page) -> int:  # noqa: ANN001
+    _tick_notice(page)
     page.get_by_test_id("customer-save").click()
     expect(page).to_have_url(PROFILE_URL)
     return int(PROFILE_URL.search(page.url).group(1))
@@ -264,6 +275,7 @@ def test_each_bad_value_gets_its_message_next_to_its_field_and_saves_nothing(app
     _open_new_form(page, frames)
     good = {"name": name, "phone": _unique_mobile(), "id_number": _unique_id(), "address": ADDRESS}
     _fill(page, good)
+    _tick_notice(page)
     for field, bad, key in (
         ("id_number", good["id_number"][:-1] + ("0" if good["id_number"][-1] != "0" else "1"),
          "validation.id_number.checksum"),

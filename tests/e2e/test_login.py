@@ -67,10 +67,20 @@ def test_expected_menus_today() -> None:
         "客户档案",
         "我的待跟进",
         "数据质量",
+        "权利请求",
         "消息",
         "修改密码",
     ]
-    assert expected_menu("compliance") == ["工作台", "客户档案", "数据质量", "消息", "修改密码"]
+    assert expected_menu("compliance") == [
+        "工作台",
+        "客户档案",
+        "数据质量",
+        "对外提供",
+        "权利请求",
+        "合规管理",
+        "消息",
+        "修改密码",
+    ]
     assert expected_menu("sysadmin") == ["工作台", "用户管理", "消息", "修改密码"]
     assert expected_menu("auditor") == ["工作台", "审计日志", "消息", "修改密码"]
     assert expected_menu("member") == ["会员中心", "修改密码"]

@@ -47,6 +47,9 @@ def _new_customer(app, page, name: str) -> int:  # noqa: ANN001
     page.fill("#f-name", name)
     page.fill("#f-phone", "137" + "".join(random.choices("0123456789", k=8)))
     expect(page.locator("#f-name")).to_have_value(name)
+    page.get_by_test_id("consent-step").get_by_role(
+        "checkbox", name=ZH["consent.counter.notice_shown"]
+    ).click()
     page.get_by_test_id("customer-save").click()
     expect(page).to_have_url(PROFILE_URL)
     return int(PROFILE_URL.search(page.url).group(1))

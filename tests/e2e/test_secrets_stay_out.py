@@ -123,6 +123,9 @@ def test_revealed_values_stay_in_the_profile_and_reach_no_file(app, page) -> Non
     for field, value in (("name", "保密测试"), ("phone", phone), ("id_number", id_number)):
         page.fill(f"#f-{field}", value)
         expect(page.locator(f"#f-{field}")).to_have_value(value)
+    page.get_by_test_id("consent-step").get_by_role(
+        "checkbox", name=ZH["consent.counter.notice_shown"]
+    ).click()
     page.get_by_test_id("customer-save").click()
     expect(page).to_have_url(re.compile(r"/customers/\d+$"))
     cid = page.url.rsplit("/", 1)[1]

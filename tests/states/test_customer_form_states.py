@@ -198,6 +198,7 @@ def test_a_new_organisation_gets_several_contacts(world):
         {
             "name": "新建有限公司",
             "confirm_duplicates": "on",
+            "notice_shown": "on",
             f"contact_name_{first['key']}": "甲",
             f"contact_phone_{first['key']}": PHONE_3,
             f"contact_name_{second['key']}": "乙",
