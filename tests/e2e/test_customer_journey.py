@@ -127,6 +127,7 @@ def test_front_desk_creates_finds_reveals_and_edits_a_customer(app, page) -> Non
     app.goto_shell(page, "/customers")
     _open_new_form(page, frames)
     _fill(page, {"name": "王测试", "phone": phone})
+    _tick_notice(page)
     page.get_by_test_id("customer-save").click()
     duplicates = page.get_by_test_id("duplicates")
     expect(duplicates).to_be_visible()
@@ -185,6 +186,7 @@ def test_front_desk_creates_finds_reveals_and_edits_a_customer(app, page) -> Non
     _open_new_form(page, frames)
     bad = id_number[:-1] + ("0" if id_number[-1] != "0" else "1")
     _fill(page, {"name": "李校验", "phone": _unique_mobile(), "id_number": bad})
+    _tick_notice(page)
     page.get_by_test_id("customer-save").click()
     field = page.locator("div", has=page.locator("#f-id_number")).filter(
         has=page.get_by_test_id("field-error")
