@@ -4,6 +4,7 @@ CUSTAPP_TEST_PG_URL is set (each test gets its own uniquely named database, drop
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -43,13 +44,14 @@ def _pg_admin_url() -> str:
     return PG_URL
 
 
-def _create_pg_database() -> tuple[str, str]:
+def _create_pg_database(template: str | None = None) -> tuple[str, str]:
     import sqlalchemy as sa
 
     name = f"custapp_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     admin.dispose()
     base = sa.engine.make_url(_pg_admin_url())
     return name, base.set(database=name).render_as_string(hide_password=False)
@@ -64,21 +66,56 @@ def _drop_pg_database(name: str) -> None:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory) -> Iterator[dict[str, str]]:  # noqa: ANN001
+    """One migrated database per backend, made on first use and copied for each test: running
+    every migration for every test took most of the suite's time. The migrations hold no data
+    that depends on an instance's keys, so a copy is what a fresh migrate would give."""
+    made: dict[str, str] = {}
+    yield made
+    if "postgresql" in made:
+        _drop_pg_database(made["postgresql"])
+
+
+def _template(backend: str, made: dict[str, str], folder, monkeypatch) -> str:  # noqa: ANN001
+    if backend not in made:
+        if backend == "postgresql":
+            name, url = _create_pg_database()
+        else:
+            name = str(folder / "template.db")
+            url = f"sqlite:///{name}"
+        with monkeypatch.context() as env:
+            env.setenv("CUSTAPP_INSTANCE_DIR", str(folder / "template-instance"))
+            env.setenv("CUSTAPP_DATABASE_URL", url)
+            reset_caches()
+            migrate()
+            reset_caches()  # no connection may stay open on a PostgreSQL template
+        made[backend] = name
+    return made[backend]
+
+
 @pytest.fixture(params=BACKENDS)
-def db(request, tmp_path, monkeypatch) -> Iterator[str]:
+def db(request, tmp_path, tmp_path_factory, monkeypatch, migrated_templates) -> Iterator[str]:  # noqa: ANN001
     """A migrated, empty database and a fresh instance folder (keys, audit checkpoint)."""
     backend = request.param
-    monkeypatch.setenv("CUSTAPP_INSTANCE_DIR", str(tmp_path / "instance"))
+    instance = tmp_path / "instance"
+    monkeypatch.setenv("CUSTAPP_INSTANCE_DIR", str(instance))
     pg_name = None
     if backend == "postgresql":
         if not PG_URL:
             pytest.skip("CUSTAPP_TEST_PG_URL is not set")
-        pg_name, url = _create_pg_database()
+        folder = tmp_path_factory.getbasetemp()
+        template = _template(backend, migrated_templates, folder, monkeypatch)
+        pg_name, url = _create_pg_database(template=template)
     else:
-        url = f"sqlite:///{tmp_path / 'instance' / 'custapp.db'}"
+        template = _template(
+            backend, migrated_templates, tmp_path_factory.getbasetemp(), monkeypatch
+        )
+        instance.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, instance / "custapp.db")
+        url = f"sqlite:///{instance / 'custapp.db'}"
     monkeypatch.setenv("CUSTAPP_DATABASE_URL", url)
     reset_caches()
-    migrate()
     yield backend
     reset_caches()
     if pg_name:
