@@ -14,6 +14,7 @@ from custapp.db import session_scope
 from custapp.services.classification import run_daily
 from custapp.services.consent import notify_reconfirm
 from custapp.services.outbox import deliver_due
+from custapp.services.points import run_expiry
 from custapp.services.senders import sender_from_settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ STEPS: list[tuple[str, Callable[[], dict]]] = [
     ("notice_changes", _notice_changes),  # before delivery: the notices go out in this run
     ("outbox", _deliver_outbox),
     ("classification", run_daily),
+    ("points_expiry", run_expiry),
 ]
 
 

@@ -36,6 +36,15 @@ def _grade_thresholds() -> tuple[int, int, int, int]:
     return thresholds  # type: ignore[return-value]
 
 
+def _points_expiry() -> str:
+    policy = _env("POINTS_EXPIRY", "year_end")
+    if policy not in ("never", "days", "year_end"):
+        raise ValueError("CUSTAPP_POINTS_EXPIRY must be never, days or year_end")
+    if policy == "days" and _int("POINTS_EXPIRY_DAYS", 365) < 1:
+        raise ValueError("CUSTAPP_POINTS_EXPIRY_DAYS must be at least 1")
+    return policy
+
+
 @dataclass(frozen=True)
 class Settings:
     instance_dir: Path
@@ -65,6 +74,8 @@ class Settings:
     lifecycle_new_days: int  # "new" while the first purchase is fewer days ago than this
     lifecycle_lost_days: int  # "lost" once the last purchase is at least this many days ago
     rights_due_days: int  # a rights request is due this many local calendar days after receipt
+    points_expiry: str  # never | days | year_end (end of the following calendar year, SPEC §3)
+    points_expiry_days: int  # with "days": points last this many local days, the day earned first
     environment: str
 
     @property
@@ -109,5 +120,7 @@ def get_settings() -> Settings:
         lifecycle_new_days=_int("LIFECYCLE_NEW_DAYS", 90),
         lifecycle_lost_days=_int("LIFECYCLE_LOST_DAYS", 365),
         rights_due_days=_int("RIGHTS_DUE_DAYS", 15),
+        points_expiry=_points_expiry(),
+        points_expiry_days=_int("POINTS_EXPIRY_DAYS", 365),
         environment=environment,
     )

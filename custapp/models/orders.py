@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 PAYMENT_METHODS = ("cash", "wechat", "alipay", "bank_card", "stored_value")
-ORDER_KINDS = ("purchase", "refund")
+ORDER_KINDS = ("purchase", "refund", "void")  # a void reverses a whole purchase the same day
 
 
 class Order(SQLModel, table=True):
@@ -26,12 +26,15 @@ class Order(SQLModel, table=True):
     kind: str = Field(default="purchase", max_length=10)
     customer_id: int = Field(foreign_key="customers.id")
     store_id: int | None = Field(default=None, foreign_key="stores.id", index=True)
-    # a refund points at the purchase it refunds
+    # a refund or a void points at the purchase it reverses
     original_order_id: int | None = Field(default=None, foreign_key="orders.id", index=True)
     total_fen: int = Field(sa_type=BigInteger)  # before discount (refund: amount refunded)
     discount_fen: int = Field(default=0, sa_type=BigInteger)
     paid_fen: int = Field(sa_type=BigInteger)  # what changed hands, always ≥ 0
     spend_fen: int = Field(sa_type=BigInteger)  # +paid for a purchase, −paid for a refund
+    # the member card shown (issue 5) and, for a unit member, the unit's work-order reference
+    card_id: int | None = Field(default=None, foreign_key="member_cards.id")
+    work_order_ref: str | None = Field(default=None, max_length=60)
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime
 

@@ -8,7 +8,7 @@ its sensitive values and blind indexes, so an exact lookup of its phone or ID fi
 survivor; nothing is lost, because its whole change history (every value it ever had) moves to
 the survivor too.
 
-A later linked table (consents, cards, points, complaints) joins by adding one mover to MOVERS.
+A later linked table (complaints, …) joins by adding one mover to MOVERS.
 """
 
 from __future__ import annotations
@@ -23,13 +23,19 @@ from sqlmodel import Session
 from custapp import clock
 from custapp.models import (
     Attachment,
+    CardFeePayment,
     Customer,
     CustomerChange,
     CustomerContact,
     CustomerTag,
+    MemberCard,
     Order,
     OutboxMessage,
+    PointsClawback,
+    PointsEntry,
+    PointsLot,
     ServiceLog,
+    StoredValueEntry,
     User,
 )
 from custapp.security import crypto
@@ -43,6 +49,7 @@ from custapp.services import (
     customer_search,
     datakeys,
     outbox,
+    points,
     rights,
     service_log,
 )
@@ -160,6 +167,54 @@ def _move_orders(m: Merge) -> int:
         update(Order).where(Order.customer_id == m.merged.id).values(customer_id=m.survivor.id)
     )
     return moved.rowcount
+
+
+def _move_cards(m: Merge) -> int:
+    """Cards move with their numbers. A customer holds one active card: when both hold one, the
+    survivor's stays and the merged customer's is closed (its number is never reused)."""
+    session = m.session
+    active = (MemberCard.status == "active",)
+    if session.exec(
+        select(MemberCard.id).where(MemberCard.customer_id == m.survivor.id, *active)
+    ).first():
+        session.exec(
+            update(MemberCard)
+            .where(MemberCard.customer_id == m.merged.id, *active)
+            .values(status="closed", ended_at=m.now)
+        )
+    return _repoint(m, MemberCard) + _repoint(m, CardFeePayment)
+
+
+def _repoint(m: Merge, model: type) -> int:
+    """Re-point rows to the survivor (the ledgers' triggers allow changing customer_id only)."""
+    moved = m.session.exec(
+        update(model).where(model.customer_id == m.merged.id).values(customer_id=m.survivor.id)
+    )
+    return moved.rowcount
+
+
+def _move_stored_value(m: Merge) -> int:
+    """The balances add up: the survivor's ledger now holds both customers' entries."""
+    return _repoint(m, StoredValueEntry)
+
+
+def _move_points(m: Merge) -> int:
+    """Lots and ledger entries move; a clawback the merged customer owed is now the survivor's,
+    settled at once from the survivor's live points, the rest paid off by the next earnings."""
+    owed = m.session.get(PointsClawback, m.merged.id)
+    if owed is not None and owed.points:
+        mine = m.session.get(PointsClawback, m.survivor.id)
+        if mine is None:
+            mine = PointsClawback(customer_id=m.survivor.id, points=0, updated_at=m.now)
+            m.session.add(mine)
+        mine.points += owed.points
+        mine.updated_at = m.now
+        owed.points, owed.updated_at = 0, m.now
+        m.session.flush()
+    _repoint(m, PointsLot)
+    moved = _repoint(m, PointsEntry)
+    points.settle_clawback(m.session, m.survivor.id)
+    return moved
 
 
 def _move_service_logs(m: Merge) -> int:
@@ -292,6 +347,9 @@ def _move_contacts(m: Merge) -> int:
 # in that the history moves after the survivor's own new rows were written (they are not moved).
 MOVERS: tuple[tuple[str, Callable[[Merge], int]], ...] = (
     ("orders", _move_orders),
+    ("cards", _move_cards),
+    ("stored_value", _move_stored_value),
+    ("points", _move_points),
     ("service_logs", _move_service_logs),
     ("attachments", _move_attachments),
     ("tags", _move_tags),

@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from custapp import clock
-from custapp.models import Order, OrderLine, OrderPayment, Store
+from custapp.models import MemberCard, MemberTier, Order, OrderLine, OrderPayment, Store
 from custapp.models.orders import PAYMENT_METHODS
-from custapp.services import audit, classification, stores
+from custapp.services import audit, classification, membership, points, stores
 from custapp.services.actor import Actor
 from custapp.services.customer_input import MAX_FEN, check_reason
 from custapp.services.customers import live_customer, survivor
@@ -37,6 +37,8 @@ MAX_PAYMENTS = 5
 MAX_QUANTITY = 100_000
 ITEM_LENGTH = 100
 MAX_PAGE_SIZE = 100
+WORK_ORDER_LENGTH = 60
+REVERSALS = ("refund", "void")
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,14 @@ class PostedOrder:
     total_fen: int
     discount_fen: int
     paid_fen: int
+    points: int = 0  # earned by a purchase; taken back (negative) by a refund or void
 
 
 @dataclass(frozen=True)
 class OrderRow:
     id: int
     number: str
-    kind: str  # purchase | refund
+    kind: str  # purchase | refund | void
     lines: tuple[tuple[str, int], ...]  # (item, quantity); a refund has none
     total_fen: int
     discount_fen: int
@@ -72,14 +75,14 @@ def paid_for(total_fen: int, discount_pct: int) -> int:
     return (total_fen * discount_pct + 50) // 100
 
 
-def stored_value_problem(session: Session, *, customer_id: int, amount_fen: int) -> str | None:
-    """Why `amount_fen` cannot move through the customer's stored value (an i18n key), or None.
-
-    Stored value needs its ledger (membership, SPEC §3), which does not exist yet: every
-    stored-value payment or refund is refused. The membership work answers here from the ledger
-    and writes the ledger entry next to the order's payment.
-    """
-    return "orders.error.stored_value_unavailable"
+def stored_value_problem(
+    session: Session, *, customer_id: int, amount_fen: int, refund: bool = False
+) -> str | None:
+    """Why `amount_fen` cannot move through the customer's stored value (an i18n key), or None:
+    the membership ledger answers (an active card; for a payment, the balance)."""
+    return membership.stored_value_problem(
+        session, customer_id=customer_id, amount_fen=amount_fen, refund=refund
+    )
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -121,6 +124,7 @@ def _check_payments(
     due_fen: int | None,
     customer_id: int,
     errors: dict[str, str],
+    refund: bool = False,
 ) -> list[tuple[str, int]]:
     """The payments as (method, amount) rows; they must add up to `due_fen` when it is known."""
     if not payments:
@@ -146,7 +150,9 @@ def _check_payments(
         return clean
     stored = sum(amount for method, amount in clean if method == STORED_VALUE)
     if stored:
-        problem = stored_value_problem(session, customer_id=customer_id, amount_fen=stored)
+        problem = stored_value_problem(
+            session, customer_id=customer_id, amount_fen=stored, refund=refund
+        )
         if problem:
             first = next(i for i, (method, _) in enumerate(clean) if method == STORED_VALUE)
             errors[f"payments.{first}.method"] = problem
@@ -184,6 +190,29 @@ def _insert(session: Session, order: Order, prefix: str) -> Order:
 # --- posting ----------------------------------------------------------------------------------
 
 
+def _member_terms(
+    session: Session,
+    customer_id: int,
+    card_number: str | None,
+    work_order_ref: str | None,
+    errors: dict[str, str],
+) -> tuple[MemberCard | None, int, str | None]:
+    """The customer's active card, its tier discount (100 without a card) and the work-order
+    reference a unit member's purchase must carry."""
+    card = membership.active_card(session, customer_id)
+    if card_number is not None:
+        number = card_number.strip() if isinstance(card_number, str) else ""
+        if card is None or card.number != number:
+            errors["card_number"] = "membership.error.card_not_active"
+    ref = work_order_ref.strip() if isinstance(work_order_ref, str) else ""
+    if len(ref) > WORK_ORDER_LENGTH:
+        errors["work_order_ref"] = "membership.error.work_order_too_long"
+    elif card is not None and card.member_class == "unit" and not ref:
+        errors["work_order_ref"] = "membership.error.work_order_required"
+    pct = session.get(MemberTier, card.tier_code).discount_pct if card else 100
+    return card, pct, ref or None
+
+
 @requires("purchase.post")
 def post_purchase(
     session: Session,
@@ -192,17 +221,25 @@ def post_purchase(
     customer_id: int,
     lines: Sequence[tuple[str, int, int]],
     payments: Sequence[tuple[str, int]],
-    discount_pct: int = 100,
+    discount_pct: int | None = None,
     store_id: int | None = None,
+    card_number: str | None = None,
+    work_order_ref: str | None = None,
 ) -> PostedOrder:
-    """Post a purchase: lines (item, quantity, unit price fen), the discount percentage (the tier
-    discount, 100 = none) and the payments (method, amount fen) that add up to the paid amount.
+    """Post a purchase: lines (item, quantity, unit price fen), the discount (None: the tier
+    discount of the customer's active card, 100 without one) and the payments (method, amount
+    fen) that add up to the paid amount. A stored-value payment is spent from the ledger; with an
+    active card the purchase earns whole yuan paid in points. A unit member's purchase needs the
+    unit's work-order reference; a card number, when given, must be the customer's active card.
     Field errors name `lines.<i>.item|quantity|unit_price`, `lines`, `payments.<i>.method|amount`,
-    `payments`, `discount_pct`, `store`."""
+    `payments`, `discount_pct`, `store`, `card_number`, `work_order_ref`."""
     errors: dict[str, str] = {}
     clean_lines = _check_lines(lines, errors)
-    if not _is_int(discount_pct) or not 1 <= discount_pct <= 100:
+    if discount_pct is not None and (not _is_int(discount_pct) or not 1 <= discount_pct <= 100):
         errors["discount_pct"] = "orders.error.discount"
+    # the customer's row lock first: balances and points are checked and written under it
+    customer = live_customer(session, customer_id, lock=True)
+    card, tier_pct, ref = _member_terms(session, customer.id, card_number, work_order_ref, errors)
     total = paid = None
     if not errors:
         total = sum(quantity * price for _, quantity, price in clean_lines)
@@ -211,14 +248,13 @@ def post_purchase(
         elif total > MAX_FEN:
             errors["lines"] = "customer.error.amount_too_large"
         else:
-            paid = paid_for(total, discount_pct)
+            paid = paid_for(total, tier_pct if discount_pct is None else discount_pct)
     clean_payments = _check_payments(
-        session, payments, due_fen=paid, customer_id=customer_id, errors=errors
+        session, payments, due_fen=paid, customer_id=customer.id, errors=errors
     )
     if errors:
         raise ValidationFailed(errors)
     store = _store_for(session, actor, store_id)
-    customer = live_customer(session, customer_id, lock=True)
     order = _insert(
         session,
         Order(
@@ -229,6 +265,8 @@ def post_purchase(
             discount_fen=total - paid,
             paid_fen=paid,
             spend_fen=paid,
+            card_id=card.id if card else None,
+            work_order_ref=ref,
             created_by=actor.user_id,
             created_at=clock.now(),
         ),
@@ -248,24 +286,45 @@ def post_purchase(
         OrderPayment(order_id=order.id, method=method, amount_fen=amount)
         for method, amount in clean_payments
     )
+    _move_stored_value(session, actor, order, clean_payments, "spend", -1)
+    earned = points.award_for_purchase(session, actor=actor, order=order) if card else 0
     audit.record(
         session,
         actor=actor,
         action="order.purchase",
         customer_id=customer.id,
-        detail={"order": order.id},
+        detail={"order": order.id, **({"points": earned} if earned else {})},
     )
     classification.refresh_customer(session, customer.id)
-    return PostedOrder(order.id, order.number, total, total - paid, paid)
+    return PostedOrder(order.id, order.number, total, total - paid, paid, earned)
+
+
+def _move_stored_value(
+    session: Session,
+    actor: Actor,
+    order: Order,
+    payments: Sequence[tuple[str, int]],
+    kind: str,
+    sign: int,
+) -> None:
+    """The stored-value part of an order's payments as one ledger entry (spend −, refund +)."""
+    amount = sum(a for method, a in payments if method == STORED_VALUE)
+    if amount:
+        card = membership.active_card(session, order.customer_id)
+        membership.record_stored_value(
+            session, actor=actor, customer_id=order.customer_id, kind=kind,
+            amount_fen=sign * amount, card_id=card.id if card else order.card_id,
+            order_id=order.id, store_id=order.store_id,
+        )  # fmt: skip
 
 
 def _refunded(session: Session, purchase_ids: list[int]) -> dict[int, int]:
-    """Σ refunded per purchase (ix_orders_original_order_id)."""
+    """Σ refunded (or voided) per purchase (ix_orders_original_order_id)."""
     if not purchase_ids:
         return {}
     rows = session.exec(
         select(Order.original_order_id, func.sum(Order.paid_fen))
-        .where(Order.original_order_id.in_(purchase_ids), Order.kind == "refund")
+        .where(Order.original_order_id.in_(purchase_ids), Order.kind.in_(REVERSALS))
         .group_by(Order.original_order_id)
     ).all()
     return {oid: int(total or 0) for oid, total in rows}
@@ -304,6 +363,7 @@ def post_refund(
         due_fen=amount_fen if "amount" not in errors else None,
         customer_id=customer.id,
         errors=errors,
+        refund=True,
     )
     try:
         reason = check_reason(reason)
@@ -331,16 +391,90 @@ def post_refund(
         OrderPayment(order_id=refund.id, method=method, amount_fen=amount)
         for method, amount in clean_payments
     )
+    _move_stored_value(session, actor, refund, clean_payments, "refund", 1)
+    reversed_points = points.reverse_for_refund(
+        session, actor=actor, purchase=purchase, reversal=refund,
+        remaining_paid_fen=left - amount_fen,
+    )  # fmt: skip
     audit.record(
         session,
         actor=actor,
         action="order.refund",
         customer_id=customer.id,
         reason=reason,
-        detail={"order": refund.id, "purchase": purchase.id},
+        detail={
+            "order": refund.id,
+            "purchase": purchase.id,
+            **({"points": -reversed_points} if reversed_points else {}),
+        },
     )
     classification.refresh_customer(session, customer.id)
-    return PostedOrder(refund.id, refund.number, amount_fen, 0, amount_fen)
+    return PostedOrder(refund.id, refund.number, amount_fen, 0, amount_fen, -reversed_points)
+
+
+@requires("purchase.void")
+def void_purchase(session: Session, *, actor: Actor, order_id: int, reason: str) -> PostedOrder:
+    """作废: cs_manager reverses a whole purchase on the local day it was posted, by a reversing
+    order of kind "void" (never a deletion): the same payments go back (stored value as a
+    correction entry), the points are taken back like a full refund. Field error: reason."""
+    purchase = session.get(Order, order_id) if _is_int(order_id) else None
+    if purchase is None:
+        raise NotFound("error.not_found")
+    if purchase.kind != "purchase":
+        raise DomainError("orders.error.not_voidable")
+    reason = check_reason(reason)
+    customer = live_customer(session, purchase.customer_id, lock=True)
+    if clock.to_local(purchase.created_at).date() != clock.local_today():
+        raise DomainError("orders.error.void_same_day")
+    if _refunded(session, [purchase.id]).get(purchase.id, 0):
+        raise DomainError("orders.error.void_after_refund")
+    void = _insert(
+        session,
+        Order(
+            kind="void",
+            customer_id=customer.id,
+            store_id=purchase.store_id,
+            original_order_id=purchase.id,
+            total_fen=purchase.paid_fen,
+            discount_fen=0,
+            paid_fen=purchase.paid_fen,
+            spend_fen=-purchase.paid_fen,
+            card_id=purchase.card_id,
+            created_by=actor.user_id,
+            created_at=clock.now(),
+        ),
+        "V",
+    )
+    paid_by = session.exec(
+        select(OrderPayment.method, OrderPayment.amount_fen)
+        .where(OrderPayment.order_id == purchase.id)
+        .order_by(OrderPayment.id)
+    ).all()
+    session.add_all(
+        OrderPayment(order_id=void.id, method=method, amount_fen=amount)
+        for method, amount in paid_by
+    )
+    stored = sum(amount for method, amount in paid_by if method == STORED_VALUE)
+    if stored:
+        membership.record_stored_value(
+            session, actor=actor, customer_id=customer.id, kind="correction", amount_fen=stored,
+            card_id=purchase.card_id, order_id=void.id, store_id=purchase.store_id,
+        )  # fmt: skip
+    reversed_points = points.reverse_for_refund(
+        session, actor=actor, purchase=purchase, reversal=void, remaining_paid_fen=0
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="order.void",
+        customer_id=customer.id,
+        reason=reason,
+        detail={"order": void.id, "purchase": purchase.id, "points": -reversed_points},
+    )
+    classification.refresh_customer(session, customer.id)
+    return PostedOrder(
+        void.id, void.number, purchase.paid_fen, 0, purchase.paid_fen, -reversed_points
+    )
 
 
 # --- listing ----------------------------------------------------------------------------------

@@ -226,6 +226,9 @@ def test_everything_of_the_merged_customer_belongs_to_the_survivor(manager, desk
     result = _merge(manager, survivor.id, merged.id)
     assert result.moved == {
         "orders": 2,
+        "cards": 0,
+        "stored_value": 0,
+        "points": 0,
         "service_logs": 1,
         "attachments": 1,
         "tags": 0,

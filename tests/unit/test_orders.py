@@ -172,12 +172,12 @@ def test_bad_input_is_reported_next_to_each_field_and_nothing_is_saved(world):  
     assert _count(Order) == _count(OrderLine) == _count(OrderPayment) == 0
 
 
-def test_stored_value_is_refused_until_the_ledger_exists(world):  # noqa: ANN001
+def test_stored_value_is_refused_without_a_membership_card(world):  # noqa: ANN001
     _, desk, cid = world
     errors = _errors(
         lambda: _buy(desk, cid, [("洗车", 1, 5000)], [("cash", 2000), ("stored_value", 3000)])
     )
-    assert errors == {"payments.1.method": "orders.error.stored_value_unavailable"}
+    assert errors == {"payments.1.method": "membership.error.no_active_card"}
     assert _count(Order) == 0
 
 
@@ -255,7 +255,7 @@ def test_a_refund_needs_a_reason_and_matching_payments(world):  # noqa: ANN001
         "reason": "customer.error.reason_required",
     }
     errors = _errors(lambda: _refund(desk, posted.id, 5000, [("stored_value", 5000)]))
-    assert errors == {"payments.0.method": "orders.error.stored_value_unavailable"}
+    assert errors == {"payments.0.method": "membership.error.no_active_card"}
     errors = _errors(lambda: _refund(desk, posted.id, 0, [("cash", 0)]))
     assert errors == {
         "amount": "orders.error.refund_amount",

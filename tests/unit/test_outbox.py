@@ -386,7 +386,12 @@ def test_run_jobs_delivers_the_outbox(db, capsys):
     steps = []
     summary = run_jobs(progress=lambda done, total, name: steps.append((done, total, name)))
     assert summary["outbox"]["sent"] == 1
-    assert steps == [(1, 3, "notice_changes"), (2, 3, "outbox"), (3, 3, "classification")]
+    assert steps == [
+        (1, 4, "notice_changes"),
+        (2, 4, "outbox"),
+        (3, 4, "classification"),
+        (4, 4, "points_expiry"),
+    ]
     assert "138****5678" in capsys.readouterr().out
 
 
