@@ -92,6 +92,8 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
         )
         rate = count / max(time.perf_counter() - started, 1e-9)
         print(t("cli.customers_seeded", count=count, rate=int(rate)))
+    with session_scope() as session:
+        bootstrap.seed_demo_member(session, actor=system_actor("seed-demo"))
     return 0
 
 

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from custapp.pages.account import AccountState, account_page
+from custapp.pages.activate import ActivateState, activate_page
 from custapp.pages.audit import AuditState, audit_page
 from custapp.pages.compliance import ComplianceState, compliance_page
 from custapp.pages.customer_form import CustomerFormState, customer_form_page
@@ -25,6 +26,7 @@ passwords.configure_pool(get_settings().hash_workers)
 app = rx.App()
 TITLE = "客户信息管理系统"
 app.add_page(login_page, route="/login", title=TITLE, on_load=LoginState.load)
+app.add_page(activate_page, route="/activate", title=TITLE, on_load=ActivateState.load)
 app.add_page(home_page, route="/", title=TITLE, on_load=HomeState.load)
 app.add_page(account_page, route="/account", title=TITLE, on_load=AccountState.load)
 app.add_page(users_page, route="/users", title=TITLE, on_load=UsersState.load)

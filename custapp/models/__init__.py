@@ -23,17 +23,34 @@ from custapp.models.customers import (
     CustomerTag,
 )
 from custapp.models.keys import DataKey
+from custapp.models.membership import (
+    CardFeePayment,
+    MemberCard,
+    MemberTier,
+    PointsClawback,
+    PointsEntry,
+    PointsLot,
+    StoredValueEntry,
+)
 from custapp.models.orders import Order, OrderLine, OrderPayment
 from custapp.models.outbox import OutboxMessage
 from custapp.models.service_log import ServiceLog
 from custapp.models.stores import Store
-from custapp.models.users import LoginSession, LoginThrottle, User, UserRole, UserStore
+from custapp.models.users import (
+    LoginSession,
+    LoginThrottle,
+    MemberCode,
+    User,
+    UserRole,
+    UserStore,
+)
 
 __all__ = [
     "Attachment",
     "AuditEntry",
     "AuditHead",
     "Campaign",
+    "CardFeePayment",
     "ConsentEvent",
     "ConsentState",
     "Customer",
@@ -45,11 +62,17 @@ __all__ = [
     "LegalDisclosure",
     "LoginSession",
     "LoginThrottle",
+    "MemberCard",
+    "MemberCode",
+    "MemberTier",
     "NoticeServing",
     "Order",
     "OrderLine",
     "OrderPayment",
     "OutboxMessage",
+    "PointsClawback",
+    "PointsEntry",
+    "PointsLot",
     "PrivacyNotice",
     "Provision",
     "ProvisionCustomer",
@@ -58,6 +81,7 @@ __all__ = [
     "RightsRequest",
     "ServiceLog",
     "Store",
+    "StoredValueEntry",
     "User",
     "UserRole",
     "UserStore",

@@ -67,3 +67,19 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = 0
     last_failure_at: datetime
     next_allowed_at: datetime
+
+
+class MemberCode(SQLModel, table=True):
+    """A one-time code the front desk hands a member (SPEC §3 portal, §8 logins): it activates the
+    portal account or sets a new password after a forgotten password or a changed phone. Only
+    its bcrypt hash is stored; it works once, for 24 hours, and a newer code voids older ones."""
+
+    __tablename__ = "member_codes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    code_hash: str = Field(max_length=100)
+    issued_by: int = Field(foreign_key="users.id")
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None

@@ -15,6 +15,7 @@ from custapp.components.shell import T, data_table, form_dialog, page, pager, re
 from custapp.money import format_fen
 from custapp.pages.profile_attachments import attachments_tab
 from custapp.pages.profile_consents import consents_tab
+from custapp.pages.profile_membership import membership_tab
 from custapp.pages.profile_orders import orders_tab
 from custapp.pages.profile_service import service_tab
 from custapp.services import customer_profile, customers
@@ -570,7 +571,7 @@ TABS: tuple[tuple[str, Callable[[], rx.Component]], ...] = (
     ("overview", _overview),
     ("transactions", orders_tab),
     ("service", service_tab),
-    ("points", _not_yet("points")),
+    ("points", membership_tab),
     ("consents", consents_tab),
     ("complaints", _not_yet("complaints")),
     ("attachments", attachments_tab),

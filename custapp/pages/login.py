@@ -151,6 +151,15 @@ def login_page() -> rx.Component:
                     width="100%",
                 ),
                 _form(),
+                rx.cond(
+                    S.mode == "member",
+                    rx.link(
+                        T("login.activate_link"),
+                        href="/activate",
+                        size="2",
+                        data_testid="activate-link",
+                    ),
+                ),
                 rx.text(T("login.privacy_hint"), size="1", color_scheme="gray"),
                 spacing="4",
                 width="100%",

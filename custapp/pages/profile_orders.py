@@ -10,7 +10,8 @@ from custapp import clock
 from custapp.components.shell import T, data_table, field_error, form_dialog, pager
 from custapp.models.orders import PAYMENT_METHODS
 from custapp.money import format_fen
-from custapp.services import orders
+from custapp.pages.profile_membership import discount_label
+from custapp.services import membership, orders
 from custapp.services.customer_input import parse_fen
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
@@ -47,6 +48,10 @@ class OrdersState(PagedMixin, SessionState):
     lines_error: str = ""
     pays_error: str = ""
     purchase_error: str = ""
+    discount_pct: int = 100  # the tier discount of the customer's active card
+    member_note: str = ""  # the card the purchase goes on, its tier and discount
+    unit_member: bool = False  # a unit member's purchase needs the work-order reference
+    work_order_error: str = ""
     # 退款
     refund_open: bool = False
     refund_number: str = ""
@@ -68,12 +73,20 @@ class OrdersState(PagedMixin, SessionState):
     @rx.var
     def draft_total(self) -> str:
         """The purchase being entered: its total, as the counter reads it back."""
+        return format_fen(self._draft_total_fen())
+
+    def _draft_total_fen(self) -> int:
         total = 0
         for row in self.lines:
             quantity, price = _quantity(row["quantity"]), _fen(row["price"])
             if quantity and price is not None:
                 total += quantity * price
-        return format_fen(total)
+        return total
+
+    @rx.var
+    def draft_paid(self) -> str:
+        """What the customer pays after the tier discount (one rounding per order)."""
+        return format_fen(orders.paid_for(self._draft_total_fen(), self.discount_pct))
 
     @rx.var
     def draft_allocated(self) -> str:
@@ -145,9 +158,27 @@ class OrdersState(PagedMixin, SessionState):
 
     @rx.event
     def open_purchase(self):
+        summary, error = self._call(membership.customer_membership, customer_id=self._cid())
+        if error:
+            return rx.toast.error(error)
+        card = summary.card
+        self.discount_pct = card.tier.discount_pct if card else 100
+        self.unit_member = summary.member_class == "unit"
+        self.member_note = (
+            self._t(
+                "orders.member_note",
+                number=card.number,
+                tier=card.tier.name_en if self.locale == "en" else card.tier.name_zh,
+                discount=discount_label(card.tier.discount_pct, self._t, self.locale),
+                balance=format_fen(summary.balance_fen),
+            )
+            if card
+            else ""
+        )
         self.lines, self.pays = [_line()], [_pay()]
-        self.lines_error = self.pays_error = self.purchase_error = ""
+        self.lines_error = self.pays_error = self.purchase_error = self.work_order_error = ""
         self.purchase_open = True
+        return None
 
     @rx.event
     def close_dialogs(self):
@@ -206,13 +237,18 @@ class OrdersState(PagedMixin, SessionState):
         ]
         amounts = [_fen(row["amount"]) for row in self.pays]
         if len(self.pays) == 1 and not self.pays[0]["amount"].strip():
-            # one method pays everything: the counter need not type the total again
+            # one method pays everything: the counter need not type the amount due again
             total = sum(q * p for _, q, p in lines if q and p is not None)
-            amounts = [total or None]
+            amounts = [orders.paid_for(total, self.discount_pct) or None]
         payments = [(row["method"], amounts[i]) for i, row in enumerate(self.pays)]
         posted, error = self._call(
-            orders.post_purchase, customer_id=self._cid(), lines=lines, payments=payments
+            orders.post_purchase,
+            customer_id=self._cid(),
+            lines=lines,
+            payments=payments,
+            work_order_ref=str(form.get("work_order_ref", "")).strip() or None,
         )
+        self.work_order_error = self._field_errors.get("work_order_ref", "")
         errors = self._field_errors
         self.lines = [
             {**row, **{f"{f}_error": errors.get(f"lines.{i}.{k}", "") for f, k in _LINE_KEYS}}
@@ -227,7 +263,10 @@ class OrdersState(PagedMixin, SessionState):
             self.purchase_error = error
             return None
         self.purchase_open, self.purchase_error = False, ""
-        return await self._after_posting(self._t("orders.posted", number=posted.number))
+        message = self._t("orders.posted", number=posted.number)
+        if posted.points:
+            message += self._t("orders.points_earned", points=posted.points)
+        return await self._after_posting(message)
 
     # --- 退款 ----------------------------------------------------------------------------
 
@@ -408,7 +447,42 @@ def _purchase_dialog() -> rx.Component:
                     rx.hstack(
                         rx.text(T("orders.total"), size="3"),
                         rx.text(S.draft_total, size="4", weight="bold", data_testid="draft-total"),
+                        rx.cond(
+                            S.discount_pct < 100,
+                            rx.hstack(
+                                rx.text(T("orders.amount_due"), size="3"),
+                                rx.text(
+                                    S.draft_paid,
+                                    size="4",
+                                    weight="bold",
+                                    color_scheme="green",
+                                    data_testid="draft-paid",
+                                ),
+                                align="baseline",
+                            ),
+                        ),
                         align="baseline",
+                        spacing="4",
+                    ),
+                    rx.cond(
+                        S.member_note != "",
+                        rx.callout(
+                            S.member_note, icon="credit-card", size="1", data_testid="member-note"
+                        ),
+                    ),
+                    rx.cond(
+                        S.unit_member,
+                        rx.vstack(
+                            rx.input(
+                                name="work_order_ref",
+                                placeholder=T("orders.work_order_ref"),
+                                data_testid="work-order-ref",
+                                width="100%",
+                            ),
+                            field_error(S.work_order_error),
+                            spacing="1",
+                            width="100%",
+                        ),
                     ),
                     rx.divider(),
                     rx.text(T("orders.payments"), weight="medium", size="2"),

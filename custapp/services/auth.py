@@ -48,7 +48,7 @@ def phone_index(phone: str) -> str:
     return crypto.blind_index(get_keys().index, "phone", phone)
 
 
-def _check_password(session: Session, password: str, hashed: str | None) -> bool:
+def check_password(session: Session, password: str, hashed: str | None) -> bool:
     """bcrypt outside any transaction: a login must not hold SQLite's write lock (or row locks)
     for the quarter second the hash takes, or every page event waits behind it."""
     session.rollback()
@@ -62,7 +62,7 @@ def _dummy_hash() -> str:
     return passwords.hash_password(secrets.token_urlsafe(16), rounds=get_settings().bcrypt_rounds)
 
 
-def _start_session(session: Session, user: User, ip: str | None) -> str:
+def start_session(session: Session, user: User, ip: str | None) -> str:
     settings = get_settings()
     now = clock.now()
     token = secrets.token_urlsafe(32)
@@ -99,7 +99,7 @@ def login_staff(session: Session, *, username: str, password: str, ip: str | Non
         audit.record(session, actor=who, action="auth.login", outcome="failed", reason="locked")
         return LoginResult(False, error="auth.locked", params={"minutes": minutes})
     user_id = user.id if user else None
-    valid = _check_password(session, password, user.password_hash if user else None)
+    valid = check_password(session, password, user.password_hash if user else None)
     user = session.get(User, user_id) if user_id else None  # re-read in the new transaction
     if user is None or not valid or not user.is_active or not user.password_hash:
         if user is not None and user.is_active:
@@ -113,18 +113,18 @@ def login_staff(session: Session, *, username: str, password: str, ip: str | Non
                 )
         audit.record(session, actor=who, action="auth.login", outcome="failed")
         return LoginResult(False, error="auth.invalid")
-    token = _start_session(session, user, ip)
+    token = start_session(session, user, ip)
     audit.record(session, actor=who, action="auth.login")
     return LoginResult(True, token=token, must_change_password=user.must_change_password)
 
 
-def _throttle_wait(session: Session, keys: list[str], now) -> int:  # noqa: ANN001
+def throttle_wait(session: Session, keys: list[str], now) -> int:  # noqa: ANN001
     rows = session.exec(select(LoginThrottle).where(LoginThrottle.key.in_(keys))).scalars().all()
     waits = [(row.next_allowed_at - now).total_seconds() for row in rows]
     return max([0, *[int(w) + 1 for w in waits if w > 0]])
 
 
-def _throttle_fail(session: Session, keys: list[str], now) -> None:  # noqa: ANN001
+def throttle_fail(session: Session, keys: list[str], now) -> None:  # noqa: ANN001
     for key in keys:
         row = session.get(LoginThrottle, key) or LoginThrottle(
             key=key, failures=0, last_failure_at=now, next_allowed_at=now
@@ -144,22 +144,22 @@ def login_member(session: Session, *, phone: str, password: str, ip: str | None)
     # Without a known address, only the per-phone back-off applies: one shared "unknown" key
     # would let anyone slow every member down.
     keys = [f"member:{index}"] + ([f"ip:{ip}"] if ip else [])
-    wait = _throttle_wait(session, keys, now)
+    wait = throttle_wait(session, keys, now)
     if wait:
         return LoginResult(False, error="auth.member_wait", params={"seconds": wait}, kind="member")
     user = session.exec(
         select(User).where(User.login_index == index, User.kind == "member")
     ).scalar_one_or_none()
     user_id = user.id if user else None
-    valid = _check_password(session, password, user.password_hash if user else None)
+    valid = check_password(session, password, user.password_hash if user else None)
     user = session.get(User, user_id) if user_id else None
     who = Actor(user_id=user.id if user else None, name="member", kind="member", ip=ip)
     if user is None or not valid or not user.is_active or not user.password_hash:
-        _throttle_fail(session, keys, now)
+        throttle_fail(session, keys, now)
         audit.record(session, actor=who, action="auth.member_login", outcome="failed")
         return LoginResult(False, error="auth.member_invalid", kind="member")
     session.exec(update(LoginThrottle).where(LoginThrottle.key == keys[0]).values(failures=0))
-    token = _start_session(session, user, ip)
+    token = start_session(session, user, ip)
     audit.record(session, actor=who, action="auth.member_login", actor_name=f"member#{user.id}")
     return LoginResult(True, token=token, kind="member")
 
@@ -273,7 +273,7 @@ def change_password(
     if user is None:
         raise DomainError("error.not_found")
     errors: dict[str, str] = {}
-    if not _check_password(session, current, user.password_hash):
+    if not check_password(session, current, user.password_hash):
         errors["current"] = "password.wrong_current"
     user = session.get(User, actor.user_id)
     problems = passwords.password_problems(new or "", username=user.username or "")

@@ -162,3 +162,38 @@ def seed_demo_accounts(session: Session, *, actor: Actor) -> list[DemoAccount]:
                 store_ids=store_ids,
             )
     return list(DEMO_ACCOUNTS)
+
+
+def seed_demo_member(session: Session, *, actor: Actor) -> None:
+    """The demo member's own customer record: a 银卡 with a first top-up, two purchases from the
+    stored value (points earned) and the member login linked to it, so 会员中心 shows a card."""
+    from custapp.services import customers, membership, orders
+
+    account = next(a for a in DEMO_ACCOUNTS if a.role == "member")
+    user = session.exec(
+        select(User).where(User.login_index == auth.phone_index(account.login))
+    ).scalar_one()
+    customer = customers.create_customer(
+        session,
+        actor=actor,
+        data=customers.CustomerInput(name=account.display_name, phone=account.login),
+    )
+    user.customer_id = customer.id
+    membership.issue_card(
+        session,
+        actor=actor,
+        customer_id=customer.id,
+        tier_code="silver",
+        application_signed=True,
+        first_topup_fen=50000,
+        topup_method="wechat",
+        fee_method="wechat",
+    )
+    for item, price in (("招牌套餐", 16800), ("下午茶", 5990)):
+        orders.post_purchase(
+            session,
+            actor=actor,
+            customer_id=customer.id,
+            lines=[(item, 1, price)],
+            payments=[("stored_value", orders.paid_for(price, 90))],
+        )

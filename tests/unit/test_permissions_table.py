@@ -121,6 +121,71 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
         "reason": "商品退货",
     },
     "orders.list_orders": lambda s, w: {"customer_id": _customer(s), "page": 1},
+    "orders.void_purchase": lambda s, w: {
+        "order_id": SERVICE_MODULES["orders"]
+        .post_purchase(
+            s,
+            actor=system_actor("test"),
+            customer_id=_customer(s),
+            lines=[("美式咖啡", 1, 1800)],
+            payments=[("cash", 1800)],
+        )
+        .id,
+        "reason": "录错金额",
+    },
+    # --- membership, stored value and points ---
+    "membership.customer_membership": lambda s, w: {"customer_id": _customer(s)},
+    "membership.member_summary": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
+    "membership.find_card": lambda s, w: {"number": _card(s).number},
+    "membership.stored_value_ledger": lambda s, w: {"customer_id": _customer(s)},
+    "membership.points_ledger": lambda s, w: {"customer_id": _customer(s)},
+    "membership.member_stored_value_ledger": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
+    "membership.member_points_ledger": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
+    "membership.issue_card": lambda s, w: {
+        "customer_id": _customer(s),
+        "tier_code": "silver",
+        "application_signed": True,
+        "first_topup_fen": 10000,
+        "topup_method": "cash",
+        "fee_method": "cash",
+    },
+    "membership.upgrade_card": lambda s, w: {
+        "card_id": _card(s).id,
+        "tier_code": "gold",
+        "signature_confirmed": True,
+        "topup_fen": 50000,
+        "topup_method": "cash",
+        "fee_method": "wechat",
+    },
+    "membership.replace_lost_card": lambda s, w: {"card_id": _card(s).id, "identity_checked": True},
+    "membership.close_card": lambda s, w: {
+        "card_id": _card(s).id,
+        "refund_method": "cash",
+        "reason": "客户退卡",
+    },
+    "membership.topup": lambda s, w: {"card_id": _card(s).id, "amount_fen": 5000, "method": "cash"},
+    "membership.update_tier": lambda s, w: {
+        "code": "gold",
+        "name_zh": "金卡",
+        "name_en": "Gold",
+        "discount_pct": 85,
+        "min_first_topup_fen": 50000,
+        "card_fee_fen": 2000,
+    },
+    "member_access.issue_code": lambda s, w: {
+        "customer_id": customers.create_customer(
+            s,
+            actor=system_actor("test"),
+            data=customers.CustomerInput(name="王五", phone=f"1370013{w.actor_id:04d}"),
+        ).id,
+        "identity_checked": True,
+    },
+    "member_access.portal_status": lambda s, w: {"customer_id": _customer(s)},
+    "points.adjust_points": lambda s, w: {
+        "customer_id": _customer(s),
+        "points": 100,
+        "reason": "活动赠送积分",
+    },
     "classification.reclassify_now": lambda s, w: {},
     # --- service log and follow-ups ---
     "service_log.add_entry": lambda s, w: {
@@ -355,6 +420,24 @@ def _new_customer() -> customers.CustomerInput:
 
 def _customer(session: Session) -> int:
     return customers.create_customer(session, actor=system_actor("test"), data=_new_customer()).id
+
+
+def _card(session: Session):  # noqa: ANN202 (membership.CardView)
+    """A silver card with ¥200 of stored value on a new customer."""
+    return (
+        SERVICE_MODULES["membership"]
+        .issue_card(
+            session,
+            actor=system_actor("test"),
+            customer_id=_customer(session),
+            tier_code="silver",
+            application_signed=True,
+            first_topup_fen=20000,
+            topup_method="cash",
+            fee_method="cash",
+        )
+        .card
+    )
 
 
 def _granted(session: Session, purpose: str) -> int:

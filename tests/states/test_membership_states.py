@@ -1,0 +1,169 @@
+"""The 积分与储值 tab and 会员中心 called directly, as a browser could call any public handler with
+any arguments: the front desk issues a card and tops up, but 退卡 and points adjustments are
+refused by the services whatever the page shows; the one-time code leaves the state when its
+dialog closes and no state holds the phone; a member's portal reads only the member's own card."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import reflex as rx
+from reflex.istate.data import RouterData
+from sqlalchemy import func, select
+
+from custapp import clock
+from custapp.db import session_scope
+from custapp.i18n import t
+from custapp.models import MemberCard, PointsEntry, StoredValueEntry, User
+from custapp.pages.portal import PortalState
+from custapp.pages.profile_membership import MembershipTabState
+from custapp.services import auth, bootstrap, customers, membership
+from custapp.services.actor import system_actor
+from custapp.states.session import SessionState
+
+PASSWORD = "Correct-horse-42"
+PHONE = "13912345678"
+OTHER_PHONE = "13787654321"
+
+
+def _staff(username: str, role: str) -> None:
+    with session_scope() as session:
+        bootstrap.create_staff_user(
+            session,
+            actor=system_actor("test"),
+            username=username,
+            display_name=username,
+            roles=[role],
+            password=PASSWORD,
+        )
+
+
+@pytest.fixture
+def world(db) -> dict:
+    clock.set_now(datetime(2026, 6, 1, 3, 0, tzinfo=UTC))
+    _staff("front.desk", "front_desk")
+    ids = {}
+    with session_scope() as session:
+        for name, phone in (("王会员", PHONE), ("李会员", OTHER_PHONE)):
+            ids[name] = customers.create_customer(
+                session,
+                actor=system_actor("test"),
+                data=customers.CustomerInput(name=name, phone=phone),
+            ).id
+        membership.issue_card(
+            session, actor=system_actor("test"), customer_id=ids["李会员"], tier_code="gold",
+            application_signed=True, first_topup_fen=60000, topup_method="cash", fee_method="cash",
+        )  # fmt: skip
+        bootstrap.create_member_login(
+            session, actor=system_actor("test"), phone=PHONE, password=PASSWORD,
+            display_name="王会员", customer_id=ids["王会员"],
+        )  # fmt: skip
+    return ids
+
+
+def _tree(token: str, state_cls: type[rx.State], path: str) -> tuple[rx.State, rx.State]:
+    root = rx.State(_reflex_internal_init=True)
+    session_state = root.substates[SessionState.get_name()]
+    state = session_state.substates[state_cls.get_name()]
+    session_state.token, session_state.locale = token, "en"
+    state.router = RouterData.from_router_data(
+        {"pathname": path, "asPath": path, "query": {}, "headers": {"origin": "http://localhost"}}
+    )
+    return root, state
+
+
+def _desk(customer_id: int) -> tuple[rx.State, MembershipTabState]:
+    with session_scope() as session:
+        login = auth.login_staff(session, username="front.desk", password=PASSWORD, ip="10.0.0.5")
+    root, state = _tree(login.token, MembershipTabState, f"/customers/{customer_id}")
+    state._cid = customer_id  # what load() takes from the profile on the server
+    state._fetch_all()
+    return root, state
+
+
+def _state_text(root: rx.State) -> str:
+    parts, stack = [repr(root.dict())], [root]
+    while stack:
+        state = stack.pop()
+        parts.append(repr(vars(state)))
+        stack.extend(state.substates.values())
+    return "\n".join(parts)
+
+
+def _count(model) -> int:  # noqa: ANN001
+    with session_scope() as session:
+        return session.exec(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_front_desk_issues_and_tops_up_but_cannot_close_or_adjust(world) -> None:  # noqa: ANN001
+    root, state = _desk(world["王会员"])
+    assert state.summary["has_card"] == "" and state.total == 0
+    state.open_action("issue")
+    assert [code for code, _ in state.tiers] == ["ordinary", "silver", "gold", "diamond"]
+    state.submit_action({"tier": "silver", "amount": "80", "method": "cash", "fee_method": "cash"})
+    assert state.errors == {
+        "amount": t("membership.error.topup_below_minimum", "en"),
+        "confirmed": t("membership.error.application_unsigned", "en"),
+    }
+    assert _count(MemberCard) == 1  # only 李会员's
+    state.submit_action(
+        {
+            "tier": "silver",
+            "amount": "200",
+            "method": "cash",
+            "fee_method": "cash",
+            "confirmed": "on",
+        }
+    )
+    assert state.action == "" and state.summary["balance"] == "¥200.00"
+    state.open_action("topup")
+    state.submit_action({"amount": "50.5", "method": "wechat"})
+    assert state.summary["balance"] == "¥250.50" and state.total == 2
+
+    entries, points = _count(StoredValueEntry), _count(PointsEntry)
+    for action, form in (
+        ("close", {"method": "cash", "reason": "客户要求退卡"}),
+        ("adjust", {"points": "500", "reason": "活动赠送积分"}),
+    ):
+        state.open_action(action)  # the page hides these buttons; the handler is still there
+        state.submit_action(form)
+        assert state.action_error == t("error.permission_denied", "en"), action
+    assert (_count(StoredValueEntry), _count(PointsEntry)) == (entries, points)
+    assert state.summary["has_card"] == "1"
+    assert PHONE not in _state_text(root)
+
+
+def test_the_code_leaves_the_state_when_its_dialog_closes(world) -> None:  # noqa: ANN001
+    root, state = _desk(world["李会员"])
+    state.open_code()
+    state.issue_code({})
+    assert state.identity_error == t("member.code.identity_required", "en") and state.code == ""
+    state.issue_code({"identity_checked": "on"})
+    code = state.code
+    assert len(code) == 8 and code in _state_text(root)
+    assert OTHER_PHONE not in _state_text(root)
+    state.close_code()
+    assert state.code == "" and code not in _state_text(root)
+    assert state.portal["state"] == t("member.portal.pending", "en")
+
+
+def test_the_portal_shows_only_the_members_own_card(world) -> None:  # noqa: ANN001
+    with session_scope() as session:
+        login = auth.login_member(session, phone=PHONE, password=PASSWORD, ip="10.0.0.6")
+        member_id = session.exec(select(User.id).where(User.kind == "member")).scalar_one()
+    assert login.ok and member_id
+    root, state = _tree(login.token, PortalState, "/portal")
+    state.load()
+    assert state.summary["has_card"] == ""  # 王会员 has none; 李会员's gold card is not shown
+    state.show_ledger("stored_value")
+    assert state.rows == [] and state.total == 0
+    assert "¥600.00" not in _state_text(root) and OTHER_PHONE not in _state_text(root)
+
+
+def test_staff_cannot_open_the_portal(world) -> None:  # noqa: ANN001
+    with session_scope() as session:
+        login = auth.login_staff(session, username="front.desk", password=PASSWORD, ip="10.0.0.5")
+    _, state = _tree(login.token, PortalState, "/portal")
+    state.load()
+    assert state.summary == {} and state.rows == []
