@@ -336,5 +336,13 @@ class App:
 
 
 @pytest.fixture
-def app(server: Server) -> App:
-    return App(server)
+def app(server: Server) -> Iterator[App]:
+    """The app, and after the test the check that no event handler failed on the server while
+    it ran (Reflex shows the browser only "An error occurred")."""
+    start = SERVER_LOG.stat().st_size
+    yield App(server)
+    with SERVER_LOG.open("rb") as log:
+        log.seek(start)
+        written = log.read().decode(errors="replace")
+    failures = [line for line in written.splitlines() if "Backend Exception" in line]
+    assert not failures, f"the server failed while the test ran:\n{_log_tail(80)}"

@@ -50,7 +50,8 @@ def test_forbidden_page_redirects_and_loads_nothing(
     assert frames, "no websocket traffic was seen"
     leaked = [f[:300] for f in frames if row_key in f]
     assert not leaked, f"rows of {path} reached the browser: {leaked}"
-    expect(page.locator("table tbody tr")).to_have_count(0)
+    if lands == "/":  # the staff start page has no table; the member page lists its own ledger
+        expect(page.locator("table tbody tr")).to_have_count(0)
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,11 @@ handler, called anyway; and no state var ever holds the customer's phone."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
 import reflex as rx
+import run_async
 from reflex.istate.data import RouterData
 from sqlalchemy import func, select
 
@@ -120,7 +120,7 @@ def _tab(username: str, customer_id: int) -> tuple[rx.State, ProfileState, Conse
 
 
 def _load(tab: ConsentTabState):  # noqa: ANN202
-    return asyncio.run(tab.load())
+    return run_async.run(tab.load())
 
 
 def _state_text(root: rx.State) -> str:

@@ -5,10 +5,9 @@ nothing."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import reflex as rx
+import run_async
 from reflex.istate.data import RouterData
 from reflex_base.event import EventSpec
 from sqlalchemy import func, select
@@ -112,7 +111,7 @@ def _queue(state: MarketingState) -> list:
     async def collect() -> list:
         return [event async for event in MarketingState.queue.fn(state)]
 
-    return asyncio.run(collect())
+    return run_async.run(collect())
 
 
 def _state_text(root: rx.State) -> str:
