@@ -297,7 +297,8 @@ class MembershipTabState(PagedMixin, SessionState):
             return None
         self.action = ""
         self.page = 1
-        return [self._fetch_all(), rx.toast.success(self._t(done))]
+        events = [self._fetch_all(), rx.toast.success(self._t(done))]
+        return [event for event in events if event is not None]
 
     # --- the member page account ---------------------------------------------------------------
 
@@ -567,7 +568,7 @@ def _ledger() -> rx.Component:
             rx.vstack(
                 data_table(
                     (
-                        "common.time",
+                        "membership.ledger.time",
                         "membership.ledger.kind",
                         "membership.ledger.amount",
                         "membership.ledger.detail",

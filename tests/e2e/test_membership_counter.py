@@ -115,6 +115,7 @@ def test_front_desk_card_life_and_stored_value_purchase(app, page) -> None:  # n
     expect(page.get_by_test_id("card-balance")).to_have_text("¥11.09")
     expect(page.get_by_test_id("card-points")).to_have_text("188")
     expect(page.get_by_test_id("ledger-row")).to_have_count(3)  # top-up and two spends
+    expect(page.get_by_text("An error occurred")).to_have_count(0)  # no handler failed
     _shot(page, "membership-tab.png")
 
 

@@ -232,7 +232,8 @@ def test_seed_demo_command_seeds_accounts_and_customers_once(db, capsys):
     assert "30/30" in captured.err  # progress on stderr
     assert cli.main(["seed-demo", "--if-empty", "--customers", "30"]) == 0
     with session_scope() as session:
-        assert session.exec(select(func.count(Customer.id))).scalar_one() == 30
+        # the 30 asked for, and the demo member's own record (its 银卡 for the member page)
+        assert session.exec(select(func.count(Customer.id))).scalar_one() == 31
         assert session.exec(select(func.count(User.id))).scalar_one() == len(
             bootstrap.DEMO_ACCOUNTS
         )
@@ -241,7 +242,8 @@ def test_seed_demo_command_seeds_accounts_and_customers_once(db, capsys):
 
 def test_no_customers_when_asked_for_none(db):
     assert cli.main(["seed-demo", "--customers", "0"]) == 0
-    with session_scope() as session:
-        assert session.exec(select(func.count(Customer.id))).scalar_one() == 0
+    with session_scope() as session:  # only the demo member's own record
+        names = session.exec(select(Customer.name)).scalars().all()
+    assert names == ["陈会员"]
     with pytest.raises(ValueError):
         _seed(-1)
