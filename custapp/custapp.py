@@ -5,6 +5,7 @@ import reflex as rx
 from custapp.pages.account import AccountState, account_page
 from custapp.pages.activate import ActivateState, activate_page
 from custapp.pages.audit import AuditState, audit_page
+from custapp.pages.care import CareState, care_page
 from custapp.pages.compliance import ComplianceState, compliance_page
 from custapp.pages.customer_form import CustomerFormState, customer_form_page
 from custapp.pages.customer_profile import ProfileState, customer_profile_page
@@ -50,3 +51,4 @@ app.add_page(provisions_page, route="/provisions", title=TITLE, on_load=Provisio
 app.add_page(rights_requests_page, route="/rights-requests", title=TITLE, on_load=RightsState.load)
 app.add_page(compliance_page, route="/compliance", title=TITLE, on_load=ComplianceState.load)
 app.add_page(marketing_page, route="/marketing", title=TITLE, on_load=MarketingState.load)
+app.add_page(care_page, route="/care", title=TITLE, on_load=CareState.load)

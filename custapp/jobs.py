@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from custapp.db import session_scope
+from custapp.services.care import fill_birthday_index
 from custapp.services.classification import run_daily
 from custapp.services.consent import notify_reconfirm
 from custapp.services.outbox import deliver_due
@@ -33,6 +34,7 @@ STEPS: list[tuple[str, Callable[[], dict]]] = [
     ("outbox", _deliver_outbox),
     ("classification", run_daily),
     ("points_expiry", run_expiry),
+    ("birthday_index", fill_birthday_index),
 ]
 
 

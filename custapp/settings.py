@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,24 @@ def _points_expiry() -> str:
     return policy
 
 
+DEFAULT_HOLIDAYS = "01-01 元旦, 05-01 劳动节, 10-01 国庆节"
+
+
+def _holidays() -> dict[str, str]:
+    """CUSTAPP_CARE_HOLIDAYS: "MM-DD 名称" separated by commas (fixed-date holidays)."""
+    found = {}
+    for item in (_env("CARE_HOLIDAYS", DEFAULT_HOLIDAYS) or "").split(","):
+        day, _, name = item.strip().partition(" ")
+        if not day:
+            continue
+        try:
+            datetime.strptime(f"2024-{day}", "%Y-%m-%d")
+        except ValueError as exc:
+            raise ValueError(f"CUSTAPP_CARE_HOLIDAYS: {day!r} is not MM-DD") from exc
+        found[day] = name.strip() or day
+    return found
+
+
 @dataclass(frozen=True)
 class Settings:
     instance_dir: Path
@@ -76,6 +95,7 @@ class Settings:
     rights_due_days: int  # a rights request is due this many local calendar days after receipt
     points_expiry: str  # never | days | year_end (end of the following calendar year, SPEC §3)
     points_expiry_days: int  # with "days": points last this many local days, the day earned first
+    care_holidays: dict[str, str]  # MM-DD -> name
     environment: str
 
     @property
@@ -122,5 +142,6 @@ def get_settings() -> Settings:
         rights_due_days=_int("RIGHTS_DUE_DAYS", 15),
         points_expiry=_points_expiry(),
         points_expiry_days=_int("POINTS_EXPIRY_DAYS", 365),
+        care_holidays=_holidays(),
         environment=environment,
     )

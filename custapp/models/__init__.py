@@ -2,6 +2,7 @@
 
 from custapp.models.attachments import Attachment
 from custapp.models.audit import AuditEntry, AuditHead
+from custapp.models.care import CareGreeting
 from custapp.models.consent import (
     Campaign,
     ConsentEvent,
@@ -47,6 +48,7 @@ from custapp.models.users import (
 
 __all__ = [
     "Attachment",
+    "CareGreeting",
     "AuditEntry",
     "AuditHead",
     "Campaign",

@@ -60,6 +60,8 @@ class Customer(SQLModel, table=True):
     occupation_enc: str | None = None
     birth_date_enc: str | None = None
     name_birth_bidx: str | None = Field(default=None, max_length=64, index=True)
+    # the birthday's month and day, keyed (the care calendar finds birthdays without decrypting)
+    birth_md_bidx: str | None = Field(default=None, max_length=64, index=True)
     # level 2
     income_enc: str | None = None
     assets_enc: str | None = None

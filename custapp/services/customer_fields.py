@@ -106,6 +106,12 @@ def blind_index(kind: str, value: str) -> str:
     return crypto.blind_index(get_keys().index, kind, value)
 
 
+def birthday_index(birth: object) -> str:
+    """The keyed index of a birth date's month and day ("1990-05-06" → index of "05-06"): the care
+    calendar looks birthdays up by it. It tells only who shares a birthday, never the date."""
+    return blind_index("birth_md", str(birth)[5:10])
+
+
 def read(session: Session, customer: Customer, field: str) -> str:
     """The plaintext of one field (general fields as text). Only inside a service call."""
     spec = FIELDS[field]

@@ -335,6 +335,7 @@ def _apply(
     customer.name_birth_bidx = (
         customer_fields.blind_index("generic", f"{customer.name}|{birth}") if birth else None
     )
+    customer.birth_md_bidx = customer_fields.birthday_index(birth) if birth else None
     customer.completeness = completeness(customer, contact_count=len(clean.contacts))
     customer.updated_at = now
     session.flush()

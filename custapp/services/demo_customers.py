@@ -365,6 +365,7 @@ class _Generator:
         }
         if secret["birth_date"]:
             plain["name_birth_bidx"] = _name_birth_index(name, birth)
+            plain["birth_md_bidx"] = customer_fields.birthday_index(birth.isoformat())
         self.recent = [*self.recent[-99:], {"plain": dict(plain), "secret": secret}]
         return plain, secret, tags, []
 

@@ -455,6 +455,7 @@ def _fill_fields(m: Merge) -> None:
         survivor.name_birth_bidx = customer_fields.blind_index(
             "generic", f"{survivor.name}|{birth}"
         )
+        survivor.birth_md_bidx = customer_fields.birthday_index(birth)
     _take_verification(m)
 
 
@@ -485,6 +486,7 @@ def _leave_redirect(m: Merge) -> None:
         if spec.index_kind:
             setattr(merged, f"{spec.name}_bidx", None)
     merged.name_birth_bidx = None
+    merged.birth_md_bidx = None
     merged.completeness = completeness(merged, contact_count=0)
     merged.merged_into_id = m.survivor.id
     merged.updated_at = m.now

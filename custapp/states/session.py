@@ -35,6 +35,7 @@ MENU = (
     ("/rights-requests", "nav.rights", "file-question", "rights.file"),
     ("/compliance", "nav.compliance", "shield-check", "consent.manage"),
     ("/marketing", "nav.marketing", "megaphone", "campaign.manage"),
+    ("/care", "nav.care", "calendar-heart", "campaign.manage"),
     ("/users", "nav.users", "users", "user.manage"),
     ("/audit", "nav.audit", "scroll-text", "audit.read"),
     ("/messages", "nav.messages", "bell", "message.read"),

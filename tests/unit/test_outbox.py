@@ -387,10 +387,11 @@ def test_run_jobs_delivers_the_outbox(db, capsys):
     summary = run_jobs(progress=lambda done, total, name: steps.append((done, total, name)))
     assert summary["outbox"]["sent"] == 1
     assert steps == [
-        (1, 4, "notice_changes"),
-        (2, 4, "outbox"),
-        (3, 4, "classification"),
-        (4, 4, "points_expiry"),
+        (1, 5, "notice_changes"),
+        (2, 5, "outbox"),
+        (3, 5, "classification"),
+        (4, 5, "points_expiry"),
+        (5, 5, "birthday_index"),
     ]
     assert "138****5678" in capsys.readouterr().out
 

@@ -180,6 +180,13 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
         ).id,
         "identity_checked": True,
     },
+    "care.care_calendar": lambda s, w: {"occasion": "birthday", "days": 7},
+    "care.queue_greetings": lambda s, w: {
+        "occasion": "birthday",
+        "on": clock.local_today(),
+        "subject": "生日快乐",
+        "body": "祝您生日快乐！回复T退订",
+    },
     "member_access.portal_status": lambda s, w: {"customer_id": _customer(s)},
     "points.adjust_points": lambda s, w: {
         "customer_id": _customer(s),
