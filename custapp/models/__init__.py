@@ -23,6 +23,7 @@ from custapp.models.customers import (
     CustomerSequence,
     CustomerTag,
 )
+from custapp.models.gifts import Gift, RedemptionRequest
 from custapp.models.keys import DataKey
 from custapp.models.membership import (
     CardFeePayment,
@@ -61,6 +62,7 @@ __all__ = [
     "CustomerSequence",
     "CustomerTag",
     "DataKey",
+    "Gift",
     "LegalDisclosure",
     "LoginSession",
     "LoginThrottle",
@@ -80,6 +82,7 @@ __all__ = [
     "ProvisionCustomer",
     "Purpose",
     "Recipient",
+    "RedemptionRequest",
     "RightsRequest",
     "ServiceLog",
     "Store",

@@ -34,6 +34,7 @@ from custapp.models import (
     PointsClawback,
     PointsEntry,
     PointsLot,
+    RedemptionRequest,
     ServiceLog,
     StoredValueEntry,
     User,
@@ -217,6 +218,11 @@ def _move_points(m: Merge) -> int:
     return moved
 
 
+def _move_redemptions(m: Merge) -> int:
+    """Gift requests follow the points they would draw on."""
+    return _repoint(m, RedemptionRequest)
+
+
 def _move_service_logs(m: Merge) -> int:
     logs = m.session.exec(select(ServiceLog).where(ServiceLog.customer_id == m.merged.id))
     count = 0
@@ -350,6 +356,7 @@ MOVERS: tuple[tuple[str, Callable[[Merge], int]], ...] = (
     ("cards", _move_cards),
     ("stored_value", _move_stored_value),
     ("points", _move_points),
+    ("redemptions", _move_redemptions),
     ("service_logs", _move_service_logs),
     ("attachments", _move_attachments),
     ("tags", _move_tags),

@@ -194,6 +194,36 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
         "reason": "活动赠送积分",
     },
     "classification.reclassify_now": lambda s, w: {},
+    # --- gifts and redemption ---
+    "gifts.create_gift": lambda s, w: {
+        "name_zh": "保温杯",
+        "name_en": "Vacuum flask",
+        "points_cost": 100,
+        "stock": 5,
+    },
+    "gifts.update_gift": lambda s, w: {
+        "gift_id": _gift(s),
+        "name_zh": "保温杯",
+        "name_en": "Vacuum flask",
+        "points_cost": 120,
+        "stock": 4,
+    },
+    "gifts.list_gifts": lambda s, w: {},
+    "gifts.member_catalogue": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
+    "gifts.file_request": lambda s, w: {
+        "customer_id": _customer_with_points(s),
+        "gift_id": _gift(s),
+    },
+    "gifts.member_file_request": lambda s, w: {
+        MEMBER_CUSTOMER: _customer_with_points(s),
+        "gift_id": _gift(s),
+    },
+    "gifts.approve": lambda s, w: {"request_id": _redemption_request(s)},
+    "gifts.reject": lambda s, w: {"request_id": _redemption_request(s), "reason": "礼品暂停兑换"},
+    "gifts.member_cancel_request": lambda s, w: _own_redemption_request(s),
+    "gifts.pending_requests": lambda s, w: {"page": 1},
+    "gifts.customer_requests": lambda s, w: {"customer_id": _customer(s)},
+    "gifts.member_requests": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
     # --- service log and follow-ups ---
     "service_log.add_entry": lambda s, w: {
         "customer_id": _customer(s),
@@ -445,6 +475,52 @@ def _card(session: Session):  # noqa: ANN202 (membership.CardView)
         )
         .card
     )
+
+
+def _customer_with_points(session: Session, amount: int = 1000) -> int:
+    customer_id = _customer(session)
+    SERVICE_MODULES["points"].adjust_points(
+        session, actor=system_actor("test"), customer_id=customer_id, points=amount,
+        reason="活动赠送积分",
+    )  # fmt: skip
+    return customer_id
+
+
+def _gift(session: Session) -> int:
+    return (
+        SERVICE_MODULES["gifts"]
+        .create_gift(
+            session,
+            actor=system_actor("test"),
+            name_zh="保温杯",
+            name_en="Vacuum flask",
+            points_cost=100,
+            stock=5,
+        )  # fmt: skip
+        .id
+    )
+
+
+def _redemption_request(session: Session, customer_id: int | None = None) -> int:
+    """A pending request for one gift of 100 points by a customer holding 1,000."""
+    return (
+        SERVICE_MODULES["gifts"]
+        .file_request(
+            session,
+            actor=system_actor("test"),
+            customer_id=customer_id or _customer_with_points(session),
+            gift_id=_gift(session),
+        )  # fmt: skip
+        .id
+    )
+
+
+def _own_redemption_request(session: Session) -> dict:
+    customer_id = _customer_with_points(session)
+    return {
+        MEMBER_CUSTOMER: customer_id,
+        "request_id": _redemption_request(session, customer_id),
+    }
 
 
 def _granted(session: Session, purpose: str) -> int:
