@@ -4,6 +4,7 @@ import reflex as rx
 
 from custapp.pages.account import AccountState, account_page
 from custapp.pages.activate import ActivateState, activate_page
+from custapp.pages.approvals import ApprovalsState, approvals_page
 from custapp.pages.audit import AuditState, audit_page
 from custapp.pages.care import CareState, care_page
 from custapp.pages.compliance import ComplianceState, compliance_page
@@ -12,13 +13,18 @@ from custapp.pages.customer_profile import ProfileState, customer_profile_page
 from custapp.pages.customers import CustomersState, customers_page
 from custapp.pages.data_quality import DataQualityState, data_quality_page
 from custapp.pages.follow_ups import FollowUpsState, follow_ups_page
+from custapp.pages.gifts import GiftsState, gifts_page
 from custapp.pages.home import HomeState, home_page
 from custapp.pages.login import LoginState, login_page
 from custapp.pages.marketing import MarketingState, marketing_page
 from custapp.pages.messages import MessagesState, messages_page
 from custapp.pages.portal import PortalState, portal_page
+from custapp.pages.portal_gifts import PortalGiftsState
+from custapp.pages.portal_privacy import PortalPrivacyState, portal_privacy_page
 from custapp.pages.provisions import ProvisionsState, provisions_page
+from custapp.pages.receipt import ReceiptState, receipt_page
 from custapp.pages.rights_requests import RightsState, rights_requests_page
+from custapp.pages.tiers import TiersState, tiers_page
 from custapp.pages.users import UsersState, users_page
 from custapp.security import passwords
 from custapp.settings import get_settings
@@ -33,7 +39,12 @@ app.add_page(account_page, route="/account", title=TITLE, on_load=AccountState.l
 app.add_page(users_page, route="/users", title=TITLE, on_load=UsersState.load)
 app.add_page(audit_page, route="/audit", title=TITLE, on_load=AuditState.load)
 app.add_page(messages_page, route="/messages", title=TITLE, on_load=MessagesState.load)
-app.add_page(portal_page, route="/portal", title=TITLE, on_load=PortalState.load)
+app.add_page(
+    portal_page, route="/portal", title=TITLE, on_load=[PortalState.load, PortalGiftsState.load]
+)
+app.add_page(
+    portal_privacy_page, route="/portal/privacy", title=TITLE, on_load=PortalPrivacyState.load
+)
 app.add_page(customers_page, route="/customers", title=TITLE, on_load=CustomersState.load)
 app.add_page(
     customer_form_page, route="/customers/new", title=TITLE, on_load=CustomerFormState.load
@@ -52,3 +63,8 @@ app.add_page(rights_requests_page, route="/rights-requests", title=TITLE, on_loa
 app.add_page(compliance_page, route="/compliance", title=TITLE, on_load=ComplianceState.load)
 app.add_page(marketing_page, route="/marketing", title=TITLE, on_load=MarketingState.load)
 app.add_page(care_page, route="/care", title=TITLE, on_load=CareState.load)
+app.add_page(approvals_page, route="/approvals", title=TITLE, on_load=ApprovalsState.load)
+app.add_page(gifts_page, route="/gifts", title=TITLE, on_load=GiftsState.load)
+# --- receipts and tiers (issue 5) ---
+app.add_page(receipt_page, route="/receipt/[kind]/[ref]", title=TITLE, on_load=ReceiptState.load)
+app.add_page(tiers_page, route="/tiers", title=TITLE, on_load=TiersState.load)

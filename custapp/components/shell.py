@@ -193,6 +193,28 @@ def reason_fields(key: str, reasons: tuple[str, ...], input_id: str) -> rx.Compo
     )
 
 
+def loading() -> rx.Component:
+    """A spinner standing in for a list or a panel until its data is there."""
+    return rx.center(rx.spinner(size="3"), padding="40px", width="100%")
+
+
+def list_section(
+    head: rx.Component,
+    loaded: rx.Var,
+    total: rx.Var,
+    empty: rx.Component,
+    body: rx.Component,
+) -> rx.Component:
+    """A tab's list: `head` (a hint or a toolbar) over a spinner until `loaded`, then `empty`
+    when `total` is 0, else `body`."""
+    return rx.vstack(
+        head,
+        rx.cond(~loaded, loading(), rx.cond(total == 0, empty, body)),
+        spacing="3",
+        width="100%",
+    )
+
+
 def data_table(columns, rows: rx.Var, row, **props) -> rx.Component:  # noqa: ANN001
     """A list page's table: header cells from catalogue keys ("" for an unnamed column), one row
     per item of `rows` rendered by `row`, scrolling sideways on narrow screens."""
@@ -235,6 +257,103 @@ def pager(page: rx.Var, pages: rx.Var, total: rx.Var, on_prev, on_next) -> rx.Co
     )
 
 
+def paged_table(
+    columns,  # noqa: ANN001
+    rows: rx.Var,
+    row,  # noqa: ANN001
+    page: rx.Var,
+    pages: rx.Var,
+    total: rx.Var,
+    on_prev,  # noqa: ANN001
+    on_next,  # noqa: ANN001
+    **props,
+) -> rx.Component:
+    """`data_table` (extra `props` go to its table) with the `pager` under it."""
+    return rx.vstack(
+        data_table(columns, rows, row, **props),
+        pager(page, pages, total, on_prev, on_next),
+        width="100%",
+    )
+
+
+def toolbar(hint: rx.Var, *actions: rx.Component, **hint_props) -> rx.Component:
+    """The row above a list: a gray hint on the left, the actions on the right."""
+    return rx.hstack(
+        rx.text(hint, size="2", color_scheme="gray", **hint_props),
+        rx.spacer(),
+        *actions,
+        align="center",
+        width="100%",
+    )
+
+
+def two_line(main: rx.Var, sub: rx.Var, **main_props) -> rx.Component:
+    """A table cell's text (`main_props` style it) with a small gray second line under it."""
+    return rx.vstack(
+        rx.text(main, **main_props),
+        rx.text(sub, size="1", color_scheme="gray"),
+        spacing="0",
+    )
+
+
+def content_dialog(
+    *children: rx.Component,
+    title: rx.Component,
+    is_open: rx.Var,
+    on_close,  # noqa: ANN001
+    description: rx.Component | None = None,
+    max_width: str | None = None,
+    spacing: str = "3",
+) -> rx.Component:
+    """A dialog that is more than one form: the title, an optional description, then `children`
+    in a column. Closing it any way runs `on_close`."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(title),
+            *([rx.dialog.description(description, size="2")] if description is not None else []),
+            rx.vstack(*children, spacing=spacing, margin_top="12px", width="100%"),
+            **({"max_width": max_width} if max_width else {}),
+        ),
+        open=is_open,
+        on_open_change=lambda _o: on_close(),
+    )
+
+
+def form_actions(
+    on_cancel,  # noqa: ANN001
+    submit_label: str = "common.save",
+    submit_testid: str = "dialog-submit",
+    *,
+    submit_icon: str | None = None,
+    submit_color: str | None = None,
+    submit_disabled: rx.Var | bool | None = None,
+) -> rx.Component:
+    """A form's last row: cancel (a plain button that runs `on_cancel`) and submit."""
+    extra: dict = {}
+    if submit_color is not None:
+        extra["color_scheme"] = submit_color
+    if submit_disabled is not None:
+        extra["disabled"] = submit_disabled
+    return rx.hstack(
+        rx.button(
+            T("common.cancel"),
+            type="button",
+            variant="soft",
+            color_scheme="gray",
+            on_click=on_cancel,
+        ),
+        rx.button(
+            *([rx.icon(submit_icon, size=14)] if submit_icon else []),
+            T(submit_label),
+            type="submit",
+            data_testid=submit_testid,
+            **extra,
+        ),
+        justify="end",
+        width="100%",
+    )
+
+
 def form_dialog(
     *fields: rx.Component,
     title: rx.Component,
@@ -246,8 +365,13 @@ def form_dialog(
     submit_testid: str = "dialog-submit",
     description: str | None = None,
     reset_on_submit: bool = False,
+    max_width: str | None = None,
+    form_props: dict | None = None,
+    stack_props: dict | None = None,
 ) -> rx.Component:
-    """A dialog holding one small form: fields, the error next to them, cancel and submit."""
+    """A dialog holding one small form: fields, the error next to them, cancel and submit.
+    `max_width` sizes the dialog; `form_props` (e.g. a `key`) go to the form and `stack_props`
+    to the column that holds the fields."""
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(title),
@@ -256,23 +380,15 @@ def form_dialog(
                 rx.vstack(
                     *fields,
                     field_error(error),
-                    rx.hstack(
-                        rx.button(
-                            T("common.cancel"),
-                            type="button",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=on_close,
-                        ),
-                        rx.button(T(submit_label), type="submit", data_testid=submit_testid),
-                        justify="end",
-                        width="100%",
-                    ),
+                    form_actions(on_close, submit_label, submit_testid),
                     spacing="3",
+                    **(stack_props or {}),
                 ),
                 on_submit=on_submit,
                 reset_on_submit=reset_on_submit,
+                **(form_props or {}),
             ),
+            **({"max_width": max_width} if max_width else {}),
         ),
         open=is_open,
         on_open_change=lambda _o: on_close(),

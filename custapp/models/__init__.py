@@ -1,5 +1,6 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
+from custapp.models.approvals import ApprovalRequest
 from custapp.models.attachments import Attachment
 from custapp.models.audit import AuditEntry, AuditHead
 from custapp.models.care import CareGreeting
@@ -48,6 +49,7 @@ from custapp.models.users import (
 )
 
 __all__ = [
+    "ApprovalRequest",
     "Attachment",
     "CareGreeting",
     "AuditEntry",

@@ -14,7 +14,17 @@ import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
-from custapp.components.shell import T, data_table, field_error, page, pager
+from custapp.components.shell import (
+    T,
+    data_table,
+    field_error,
+    form_dialog,
+    loading,
+    page,
+    paged_table,
+    toolbar,
+    two_line,
+)
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.services import compliance
@@ -480,10 +490,6 @@ class ComplianceState(PagedMixin, SessionState):
 S = ComplianceState
 
 
-def _loading() -> rx.Component:
-    return rx.center(rx.spinner(size="3"), padding="40px", width="100%")
-
-
 def _kpi(
     icon: str, label: str, value: rx.Var, note: rx.Component, testid: str, color: rx.Var | str
 ) -> rx.Component:
@@ -651,12 +657,7 @@ def _overview() -> rx.Component:
 def _purpose_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.vstack(
-                rx.text(row["name"], weight="medium"),
-                rx.text(row["description"], size="1", color_scheme="gray"),
-                spacing="0",
-            ),
-            max_width="360px",
+            two_line(row["name"], row["description"], weight="medium"), max_width="360px"
         ),
         rx.table.cell(
             rx.badge(
@@ -726,126 +727,78 @@ def _labelled(label: str, control: rx.Component, error: rx.Var) -> rx.Component:
     )
 
 
+def _purpose_text(field: str, control, **props: object) -> rx.Component:  # noqa: ANN001
+    """One of the purpose's names or descriptions: `control` (input or text area) labelled."""
+    return _labelled(
+        f"compliance.{field}",
+        control(name=field, default_value=S.purpose_edit[field], width="100%", **props),
+        S.purpose_errors.get(field, ""),
+    )
+
+
 def _purpose_dialog() -> rx.Component:
     E, errors = S.purpose_edit, S.purpose_errors
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(T("compliance.purpose.edit_title"), " · ", E["name"]),
-            rx.form(
-                rx.vstack(
-                    rx.grid(
-                        _labelled(
-                            "compliance.name_zh",
-                            rx.input(
-                                name="name_zh",
-                                default_value=E["name_zh"],
-                                id="p-name-zh",
-                                width="100%",
-                            ),
-                            errors.get("name_zh", ""),
-                        ),
-                        _labelled(
-                            "compliance.name_en",
-                            rx.input(
-                                name="name_en",
-                                default_value=E["name_en"],
-                                id="p-name-en",
-                                width="100%",
-                            ),
-                            errors.get("name_en", ""),
-                        ),
-                        _labelled(
-                            "compliance.description_zh",
-                            rx.text_area(
-                                name="description_zh",
-                                default_value=E["description_zh"],
-                                rows="3",
-                                width="100%",
-                            ),
-                            errors.get("description_zh", ""),
-                        ),
-                        _labelled(
-                            "compliance.description_en",
-                            rx.text_area(
-                                name="description_en",
-                                default_value=E["description_en"],
-                                rows="3",
-                                width="100%",
-                            ),
-                            errors.get("description_en", ""),
-                        ),
-                        columns="2",
-                        spacing="3",
-                        width="100%",
-                    ),
-                    _labelled(
-                        "compliance.lawful_basis",
-                        rx.select.root(
-                            rx.select.trigger(width="100%", data_testid="p-basis"),
-                            rx.select.content(
-                                rx.foreach(
-                                    S.purpose_bases, lambda b: rx.select.item(b[1], value=b[0])
-                                )
-                            ),
-                            value=S.purpose_basis,
-                            on_change=S.set_purpose_basis,
-                        ),
-                        errors.get("lawful_basis", ""),
-                    ),
-                    rx.text(
-                        rx.cond(
-                            E["consent"] != "",
-                            T("compliance.purpose.consent_fixed"),
-                            T("compliance.purpose.not_consent_fixed"),
-                        ),
-                        size="1",
-                        color_scheme="gray",
-                    ),
-                    rx.hstack(
-                        rx.switch(
-                            checked=S.purpose_enabled,
-                            on_change=S.set_purpose_enabled,
-                            disabled=E["consent"] == "",
-                            data_testid="p-enabled",
-                        ),
-                        rx.text(T("compliance.purpose.enabled_label"), size="2"),
-                        align="center",
-                        spacing="2",
-                    ),
-                    rx.text(
-                        rx.cond(
-                            E["consent"] != "",
-                            T("compliance.purpose.disable_hint"),
-                            T("compliance.purpose.keep_enabled_hint"),
-                        ),
-                        size="1",
-                        color_scheme="gray",
-                    ),
-                    field_error(errors.get("enabled", "")),
-                    field_error(rx.cond(errors.length() > 0, "", S.purpose_error)),
-                    rx.hstack(
-                        rx.button(
-                            T("common.cancel"),
-                            type="button",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=S.close_purpose,
-                        ),
-                        rx.button(T("common.save"), type="submit", data_testid="purpose-save"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
-                on_submit=S.save_purpose,
-                reset_on_submit=False,
-                key=S.purpose_key,
-            ),
-            max_width="640px",
+    return form_dialog(
+        rx.grid(
+            _purpose_text("name_zh", rx.input, id="p-name-zh"),
+            _purpose_text("name_en", rx.input, id="p-name-en"),
+            _purpose_text("description_zh", rx.text_area, rows="3"),
+            _purpose_text("description_en", rx.text_area, rows="3"),
+            columns="2",
+            spacing="3",
+            width="100%",
         ),
-        open=S.purpose_open,
-        on_open_change=lambda _o: S.close_purpose(),
+        _labelled(
+            "compliance.lawful_basis",
+            rx.select.root(
+                rx.select.trigger(width="100%", data_testid="p-basis"),
+                rx.select.content(
+                    rx.foreach(S.purpose_bases, lambda b: rx.select.item(b[1], value=b[0]))
+                ),
+                value=S.purpose_basis,
+                on_change=S.set_purpose_basis,
+            ),
+            errors.get("lawful_basis", ""),
+        ),
+        rx.text(
+            rx.cond(
+                E["consent"] != "",
+                T("compliance.purpose.consent_fixed"),
+                T("compliance.purpose.not_consent_fixed"),
+            ),
+            size="1",
+            color_scheme="gray",
+        ),
+        rx.hstack(
+            rx.switch(
+                checked=S.purpose_enabled,
+                on_change=S.set_purpose_enabled,
+                disabled=E["consent"] == "",
+                data_testid="p-enabled",
+            ),
+            rx.text(T("compliance.purpose.enabled_label"), size="2"),
+            align="center",
+            spacing="2",
+        ),
+        rx.text(
+            rx.cond(
+                E["consent"] != "",
+                T("compliance.purpose.disable_hint"),
+                T("compliance.purpose.keep_enabled_hint"),
+            ),
+            size="1",
+            color_scheme="gray",
+        ),
+        field_error(errors.get("enabled", "")),
+        title=rx.fragment(T("compliance.purpose.edit_title"), " · ", E["name"]),
+        is_open=S.purpose_open,
+        on_close=S.close_purpose,
+        on_submit=S.save_purpose,
+        error=rx.cond(errors.length() > 0, "", S.purpose_error),
+        submit_testid="purpose-save",
+        max_width="640px",
+        form_props={"key": S.purpose_key},
+        stack_props={"width": "100%"},
     )
 
 
@@ -1006,9 +959,8 @@ def _notices() -> rx.Component:
         rx.cond(
             S.editor_open,
             _editor(),
-            rx.hstack(
-                rx.text(T("compliance.notices.hint"), size="2", color_scheme="gray"),
-                rx.spacer(),
+            toolbar(
+                T("compliance.notices.hint"),
                 rx.cond(
                     S.draft_id != 0,
                     rx.button(
@@ -1024,28 +976,27 @@ def _notices() -> rx.Component:
                         data_testid="draft-new",
                     ),
                 ),
-                align="center",
-                width="100%",
             ),
         ),
         rx.cond(
             S.total == 0,
             rx.callout(T("compliance.notices.empty"), icon="info", width="100%"),
-            rx.vstack(
-                data_table(
-                    (
-                        "compliance.version_col",
-                        "compliance.status",
-                        "compliance.purposes",
-                        "compliance.published_at",
-                        "compliance.by",
-                        "common.actions",
-                    ),
-                    S.notice_rows,
-                    _notice_row,
+            paged_table(
+                (
+                    "compliance.version_col",
+                    "compliance.status",
+                    "compliance.purposes",
+                    "compliance.published_at",
+                    "compliance.by",
+                    "common.actions",
                 ),
-                pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
-                width="100%",
+                S.notice_rows,
+                _notice_row,
+                S.page,
+                S.pages,
+                S.total,
+                S.prev_page,
+                S.next_page,
             ),
         ),
         spacing="3",
@@ -1156,7 +1107,7 @@ def compliance_page() -> rx.Component:
         "nav.compliance",
         rx.cond(
             ~S.loaded,
-            _loading(),
+            loading(),
             rx.tabs.root(
                 rx.tabs.list(
                     rx.tabs.trigger(

@@ -11,7 +11,17 @@ import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
-from custapp.components.shell import T, data_table, field_error, page, pager
+from custapp.components.shell import (
+    T,
+    content_dialog,
+    field_error,
+    form_actions,
+    list_section,
+    loading,
+    page,
+    paged_table,
+    pager,
+)
 from custapp.services import customer_profile, merge
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
@@ -260,10 +270,6 @@ class DataQualityState(PagedMixin, SessionState):
 # --- the page -----------------------------------------------------------------------------------
 
 
-def _loading() -> rx.Component:
-    return rx.center(rx.spinner(size="3"), padding="40px", width="100%")
-
-
 def _empty(key: str, testid: str) -> rx.Component:
     return rx.callout(T(key), icon="circle-check", color_scheme="green", data_testid=testid)
 
@@ -326,24 +332,17 @@ def _group(group: rx.Var, index: rx.Var) -> rx.Component:
 
 def _duplicates() -> rx.Component:
     S = DataQualityState
-    return rx.vstack(
+    return list_section(
         rx.text(T("dq.duplicates.hint"), size="2", color_scheme="gray"),
-        rx.cond(
-            ~S.dup_loaded,
-            _loading(),
-            rx.cond(
-                S.total == 0,
-                _empty("dq.duplicates.empty", "dup-empty"),
-                rx.vstack(
-                    rx.foreach(S.groups, _group),
-                    pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
-                    spacing="3",
-                    width="100%",
-                ),
-            ),
+        S.dup_loaded,
+        S.total,
+        _empty("dq.duplicates.empty", "dup-empty"),
+        rx.vstack(
+            rx.foreach(S.groups, _group),
+            pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
+            spacing="3",
+            width="100%",
         ),
-        spacing="3",
-        width="100%",
     )
 
 
@@ -374,36 +373,30 @@ def _stale_row(row: rx.Var) -> rx.Component:
 
 def _verification() -> rx.Component:
     S = DataQualityState
-    return rx.vstack(
+    return list_section(
         rx.text(T("dq.verification.hint"), size="2", color_scheme="gray"),
-        rx.cond(
-            ~S.stale_loaded,
-            _loading(),
-            rx.cond(
-                S.stale_total == 0,
-                _empty("dq.verification.empty", "stale-empty"),
-                rx.vstack(
-                    data_table(
-                        (
-                            "customer.number",
-                            "customer.field.name",
-                            "customer.kind",
-                            "customer.verify_status",
-                            "dq.verified_at",
-                            "customer.field.owner",
-                            "common.actions",
-                        ),
-                        S.stale_rows,
-                        _stale_row,
-                        white_space="nowrap",
-                    ),
-                    pager(S.stale_page, S.stale_pages, S.stale_total, S.stale_prev, S.stale_next),
-                    width="100%",
-                ),
+        S.stale_loaded,
+        S.stale_total,
+        _empty("dq.verification.empty", "stale-empty"),
+        paged_table(
+            (
+                "customer.number",
+                "customer.field.name",
+                "customer.kind",
+                "customer.verify_status",
+                "dq.verified_at",
+                "customer.field.owner",
+                "common.actions",
             ),
+            S.stale_rows,
+            _stale_row,
+            S.stale_page,
+            S.stale_pages,
+            S.stale_total,
+            S.stale_prev,
+            S.stale_next,
+            white_space="nowrap",
         ),
-        spacing="3",
-        width="100%",
     )
 
 
@@ -428,7 +421,7 @@ def _preview() -> rx.Component:
     S = DataQualityState
     return rx.cond(
         S.preview_loading,
-        _loading(),
+        loading(),
         rx.cond(
             S.preview.length() > 0,
             rx.vstack(
@@ -471,59 +464,41 @@ def _preview() -> rx.Component:
 
 def _merge_dialog() -> rx.Component:
     S = DataQualityState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(T("merge.title")),
-            rx.dialog.description(T("merge.notice"), size="2"),
+    return content_dialog(
+        rx.hstack(
+            _pick("survivor", "merge.survivor", S.survivor_id),
+            _pick("merged", "merge.merged", S.merged_id),
+            width="100%",
+        ),
+        _preview(),
+        rx.form(
             rx.vstack(
-                rx.hstack(
-                    _pick("survivor", "merge.survivor", S.survivor_id),
-                    _pick("merged", "merge.merged", S.merged_id),
+                rx.input(
+                    name="reason",
+                    id="merge-reason",
+                    placeholder=T("merge.reason"),
                     width="100%",
                 ),
-                _preview(),
-                rx.form(
-                    rx.vstack(
-                        rx.input(
-                            name="reason",
-                            id="merge-reason",
-                            placeholder=T("merge.reason"),
-                            width="100%",
-                        ),
-                        field_error(S.reason_error),
-                        field_error(S.merge_error),
-                        rx.hstack(
-                            rx.button(
-                                T("common.cancel"),
-                                type="button",
-                                variant="soft",
-                                color_scheme="gray",
-                                on_click=S.close_merge,
-                            ),
-                            rx.button(
-                                rx.icon("merge", size=14),
-                                T("merge.confirm"),
-                                type="submit",
-                                color_scheme="red",
-                                disabled=S.preview_loading | (S.preview.length() == 0),
-                                data_testid="merge-confirm",
-                            ),
-                            justify="end",
-                            width="100%",
-                        ),
-                        spacing="2",
-                        width="100%",
-                    ),
-                    on_submit=S.confirm_merge,
+                field_error(S.reason_error),
+                field_error(S.merge_error),
+                form_actions(
+                    S.close_merge,
+                    "merge.confirm",
+                    "merge-confirm",
+                    submit_icon="merge",
+                    submit_color="red",
+                    submit_disabled=S.preview_loading | (S.preview.length() == 0),
                 ),
-                spacing="3",
-                margin_top="12px",
+                spacing="2",
                 width="100%",
             ),
-            max_width="640px",
+            on_submit=S.confirm_merge,
         ),
-        open=S.merge_open,
-        on_open_change=lambda _o: S.close_merge(),
+        title=T("merge.title"),
+        description=T("merge.notice"),
+        is_open=S.merge_open,
+        on_close=S.close_merge,
+        max_width="640px",
     )
 
 

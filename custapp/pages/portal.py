@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from custapp.components.shell import T, data_table, page, pager
+from custapp.pages.portal_gifts import redemption_section
 from custapp.pages.profile_membership import PAGE_SIZE, ledger_row, summary_vars
 from custapp.services import membership
 from custapp.states.paging import PagedMixin
@@ -33,6 +34,7 @@ class PortalState(PagedMixin, SessionState):
             self.summary = {}
             return rx.toast.error(error)
         self.summary = summary_vars(summary, self._t, self.locale)
+        self.summary["expiring_total"] = f"{sum(e.points for e in summary.expiring):,}"
         return self._fetch()
 
     def _fetch(self):
@@ -85,6 +87,7 @@ def _card() -> rx.Component:
         rx.hstack(
             _figure("membership.balance", m["balance"], "portal-balance"),
             _figure("membership.points", m["points"], "portal-points"),
+            _figure("portal.expiring_30", m["expiring_total"], "portal-expiring-total"),
             spacing="3",
             width="100%",
             wrap="wrap",
@@ -155,7 +158,16 @@ def portal_page() -> rx.Component:
         "nav.portal",
         rx.vstack(
             rx.text(T("portal.hello"), S.user_display, size="5", weight="bold"),
-            rx.cond(PortalState.loaded, rx.vstack(_card(), _ledger(), spacing="5", width="100%")),
+            rx.cond(
+                PortalState.loaded,
+                rx.vstack(_card(), _ledger(), redemption_section(), spacing="5", width="100%"),
+            ),
+            rx.link(
+                rx.hstack(rx.icon("shield-user", size=16), T("nav.portal_privacy"), align="center"),
+                href="/portal/privacy",
+                size="2",
+                data_testid="portal-privacy-link",
+            ),
             rx.link(T("nav.account"), href="/account", size="2"),
             spacing="4",
             width="100%",

@@ -11,13 +11,14 @@ from reflex.state import _override_base_method
 from custapp import clock
 from custapp.components.shell import T, data_table, field_error, pager
 from custapp.money import format_fen
-from custapp.services import member_access, membership, points
+from custapp.pages.receipt import receipt_href, receipt_link
+from custapp.services import approvals, member_access, membership, points
 from custapp.services.customer_input import parse_fen
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
 PAGE_SIZE = 10
-ACTIONS = ("issue", "topup", "upgrade", "replace", "close", "adjust")
+ACTIONS = ("issue", "topup", "upgrade", "replace", "close", "adjust", "ask_adjust")
 # the fields each card action's form holds (service field names: errors land next to them)
 MONEY_METHODS = membership.MONEY_METHODS
 
@@ -101,6 +102,8 @@ class MembershipTabState(PagedMixin, SessionState):
     can_topup: bool = False
     can_close: bool = False
     can_adjust: bool = False
+    can_ask_adjust: bool = False  # the front desk asks cs_manager (审批) instead
+    pending_note: str = ""  # the customer's requests waiting in 审批
     summary: dict[str, str] = {}
     ledger: str = "stored_value"  # stored_value | points
     rows: list[dict[str, str]] = []
@@ -118,6 +121,9 @@ class MembershipTabState(PagedMixin, SessionState):
     identity_error: str = ""
     code_error: str = ""
     _cid: int = 0
+    # the top-up just taken, with its 小票
+    topup_note: str = ""
+    topup_href: str = ""
 
     def _page_size(self) -> int:
         return PAGE_SIZE
@@ -125,6 +131,7 @@ class MembershipTabState(PagedMixin, SessionState):
     def _clear(self) -> None:
         self.loaded, self.portal, self.summary, self.rows = False, {}, {}, []
         self.page, self.total, self.ledger, self.action = 1, 0, "stored_value", ""
+        self.topup_note = self.topup_href = ""
         self._close_code()
 
     def _close_code(self) -> None:
@@ -148,6 +155,7 @@ class MembershipTabState(PagedMixin, SessionState):
         self._cid, self.can_issue = profile.cid, actor.can("card.issue")
         self.can_topup, self.can_close = actor.can("topup.post"), actor.can("card.close")
         self.can_adjust = actor.can("points.adjust")
+        self.can_ask_adjust = actor.can("purchase.post") and not self.can_adjust
         return self._fetch_all()
 
     @rx.event
@@ -161,6 +169,16 @@ class MembershipTabState(PagedMixin, SessionState):
             return rx.toast.error(error)
         self.summary = summary_vars(summary, self._t, self.locale)
         self._card_id = summary.card.id if summary.card else 0
+        waiting, _ = self._call(approvals.customer_pending, customer_id=self._cid)
+        items = [
+            f"{self._t(f'approval.kind.{a.kind}')} "
+            + (f"{a.points:+,}" if a.kind == "points_adjust" else a.order_number)
+            + f"（{a.number}）"
+            for a in waiting or ()
+        ]
+        self.pending_note = (
+            self._t("approval.pending_on_customer", items="、".join(items)) if items else ""
+        )
         return self._fetch_portal() or self._fetch()
 
     def _fetch(self):
@@ -177,8 +195,16 @@ class MembershipTabState(PagedMixin, SessionState):
             self.rows, self.total = [], 0
             return rx.toast.error(error)
         rows, self.total = result
-        self.rows = [ledger_row(r, self.ledger, self._t) for r in rows]
+        self.rows = [
+            {**ledger_row(r, self.ledger, self._t), "receipt": self._receipt_href(r)} for r in rows
+        ]
         return None
+
+    def _receipt_href(self, row: membership.LedgerRow) -> str:
+        """A top-up's 小票; other entries print with their order, or not at all."""
+        if self.ledger != "stored_value" or row.kind != "topup":
+            return ""
+        return receipt_href("topup", membership.topup_number(row.created_at, row.id))
 
     @rx.event
     def show_ledger(self, ledger: str | list[str]):
@@ -271,8 +297,15 @@ class MembershipTabState(PagedMixin, SessionState):
                 refund_method=method,
                 reason=str(form.get("reason", "")),
             ), "membership.closed"
-        text = str(form.get("points", "")).strip()
+        text = str(form.get("points", "")).strip().lstrip("+")
         amount = int(text) if text.lstrip("-").isdigit() and len(text) <= 9 else text
+        if self.action == "ask_adjust":
+            return self._call(
+                approvals.request_points_adjustment,
+                customer_id=self._cid,
+                points=amount,
+                reason=str(form.get("reason", "")),
+            ), "approval.adjust_filed"
         return self._call(
             points.adjust_points,
             customer_id=self._cid,
@@ -295,10 +328,23 @@ class MembershipTabState(PagedMixin, SessionState):
         if error:
             self.action_error = "" if self.errors else error
             return None
+        self._note_topup(result)
         self.action = ""
         self.page = 1
-        events = [self._fetch_all(), rx.toast.success(self._t(done))]
+        message = self._t(done, number=getattr(result, "number", ""))
+        events = [self._fetch_all(), rx.toast.success(message)]
         return [event for event in events if event is not None]
+
+    def _note_topup(self, result: object) -> None:
+        """After a top-up (or a card issued or upgraded with one): its 小票 to print."""
+        receipt = getattr(result, "topup_receipt", result)
+        if isinstance(receipt, membership.TopupReceipt):
+            self.topup_note = self._t(
+                "receipt.topup_note", amount=format_fen(receipt.amount_fen), number=receipt.number
+            )
+            self.topup_href = receipt_href("topup", receipt.number)
+        else:
+            self.topup_note = self.topup_href = ""
 
     # --- the member page account ---------------------------------------------------------------
 
@@ -523,6 +569,7 @@ def _card_panel() -> rx.Component:
             ),
             _action_button("replace", "refresh-cw", S.can_issue, variant="soft"),
             _action_button("adjust", "sliders-horizontal", S.can_adjust, variant="soft"),
+            _action_button("ask_adjust", "sliders-horizontal", S.can_ask_adjust, variant="soft"),
             _action_button("close", "circle-x", S.can_close, variant="soft", color_scheme="red"),
             spacing="2",
             wrap="wrap",
@@ -544,6 +591,7 @@ def _card_panel() -> rx.Component:
         rx.spacer(),
         _action_button("issue", "credit-card", S.can_issue),
         _action_button("adjust", "sliders-horizontal", S.can_adjust, variant="soft"),
+        _action_button("ask_adjust", "sliders-horizontal", S.can_ask_adjust, variant="soft"),
         align="center",
         width="100%",
     )
@@ -583,7 +631,18 @@ def _ledger() -> rx.Component:
                             ),
                             white_space="nowrap",
                         ),
-                        rx.table.cell(r["detail"]),
+                        rx.table.cell(
+                            rx.hstack(
+                                rx.text(r["detail"]),
+                                rx.cond(
+                                    r["receipt"] != "",
+                                    receipt_link(r["receipt"], "receipt.short", "ledger-receipt"),
+                                ),
+                                spacing="3",
+                                align="center",
+                                wrap="wrap",
+                            )
+                        ),
                         data_testid="ledger-row",
                     ),
                 ),
@@ -726,7 +785,15 @@ def _action_fields() -> rx.Component:
             ),
         ),
         rx.vstack(
-            rx.text(T("membership.adjust_hint"), size="2", color_scheme="gray"),
+            rx.text(
+                rx.cond(
+                    S.action == "ask_adjust",
+                    T("approval.adjust_ask_hint"),
+                    T("membership.adjust_hint"),
+                ),
+                size="2",
+                color_scheme="gray",
+            ),
             _labelled(
                 "membership.adjust_points",
                 "points",
@@ -789,7 +856,40 @@ def membership_tab() -> rx.Component:
     return rx.vstack(
         rx.cond(
             S.loaded,
-            rx.vstack(_card_panel(), _ledger(), _portal_card(), spacing="4", width="100%"),
+            rx.vstack(
+                _card_panel(),
+                rx.cond(
+                    S.pending_note != "",
+                    rx.callout(
+                        S.pending_note,
+                        icon="hourglass",
+                        color_scheme="amber",
+                        size="1",
+                        width="100%",
+                        data_testid="approval-pending",
+                    ),  # fmt: skip
+                ),
+                rx.cond(
+                    S.topup_href != "",
+                    rx.callout(
+                        rx.hstack(
+                            rx.text(S.topup_note),
+                            receipt_link(S.topup_href, "receipt.open", "topup-receipt"),
+                            spacing="3",
+                            align="center",
+                            wrap="wrap",
+                        ),
+                        icon="circle-check",
+                        color_scheme="green",
+                        size="1",
+                        width="100%",
+                    ),
+                ),
+                _ledger(),
+                _portal_card(),
+                spacing="4",
+                width="100%",
+            ),
             rx.spinner(),
         ),
         _action_dialog(),

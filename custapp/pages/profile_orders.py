@@ -1,6 +1,7 @@
 """The profile's 消费记录 tab: the customer's orders one page at a time, 登记消费 (items, split
-payment) and 退款 for users with purchase.post. The tab unmounts when another tab is chosen, so it
-loads its page when it mounts; after a posting the list and the profile's overview reload."""
+payment) and 退款 for users with purchase.post, 作废 of today's untouched purchases for users with
+purchase.void, and each order's 小票 (a new tab). The tab unmounts when another tab is chosen, so
+it loads its page when it mounts; after a posting the list and the profile's overview reload."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from custapp.components.shell import T, data_table, field_error, form_dialog, pa
 from custapp.models.orders import PAYMENT_METHODS
 from custapp.money import format_fen
 from custapp.pages.profile_membership import discount_label
-from custapp.services import membership, orders
+from custapp.pages.receipt import receipt_href, receipt_link
+from custapp.services import approvals, membership, orders
 from custapp.services.customer_input import parse_fen
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
@@ -62,6 +64,18 @@ class OrdersState(PagedMixin, SessionState):
     refund_reason_error: str = ""
     refund_error: str = ""
     _refund_id: int = 0
+    # 作废
+    can_void: bool = False
+    void_open: bool = False
+    void_asks: bool = False  # the user may not void: 申请作废 goes to cs_manager's 审批
+    void_number: str = ""
+    void_reason_error: str = ""
+    void_error: str = ""
+    _void_id: int = 0
+    _void_waiting: set[int] = set()
+    # the order just posted, with its 小票
+    posted_note: str = ""
+    posted_href: str = ""
 
     def _page_size(self) -> int:
         return PAGE_SIZE
@@ -97,8 +111,10 @@ class OrdersState(PagedMixin, SessionState):
         actor = self._actor()
         if actor is None:
             return None  # the profile page's own load sends the browser to the login
-        self.can_post = actor.can("purchase.post")
-        self.page, self.purchase_open, self.refund_open = 1, False, False
+        self.can_post, self.can_void = actor.can("purchase.post"), actor.can("purchase.void")
+        self.void_asks = self.can_post and not self.can_void
+        self.page, self.purchase_open, self.refund_open, self.void_open = 1, False, False, False
+        self.posted_note = self.posted_href = ""
         return self._fetch()
 
     def _fetch(self):
@@ -109,37 +125,50 @@ class OrdersState(PagedMixin, SessionState):
             self.rows, self.total = [], 0
             return rx.toast.error(error)
         rows, self.total = result
-        self.rows = [self._row(r) for r in rows]
+        voided = {r.original_number for r in rows if r.kind == "void"}
+        waiting, _ = self._call(approvals.customer_pending, customer_id=self._cid())
+        self._void_waiting = {a.order_id for a in waiting or () if a.kind == "order_void"}
+        self.rows = [self._row(r, r.number in voided) for r in rows]
         return None
 
     def _method(self, method: str) -> str:
         return self._t(f"orders.method.{method}")
 
-    def _row(self, r: orders.OrderRow) -> dict[str, str]:
-        refund = r.kind == "refund"
+    def _row(self, r: orders.OrderRow, voided: bool) -> dict[str, str]:
+        reversal = r.kind in ("refund", "void")
         if len(r.payments) == 1:
             methods = self._method(r.payments[0][0])
         else:
             methods = " + ".join(f"{self._method(m)} {format_fen(a)}" for m, a in r.payments)
-        items = (
-            self._t("orders.refund_of", number=r.original_number)
-            if refund
-            else "、".join(f"{item} ×{quantity}" for item, quantity in r.lines)
+        if reversal:
+            items = self._t(f"orders.{r.kind}_of", number=r.original_number)
+        else:
+            items = "、".join(f"{item} ×{quantity}" for item, quantity in r.lines)
+        # a purchase of today that nothing has reversed yet; the service decides in the end
+        voidable = (
+            r.kind == "purchase"
+            and r.refundable_fen == r.paid_fen
+            and clock.to_local(r.created_at).date() == clock.local_today()
         )
+        waiting = r.id in self._void_waiting
         return {
             "id": str(r.id),
             "number": r.number,
-            "refund": "1" if refund else "",
+            "kind": r.kind,
+            "voided": "1" if voided else "",
             "items": items,
-            "total": "—" if refund else format_fen(r.total_fen),
-            "discount": "—" if refund else format_fen(r.discount_fen),
-            "paid": format_fen(-r.paid_fen if refund else r.paid_fen),
+            "total": "—" if reversal else format_fen(r.total_fen),
+            "discount": "—" if reversal else format_fen(r.discount_fen),
+            "paid": format_fen(-r.paid_fen if reversal else r.paid_fen),
             "methods": methods,
             "store": r.store_name or "—",
             "time": clock.format_local(r.created_at),
             "refundable": "1" if r.refundable_fen > 0 else "",
+            "voidable": "1" if voidable and not waiting else "",
+            "void_waiting": "1" if waiting else "",
             "left": format_fen(r.refundable_fen),
             "first_method": r.payments[0][0] if r.payments else "",
+            "receipt": receipt_href("order", r.number),
         }
 
     async def _after_posting(self, message: str):
@@ -182,7 +211,7 @@ class OrdersState(PagedMixin, SessionState):
 
     @rx.event
     def close_dialogs(self):
-        self.purchase_open = self.refund_open = False
+        self.purchase_open = self.refund_open = self.void_open = False
 
     @rx.event
     def add_line(self):
@@ -263,6 +292,8 @@ class OrdersState(PagedMixin, SessionState):
             self.purchase_error = error
             return None
         self.purchase_open, self.purchase_error = False, ""
+        self.posted_note = self._t("receipt.posted_note", number=posted.number)
+        self.posted_href = receipt_href("order", posted.number)
         message = self._t("orders.posted", number=posted.number)
         if posted.points:
             message += self._t("orders.points_earned", points=posted.points)
@@ -307,6 +338,36 @@ class OrdersState(PagedMixin, SessionState):
             return None
         self.refund_open = False
         return await self._after_posting(self._t("orders.refunded", number=posted.number))
+
+    # --- 作废 ----------------------------------------------------------------------------
+
+    @rx.event
+    def open_void(self, order_id: str):
+        row = next((r for r in self.rows if r["id"] == order_id and r["voidable"]), None)
+        if row is None or not (self.can_void or self.void_asks):
+            return None
+        self._void_id, self.void_number = int(order_id), row["number"]
+        self.void_reason_error = self.void_error = ""
+        self.void_open = True
+        return None
+
+    @rx.event
+    async def submit_void(self, form: dict):
+        """作废 for cs_manager; for the front desk a 申请作废 that cs_manager decides in 审批."""
+        reason = str(form.get("reason", ""))
+        if self.void_asks:
+            done, error = self._call(approvals.request_void, order_id=self._void_id, reason=reason)
+        else:
+            done, error = self._call(orders.void_purchase, order_id=self._void_id, reason=reason)
+        self.void_reason_error = self._field_errors.get("reason", "")
+        self.void_error = "" if self.void_reason_error else (error or "")
+        if error:
+            return None
+        self.void_open = False
+        if self.void_asks:
+            self._fetch()
+            return rx.toast.success(self._t("approval.void_filed", number=done.number))
+        return await self._after_posting(self._t("orders.voided", number=done.number))
 
 
 # (row key of the error, service field name) for the item lines
@@ -561,6 +622,35 @@ def _refund_dialog() -> rx.Component:
     )
 
 
+def _void_dialog(asks: bool) -> rx.Component:
+    """作废 (cs_manager) or 申请作废 (front desk): the same reason, a different outcome."""
+    S = OrdersState
+    return form_dialog(
+        rx.text(
+            T("approval.void_ask_hint" if asks else "orders.void_hint"),
+            size="2",
+            color_scheme="gray",
+        ),  # fmt: skip
+        rx.input(
+            name="reason",
+            placeholder=T("orders.void_reason"),
+            max_length=200,
+            width="100%",
+            data_testid="void-reason",
+        ),
+        field_error(S.void_reason_error),
+        title=rx.fragment(
+            T("approval.request_void" if asks else "orders.void_title"), " ", S.void_number
+        ),
+        is_open=S.void_open & (S.void_asks == asks),
+        on_close=S.close_dialogs,
+        on_submit=S.submit_void,
+        error=S.void_error,
+        submit_label="approval.request_void" if asks else "orders.void",
+        submit_testid="void-submit",
+    )
+
+
 COLUMNS = (
     "orders.col.number",
     "orders.col.items",
@@ -573,16 +663,35 @@ COLUMNS = (
 )
 
 
+def _kind_badge(row: rx.Var) -> rx.Component:
+    return rx.match(
+        row["kind"],
+        ("refund", rx.badge(T("orders.kind.refund"), color_scheme="orange", variant="soft")),
+        ("void", rx.badge(T("orders.kind.void"), color_scheme="red", variant="solid")),
+        rx.cond(
+            row["voided"] != "",
+            rx.badge(
+                T("orders.voided_badge"),
+                color_scheme="red",
+                variant="outline",
+                data_testid="voided-badge",
+            ),
+        ),
+    )
+
+
 def _order_row(row: rx.Var) -> rx.Component:
     S = OrdersState
+    voided = row["voided"] != ""
     return rx.table.row(
         rx.table.cell(
             rx.hstack(
-                rx.code(row["number"], variant="ghost"),
-                rx.cond(
-                    row["refund"] != "",
-                    rx.badge(T("orders.kind.refund"), color_scheme="orange", variant="soft"),
+                rx.code(
+                    row["number"],
+                    variant="ghost",
+                    text_decoration=rx.cond(voided, "line-through", "none"),
                 ),
+                _kind_badge(row),
                 spacing="2",
                 align="center",
             ),
@@ -591,21 +700,52 @@ def _order_row(row: rx.Var) -> rx.Component:
         rx.table.cell(row["items"]),
         rx.table.cell(row["total"], white_space="nowrap"),
         rx.table.cell(row["discount"], white_space="nowrap"),
-        rx.table.cell(rx.text(row["paid"], weight="medium"), white_space="nowrap"),
+        rx.table.cell(
+            rx.text(
+                row["paid"],
+                weight="medium",
+                color_scheme=rx.cond(row["kind"] == "purchase", "gray", "red"),
+                high_contrast=row["kind"] == "purchase",
+                text_decoration=rx.cond(voided, "line-through", "none"),
+            ),
+            white_space="nowrap",
+        ),
         rx.table.cell(row["methods"]),
         rx.table.cell(row["store"], white_space="nowrap"),
         rx.table.cell(row["time"], white_space="nowrap"),
         rx.table.cell(
-            rx.cond(
-                S.can_post & (row["refundable"] != ""),
-                rx.button(
-                    T("orders.refund"),
-                    size="1",
-                    variant="soft",
-                    color_scheme="orange",
-                    on_click=S.open_refund(row["id"]),
-                    data_testid="refund-open",
+            rx.hstack(
+                receipt_link(row["receipt"], "receipt.short", "receipt-link"),
+                rx.cond(
+                    S.can_post & (row["refundable"] != ""),
+                    rx.button(
+                        T("orders.refund"),
+                        size="1",
+                        variant="soft",
+                        color_scheme="orange",
+                        on_click=S.open_refund(row["id"]),
+                        data_testid="refund-open",
+                    ),
                 ),
+                rx.cond(
+                    row["void_waiting"] != "",
+                    rx.badge(
+                        T("approval.void_waiting"), color_scheme="amber", data_testid="void-waiting"
+                    ),
+                ),
+                rx.cond(
+                    (S.can_void | S.void_asks) & (row["voidable"] != ""),
+                    rx.button(
+                        rx.cond(S.void_asks, T("approval.request_void"), T("orders.void")),
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=S.open_void(row["id"]),
+                        data_testid="void-open",
+                    ),
+                ),
+                spacing="2",
+                align="center",
             ),
             white_space="nowrap",
         ),
@@ -629,6 +769,22 @@ def orders_tab() -> rx.Component:
                 width="100%",
             ),
         ),
+        rx.cond(
+            S.posted_href != "",
+            rx.callout(
+                rx.hstack(
+                    rx.text(S.posted_note),
+                    receipt_link(S.posted_href, "receipt.open", "posted-receipt"),
+                    spacing="3",
+                    align="center",
+                    wrap="wrap",
+                ),
+                icon="circle-check",
+                color_scheme="green",
+                size="1",
+                width="100%",
+            ),
+        ),
         data_table((*COLUMNS, ""), S.rows, _order_row),
         rx.cond(
             S.total == 0,
@@ -639,6 +795,8 @@ def orders_tab() -> rx.Component:
         pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
         _purchase_dialog(),
         _refund_dialog(),
+        _void_dialog(asks=False),
+        _void_dialog(asks=True),
         on_mount=S.load,
         width="100%",
     )

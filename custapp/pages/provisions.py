@@ -14,7 +14,18 @@ import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
-from custapp.components.shell import T, data_table, field_error, form_dialog, page, pager
+from custapp.components.shell import (
+    T,
+    content_dialog,
+    field_error,
+    form_dialog,
+    list_section,
+    page,
+    paged_table,
+    pager,
+    toolbar,
+    two_line,
+)
 from custapp.services import customer_search, provision
 from custapp.services.customer_fields import GRADES, LIFECYCLES, NATURES, VALUE_CLASSES
 from custapp.states.session import SessionState
@@ -504,10 +515,6 @@ class ProvisionsState(SessionState):
 S = ProvisionsState
 
 
-def _loading() -> rx.Component:
-    return rx.center(rx.spinner(size="3"), padding="40px", width="100%")
-
-
 def _empty(key: str, testid: str) -> rx.Component:
     return rx.callout(T(key), icon="info", color_scheme="gray", width="100%", data_testid=testid)
 
@@ -540,6 +547,48 @@ def _categories(selected: rx.Var, on_toggle, testid: str) -> rx.Component:  # no
         )
 
     return rx.flex(*[box(code) for code in provision.CATEGORIES], wrap="wrap", spacing="4")
+
+
+def _add_button(icon: str, label: str, on_click, testid: str) -> rx.Component:  # noqa: ANN001
+    """The button at the right of a tab's toolbar that starts a new entry."""
+    return rx.button(
+        rx.icon(icon, size=16),
+        T(label),
+        on_click=on_click,
+        white_space="nowrap",
+        data_testid=testid,
+    )
+
+
+def _tab_list(
+    key: str,
+    head: rx.Component,
+    empty: tuple[str, str],
+    columns: tuple[str, ...],
+    row,  # noqa: ANN001
+) -> rx.Component:
+    """A tab's paged list; its vars are `<key>_loaded`, `<key>_rows`, `<key>_page`, … and
+    `S.turn(key, ±1)` pages it."""
+
+    def var(name: str) -> rx.Var:
+        return getattr(S, f"{key}_{name}")
+
+    return list_section(
+        head,
+        var("loaded"),
+        var("total"),
+        _empty(*empty),
+        paged_table(
+            columns,
+            var("rows"),
+            row,
+            var("page"),
+            var("pages"),
+            var("total"),
+            S.turn(key, -1),
+            S.turn(key, 1),
+        ),
+    )
 
 
 # 接收方
@@ -588,50 +637,24 @@ def _recipient_row(row: rx.Var) -> rx.Component:
 
 
 def _recipients() -> rx.Component:
-    return rx.vstack(
-        rx.hstack(
-            rx.text(T("provision.recipient.hint"), size="2", color_scheme="gray"),
-            rx.spacer(),
-            rx.button(
-                rx.icon("plus", size=16),
-                T("provision.recipient.add"),
-                on_click=S.open_add_recipient,
-                white_space="nowrap",
-                data_testid="recipient-add",
-            ),
-            align="center",
-            width="100%",
+    return _tab_list(
+        "rec",
+        toolbar(
+            T("provision.recipient.hint"),
+            _add_button("plus", "provision.recipient.add", S.open_add_recipient, "recipient-add"),
         ),
-        rx.cond(
-            ~S.rec_loaded,
-            _loading(),
-            rx.cond(
-                S.rec_total == 0,
-                _empty("provision.recipient.empty", "recipients-empty"),
-                rx.vstack(
-                    data_table(
-                        (
-                            "provision.recipient.name",
-                            "provision.recipient.contact",
-                            "provision.recipient.nda_reference",
-                            "provision.recipient.nda_signed_on",
-                            "provision.recipient.oversight_note",
-                            "provision.recipient.status",
-                            "provision.recipient.provisions",
-                            "common.actions",
-                        ),
-                        S.rec_rows,
-                        _recipient_row,
-                    ),
-                    pager(
-                        S.rec_page, S.rec_pages, S.rec_total, S.turn("rec", -1), S.turn("rec", 1)
-                    ),
-                    width="100%",
-                ),
-            ),
+        ("provision.recipient.empty", "recipients-empty"),
+        (
+            "provision.recipient.name",
+            "provision.recipient.contact",
+            "provision.recipient.nda_reference",
+            "provision.recipient.nda_signed_on",
+            "provision.recipient.oversight_note",
+            "provision.recipient.status",
+            "provision.recipient.provisions",
+            "common.actions",
         ),
-        spacing="3",
-        width="100%",
+        _recipient_row,
     )
 
 
@@ -961,11 +984,7 @@ def _provision_form() -> rx.Component:
 def _provision_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.vstack(
-                rx.text(row["created_at"], size="2"),
-                rx.text(row["by"], size="1", color_scheme="gray"),
-                spacing="0",
-            ),
+            two_line(row["created_at"], row["by"], size="2"),
             white_space="nowrap",
         ),
         rx.table.cell(rx.text(row["recipient"], weight="medium")),
@@ -1001,115 +1020,78 @@ def _provision_row(row: rx.Var) -> rx.Component:
 
 
 def _provisions() -> rx.Component:
-    return rx.vstack(
+    return _tab_list(
+        "prov",
         rx.cond(
             S.form_open,
             _provision_form(),
-            rx.hstack(
-                rx.text(T("provision.check_note"), size="2", color_scheme="gray"),
-                rx.spacer(),
-                rx.button(
-                    rx.icon("share-2", size=16),
-                    T("provision.new"),
-                    on_click=S.open_form,
-                    white_space="nowrap",
-                    data_testid="provision-new",
-                ),
-                align="center",
-                width="100%",
+            toolbar(
+                T("provision.check_note"),
+                _add_button("share-2", "provision.new", S.open_form, "provision-new"),
             ),
         ),
-        rx.cond(
-            ~S.prov_loaded,
-            _loading(),
-            rx.cond(
-                S.prov_total == 0,
-                _empty("provision.empty", "provisions-empty"),
-                rx.vstack(
-                    data_table(
-                        (
-                            "provision.list.created_at",
-                            "provision.field.recipient",
-                            "provision.field.purpose",
-                            "provision.field.categories",
-                            "provision.list.period",
-                            "provision.field.contract_reference",
-                            "provision.list.customers",
-                            "common.actions",
-                        ),
-                        S.prov_rows,
-                        _provision_row,
-                    ),
-                    pager(
-                        S.prov_page,
-                        S.prov_pages,
-                        S.prov_total,
-                        S.turn("prov", -1),
-                        S.turn("prov", 1),
-                    ),
-                    width="100%",
-                ),
-            ),
+        ("provision.empty", "provisions-empty"),
+        (
+            "provision.list.created_at",
+            "provision.field.recipient",
+            "provision.field.purpose",
+            "provision.field.categories",
+            "provision.list.period",
+            "provision.field.contract_reference",
+            "provision.list.customers",
+            "common.actions",
         ),
-        spacing="3",
-        width="100%",
+        _provision_row,
     )
 
 
 def _customers_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(T("provision.customers.title")),
-            rx.dialog.description(S.pc_title, size="2"),
-            rx.vstack(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            *[
-                                rx.table.column_header_cell(T(k))
-                                for k in (
-                                    "customer.number",
-                                    "customer.field.name",
-                                    "provision.customers.consent_event",
-                                    "provision.customers.consented_at",
-                                )
-                            ]
+    return content_dialog(
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(T(k))
+                        for k in (
+                            "customer.number",
+                            "customer.field.name",
+                            "provision.customers.consent_event",
+                            "provision.customers.consented_at",
                         )
-                    ),
-                    rx.table.body(
-                        rx.foreach(
-                            S.pc_rows,
-                            lambda r: rx.table.row(
-                                rx.table.cell(rx.link(r["number"], href="/customers/" + r["id"])),
-                                rx.table.cell(r["name"]),
-                                rx.table.cell(rx.code(r["event"], variant="ghost")),
-                                rx.table.cell(r["consented_at"]),
-                                data_testid="provided-customer",
-                            ),
-                        )
-                    ),
-                    size="1",
-                    width="100%",
-                ),
-                pager(S.pc_page, S.pc_pages, S.pc_total, S.turn("pc", -1), S.turn("pc", 1)),
-                rx.hstack(
-                    rx.button(
-                        T("provision.close"),
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=S.close_customers,
-                    ),
-                    justify="end",
-                    width="100%",
-                ),
-                spacing="3",
-                margin_top="12px",
-                width="100%",
+                    ]
+                )
             ),
-            max_width="720px",
+            rx.table.body(
+                rx.foreach(
+                    S.pc_rows,
+                    lambda r: rx.table.row(
+                        rx.table.cell(rx.link(r["number"], href="/customers/" + r["id"])),
+                        rx.table.cell(r["name"]),
+                        rx.table.cell(rx.code(r["event"], variant="ghost")),
+                        rx.table.cell(r["consented_at"]),
+                        data_testid="provided-customer",
+                    ),
+                )
+            ),
+            size="1",
+            width="100%",
         ),
-        open=S.pc_open,
-        on_open_change=lambda _o: S.close_customers(),
+        pager(S.pc_page, S.pc_pages, S.pc_total, S.turn("pc", -1), S.turn("pc", 1)),
+        rx.hstack(
+            rx.button(
+                T("provision.close"),
+                variant="soft",
+                color_scheme="gray",
+                on_click=S.close_customers,
+            ),
+            justify="end",
+            width="100%",
+        ),
+        title=T("provision.customers.title"),
+        description=S.pc_title,
+        is_open=S.pc_open,
+        on_close=S.close_customers,
+        max_width="720px",
     )
 
 
@@ -1139,54 +1121,26 @@ def _disclosure_row(row: rx.Var) -> rx.Component:
 
 
 def _disclosures() -> rx.Component:
-    return rx.vstack(
-        rx.hstack(
-            rx.text(T("provision.disclosure.hint"), size="2", color_scheme="gray"),
-            rx.spacer(),
-            rx.button(
-                rx.icon("landmark", size=16),
-                T("provision.disclosure.add"),
-                on_click=S.open_disclosure,
-                white_space="nowrap",
-                data_testid="disclosure-add",
-            ),
-            align="center",
-            width="100%",
-        ),
-        rx.cond(
-            ~S.disc_loaded,
-            _loading(),
-            rx.cond(
-                S.disc_total == 0,
-                _empty("provision.disclosure.empty", "disclosures-empty"),
-                rx.vstack(
-                    data_table(
-                        (
-                            "provision.disclosure.disclosed_on",
-                            "provision.disclosure.customer",
-                            "provision.disclosure.authority",
-                            "provision.disclosure.legal_basis",
-                            "provision.disclosure.document_reference",
-                            "provision.disclosure.categories",
-                            "provision.disclosure.harm_note",
-                            "provision.list.by",
-                        ),
-                        S.disc_rows,
-                        _disclosure_row,
-                    ),
-                    pager(
-                        S.disc_page,
-                        S.disc_pages,
-                        S.disc_total,
-                        S.turn("disc", -1),
-                        S.turn("disc", 1),
-                    ),
-                    width="100%",
-                ),
+    return _tab_list(
+        "disc",
+        toolbar(
+            T("provision.disclosure.hint"),
+            _add_button(
+                "landmark", "provision.disclosure.add", S.open_disclosure, "disclosure-add"
             ),
         ),
-        spacing="3",
-        width="100%",
+        ("provision.disclosure.empty", "disclosures-empty"),
+        (
+            "provision.disclosure.disclosed_on",
+            "provision.disclosure.customer",
+            "provision.disclosure.authority",
+            "provision.disclosure.legal_basis",
+            "provision.disclosure.document_reference",
+            "provision.disclosure.categories",
+            "provision.disclosure.harm_note",
+            "provision.list.by",
+        ),
+        _disclosure_row,
     )
 
 

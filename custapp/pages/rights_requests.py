@@ -17,7 +17,16 @@ import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
-from custapp.components.shell import T, data_table, field_error, page, pager
+from custapp.components.shell import (
+    T,
+    content_dialog,
+    field_error,
+    form_actions,
+    loading,
+    page,
+    paged_table,
+    toolbar,
+)
 from custapp.services import copy_bundle, customer_search, rights
 from custapp.settings import get_settings
 from custapp.states.paging import PagedMixin
@@ -456,112 +465,94 @@ def _labelled(label: str, control: rx.Component, error: str) -> rx.Component:
 
 def _file_dialog() -> rx.Component:
     S = RightsState
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(T("rights.file")),
-            rx.dialog.description(T("rights.file_notice"), size="2"),
+    return content_dialog(
+        _labelled(
+            "rights.customer",
             rx.vstack(
-                _labelled(
-                    "rights.customer",
-                    rx.vstack(
-                        rx.hstack(
-                            rx.input(
-                                value=S.lookup_text,
-                                on_change=S.set_lookup_text,
-                                placeholder=T("rights.lookup"),
-                                max_length=MAX_TYPED,
-                                id="rights-lookup",
-                                width="100%",
-                            ),
-                            rx.button(
-                                rx.icon("search", size=14),
-                                T("rights.find"),
-                                type="button",
-                                variant="soft",
-                                on_click=S.lookup,
-                                data_testid="rights-find",
-                            ),
-                            width="100%",
-                        ),
-                        rx.cond(
-                            S.customer_label != "",
-                            rx.badge(
-                                rx.icon("user-check", size=14),
-                                S.customer_label,
-                                color_scheme="green",
-                                size="2",
-                                data_testid="rights-customer",
-                            ),
-                        ),
-                        spacing="2",
+                rx.hstack(
+                    rx.input(
+                        value=S.lookup_text,
+                        on_change=S.set_lookup_text,
+                        placeholder=T("rights.lookup"),
+                        max_length=MAX_TYPED,
+                        id="rights-lookup",
                         width="100%",
                     ),
-                    "customer",
-                ),
-                rx.form(
-                    rx.vstack(
-                        rx.hstack(
-                            _labelled(
-                                "rights.kind",
-                                _select(
-                                    "kind",
-                                    "rights.choose_kind",
-                                    [(k, f"rights.kind.{k}") for k in rights.KINDS],
-                                    "rights-kind",
-                                ),
-                                "kind",
-                            ),
-                            _labelled(
-                                "rights.channel",
-                                _select(
-                                    "channel",
-                                    "rights.choose_channel",
-                                    [(c, f"rights.channel.{c}") for c in rights.STAFF_CHANNELS],
-                                    "rights-channel",
-                                ),
-                                "channel",
-                            ),
-                            width="100%",
-                        ),
-                        _labelled(
-                            "rights.detail",
-                            rx.text_area(
-                                name="detail",
-                                placeholder=T("rights.detail_hint"),
-                                max_length=rights.MAX_DETAIL,
-                                rows="4",
-                                id="rights-detail",
-                                width="100%",
-                            ),
-                            "detail",
-                        ),
-                        field_error(S.form_error),
-                        rx.hstack(
-                            rx.button(
-                                T("common.cancel"),
-                                type="button",
-                                variant="soft",
-                                color_scheme="gray",
-                                on_click=S.close_file,
-                            ),
-                            rx.button(T("common.save"), type="submit", data_testid="rights-save"),
-                            justify="end",
-                            width="100%",
-                        ),
-                        spacing="3",
-                        width="100%",
+                    rx.button(
+                        rx.icon("search", size=14),
+                        T("rights.find"),
+                        type="button",
+                        variant="soft",
+                        on_click=S.lookup,
+                        data_testid="rights-find",
                     ),
-                    on_submit=S.file,
                     width="100%",
                 ),
-                spacing="3",
-                margin_top="12px",
+                rx.cond(
+                    S.customer_label != "",
+                    rx.badge(
+                        rx.icon("user-check", size=14),
+                        S.customer_label,
+                        color_scheme="green",
+                        size="2",
+                        data_testid="rights-customer",
+                    ),
+                ),
+                spacing="2",
                 width="100%",
             ),
-            max_width="560px",
+            "customer",
         ),
-        open=S.file_open,
-        on_open_change=lambda _o: S.close_file(),
+        rx.form(
+            rx.vstack(
+                rx.hstack(
+                    _labelled(
+                        "rights.kind",
+                        _select(
+                            "kind",
+                            "rights.choose_kind",
+                            [(k, f"rights.kind.{k}") for k in rights.KINDS],
+                            "rights-kind",
+                        ),
+                        "kind",
+                    ),
+                    _labelled(
+                        "rights.channel",
+                        _select(
+                            "channel",
+                            "rights.choose_channel",
+                            [(c, f"rights.channel.{c}") for c in rights.STAFF_CHANNELS],
+                            "rights-channel",
+                        ),
+                        "channel",
+                    ),
+                    width="100%",
+                ),
+                _labelled(
+                    "rights.detail",
+                    rx.text_area(
+                        name="detail",
+                        placeholder=T("rights.detail_hint"),
+                        max_length=rights.MAX_DETAIL,
+                        rows="4",
+                        id="rights-detail",
+                        width="100%",
+                    ),
+                    "detail",
+                ),
+                field_error(S.form_error),
+                form_actions(S.close_file, submit_testid="rights-save"),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=S.file,
+            width="100%",
+        ),
+        title=T("rights.file"),
+        description=T("rights.file_notice"),
+        is_open=S.file_open,
+        on_close=S.close_file,
+        max_width="560px",
     )
 
 
@@ -727,73 +718,63 @@ def _handling() -> rx.Component:
 def _detail_dialog() -> rx.Component:
     S = RightsState
     d = S.d
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(
-                rx.hstack(
-                    rx.text(T("rights.detail_title")),
-                    rx.code(d["number"]),
-                    _status_badge(d["status"], d["status_code"]),
-                    _overdue_badge(d["overdue"]),
-                    align="center",
-                    spacing="2",
-                )
+    return content_dialog(
+        rx.data_list.root(
+            _fact(
+                "rights.customer",
+                rx.link(d["customer"], href="/customers/" + d["customer_id"]),
             ),
+            _fact("rights.kind", d["kind"]),
+            _fact("rights.channel", d["channel"]),
+            _fact("rights.received", d["received"]),
+            _fact("rights.due_on", d["due"]),
+            _fact("rights.filed_by", d["filed_by"]),
+            _fact("rights.handler", d["handler"]),
+            size="2",
+            orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
+        ),
+        rx.vstack(
+            rx.text(T("rights.detail"), size="2", weight="medium"),
+            rx.box(
+                rx.text(d["detail"], size="2", white_space="pre-wrap"),
+                padding="8px 12px",
+                border_radius="6px",
+                background=rx.color("gray", 3),
+                width="100%",
+                data_testid="rights-detail-text",
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        _kind_help(),
+        rx.cond(
+            d["open"] != "",
+            _handling(),
             rx.vstack(
-                rx.data_list.root(
-                    _fact(
-                        "rights.customer",
-                        rx.link(d["customer"], href="/customers/" + d["customer_id"]),
-                    ),
-                    _fact("rights.kind", d["kind"]),
-                    _fact("rights.channel", d["channel"]),
-                    _fact("rights.received", d["received"]),
-                    _fact("rights.due_on", d["due"]),
-                    _fact("rights.filed_by", d["filed_by"]),
-                    _fact("rights.handler", d["handler"]),
-                    size="2",
-                    orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
-                ),
-                rx.vstack(
-                    rx.text(T("rights.detail"), size="2", weight="medium"),
-                    rx.box(
-                        rx.text(d["detail"], size="2", white_space="pre-wrap"),
-                        padding="8px 12px",
-                        border_radius="6px",
-                        background=rx.color("gray", 3),
-                        width="100%",
-                        data_testid="rights-detail-text",
-                    ),
-                    spacing="1",
+                rx.text(T("rights.outcome"), size="2", weight="medium"),
+                rx.text(d["outcome"], size="2", white_space="pre-wrap"),
+                rx.text(T("rights.closed_at"), " ", d["closed"], size="1", color_scheme="gray"),
+                rx.hstack(
+                    rx.button(T("common.done"), variant="soft", on_click=S.close_detail),
+                    justify="end",
                     width="100%",
                 ),
-                _kind_help(),
-                rx.cond(
-                    d["open"] != "",
-                    _handling(),
-                    rx.vstack(
-                        rx.text(T("rights.outcome"), size="2", weight="medium"),
-                        rx.text(d["outcome"], size="2", white_space="pre-wrap"),
-                        rx.text(
-                            T("rights.closed_at"), " ", d["closed"], size="1", color_scheme="gray"
-                        ),
-                        rx.hstack(
-                            rx.button(T("common.done"), variant="soft", on_click=S.close_detail),
-                            justify="end",
-                            width="100%",
-                        ),
-                        spacing="2",
-                        width="100%",
-                    ),
-                ),
-                spacing="4",
-                margin_top="12px",
+                spacing="2",
                 width="100%",
             ),
-            max_width="680px",
         ),
-        open=S.detail_open,
-        on_open_change=lambda _o: S.close_detail(),
+        title=rx.hstack(
+            rx.text(T("rights.detail_title")),
+            rx.code(d["number"]),
+            _status_badge(d["status"], d["status_code"]),
+            _overdue_badge(d["overdue"]),
+            align="center",
+            spacing="2",
+        ),
+        is_open=S.detail_open,
+        on_close=S.close_detail,
+        max_width="680px",
+        spacing="4",
     )
 
 
@@ -835,10 +816,6 @@ def _password_dialog() -> rx.Component:
         ),
         open=S.password_open,
     )
-
-
-def _loading() -> rx.Component:
-    return rx.center(rx.spinner(size="3"), padding="40px", width="100%")
 
 
 def _filters() -> rx.Component:
@@ -910,10 +887,8 @@ def _compliance_list() -> rx.Component:
                 width="100%",
                 data_testid="rights-empty",
             ),  # fmt: skip
-            rx.vstack(
-                data_table(LIST_COLUMNS, S.rows, _row),
-                pager(S.page, S.pages, S.total, S.prev_page, S.next_page),
-                width="100%",
+            paged_table(
+                LIST_COLUMNS, S.rows, _row, S.page, S.pages, S.total, S.prev_page, S.next_page
             ),
         ),
         spacing="3",
@@ -928,10 +903,15 @@ def _filed_list() -> rx.Component:
         rx.cond(
             S.filed_total == 0,
             rx.callout(T("rights.my_filed_empty"), icon="info", color_scheme="gray", width="100%"),
-            rx.vstack(
-                data_table(FILED_COLUMNS, S.filed_rows, _filed_row),
-                pager(S.filed_page, S.filed_pages, S.filed_total, S.filed_prev, S.filed_next),
-                width="100%",
+            paged_table(
+                FILED_COLUMNS,
+                S.filed_rows,
+                _filed_row,
+                S.filed_page,
+                S.filed_pages,
+                S.filed_total,
+                S.filed_prev,
+                S.filed_next,
             ),
         ),
         spacing="3",
@@ -943,9 +923,8 @@ def rights_requests_page() -> rx.Component:
     S = RightsState
     return page(
         "nav.rights",
-        rx.hstack(
-            rx.text(S.hint, size="2", color_scheme="gray", max_width="760px"),
-            rx.spacer(),
+        toolbar(
+            S.hint,
             rx.cond(
                 S.can_file,
                 rx.button(
@@ -955,12 +934,11 @@ def rights_requests_page() -> rx.Component:
                     data_testid="rights-file",
                 ),
             ),
-            align="center",
-            width="100%",
+            max_width="760px",
         ),
         rx.cond(
             ~S.loaded,
-            _loading(),
+            loading(),
             rx.cond(S.can_manage, _compliance_list(), _filed_list()),
         ),
         _file_dialog(),

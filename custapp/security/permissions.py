@@ -47,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customer.classify",
             "campaign.manage",
             "redemption.approve",
+            "approval.decide",
             "gift.manage",
             "points.adjust",
             "purchase.void",

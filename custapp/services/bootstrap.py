@@ -46,6 +46,13 @@ DEMO_ACCOUNTS = (
     DemoAccount(SYSADMIN, "admin", DEMO_PASSWORD, "孙管理员"),
     DemoAccount("member", "13800138000", DEMO_PASSWORD, "陈会员"),
 )
+# the demo catalogue (name zh, name en, points, stock): 陈会员's 204 points cover the tote bag
+DEMO_GIFTS = (
+    ("帆布购物袋", "Canvas tote bag", 120, 200),
+    ("保温杯", "Vacuum flask", 300, 50),
+    ("¥20 代金券", "¥20 voucher", 500, 100),
+    ("生日蛋糕", "Birthday cake", 800, 20),
+)
 
 
 def create_staff_user(
@@ -166,7 +173,8 @@ def seed_demo_accounts(session: Session, *, actor: Actor) -> list[DemoAccount]:
 
 def seed_demo_member(session: Session, *, actor: Actor) -> None:
     """The demo member's own customer record: a 银卡 with a first top-up, two purchases from the
-    stored value (points earned) and the member login linked to it, so 会员中心 shows a card."""
+    stored value (points earned) and the member login linked to it, so 会员中心 shows a card;
+    then the demo gift catalogue, one gift within the member's points."""
     from custapp.services import customers, membership, orders
 
     account = next(a for a in DEMO_ACCOUNTS if a.role == "member")
@@ -197,3 +205,19 @@ def seed_demo_member(session: Session, *, actor: Actor) -> None:
             lines=[(item, 1, price)],
             payments=[("stored_value", orders.paid_for(price, 90))],
         )
+    seed_demo_gifts(session, actor=actor)
+
+
+def seed_demo_gifts(session: Session, *, actor: Actor) -> int:
+    """The demo gift catalogue, added through the catalogue service (audited) only while the
+    catalogue is empty; returns how many gifts were added."""
+    from custapp.models import Gift
+    from custapp.services import gifts
+
+    if session.exec(select(func.count(Gift.id))).scalar_one():
+        return 0
+    for name_zh, name_en, cost, stock in DEMO_GIFTS:
+        gifts.create_gift(
+            session, actor=actor, name_zh=name_zh, name_en=name_en, points_cost=cost, stock=stock
+        )
+    return len(DEMO_GIFTS)

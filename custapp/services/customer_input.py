@@ -218,6 +218,15 @@ def too_long(limit: int) -> str:
     return f"customer.error.max_length_{limit}"
 
 
+MAX_ROW_ID = 2**31 - 1  # the id columns are 32-bit integers on PostgreSQL
+
+
+def is_row_id(value: object) -> bool:
+    """Whether `value` can name a row: a whole number the id columns hold. Anything else a
+    browser sends (text, a bool, a phone number as a number) finds nothing, on every backend."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
+
+
 def check_reason(reason: object) -> str:
     """A reason for a reveal or an override: 2..200 characters once stripped."""
     text = reason.strip() if isinstance(reason, str) else ""

@@ -100,6 +100,21 @@ class CustomerProfile:
 
 
 @dataclass(frozen=True)
+class MemberProfile:
+    """The member's own archive as the portal shows it: what a correction request is about.
+    Staff working data (notes, tags, grades, owner) is not part of it."""
+
+    number: str
+    kind: str  # individual | organisation
+    name: str
+    general: dict[str, str]  # as CustomerProfile.general
+    sensitive: list[SensitiveValue]  # every level 1-3 field of the kind, masked
+    contacts: list[ContactView]
+    verify_status: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class ChangeRow:
     changed_at: datetime
     actor_name: str
@@ -152,15 +167,16 @@ def _masked_phone(session: Session, key_id: int, token: str | None) -> str:
     return customer_fields.masked("phone", phone)
 
 
-@requires("customer.read")
-def get_profile(session: Session, *, actor: Actor, customer_id: int) -> CustomerProfile:
-    """The profile, masked; a merged customer's id leads to the survivor. Audited (open)."""
-    customer, merged = survivor(session, customer_id)
-    general = {
+def _general(customer: Customer) -> dict[str, str]:
+    return {
         INPUT_NAMES[name]: as_text(name, getattr(customer, name))
         for name, spec in FIELDS.items()
         if spec.level == 0 and customer.kind in spec.kinds
     }
+
+
+def _sensitive(session: Session, customer: Customer) -> list[SensitiveValue]:
+    """Every level 1-3 field of the customer's kind, masked."""
     sensitive = []
     for name, spec in FIELDS.items():
         if 1 <= spec.level <= 3 and customer.kind in spec.kinds:
@@ -168,12 +184,11 @@ def get_profile(session: Session, *, actor: Actor, customer_id: int) -> Customer
             sensitive.append(
                 SensitiveValue(name, spec.level, customer_fields.masked(name, plain), bool(plain))
             )
-    tags = session.exec(
-        select(CustomerTag.tag)
-        .where(CustomerTag.customer_id == customer.id)
-        .order_by(CustomerTag.tag)
-    ).scalars()
-    contacts = [
+    return sensitive
+
+
+def _contacts(session: Session, customer: Customer) -> list[ContactView]:
+    return [
         ContactView(
             c.id, c.name, c.title or "", _masked_phone(session, customer.data_key_id, c.phone_enc)
         )
@@ -183,6 +198,17 @@ def get_profile(session: Session, *, actor: Actor, customer_id: int) -> Customer
             .order_by(CustomerContact.id)
         ).scalars()
     ]
+
+
+@requires("customer.read")
+def get_profile(session: Session, *, actor: Actor, customer_id: int) -> CustomerProfile:
+    """The profile, masked; a merged customer's id leads to the survivor. Audited (open)."""
+    customer, merged = survivor(session, customer_id)
+    tags = session.exec(
+        select(CustomerTag.tag)
+        .where(CustomerTag.customer_id == customer.id)
+        .order_by(CustomerTag.tag)
+    ).scalars()
     names = display_names(
         session, [customer.owner_id, customer.second_contact_id, customer.verified_by]
     )
@@ -191,11 +217,11 @@ def get_profile(session: Session, *, actor: Actor, customer_id: int) -> Customer
         number=customer.number,
         kind=customer.kind,
         name=customer.name,
-        general=general,
-        sensitive=sensitive,
+        general=_general(customer),
+        sensitive=_sensitive(session, customer),
         notes=_plain(session, customer, "notes"),
         tags=list(tags),
-        contacts=contacts,
+        contacts=_contacts(session, customer),
         lifecycle=customer.lifecycle,
         grade=customer.grade,
         grade_override=customer.grade_override or "",
@@ -227,6 +253,28 @@ def get_profile(session: Session, *, actor: Actor, customer_id: int) -> Customer
         customer_id=customer.id,
         detail={"redirected_from": merged.id} if merged else None,
     )
+    return profile
+
+
+@requires("member.self")
+def member_profile(session: Session, *, actor: Actor) -> MemberProfile:
+    """The member's own profile, masked as staff see it (the portal reveals nothing; the full
+    values are in the copy the member can request). The customer comes from the login, never
+    from an argument. Audited (open)."""
+    if actor.customer_id is None:
+        raise NotFound("customer.error.not_found")
+    customer = live_customer(session, actor.customer_id)
+    profile = MemberProfile(
+        number=customer.number,
+        kind=customer.kind,
+        name=customer.name,
+        general=_general(customer),
+        sensitive=_sensitive(session, customer),
+        contacts=_contacts(session, customer),
+        verify_status=customer.verify_status,
+        updated_at=customer.updated_at,
+    )
+    audit.record(session, actor=actor, action="member.profile_open", customer_id=customer.id)
     return profile
 
 

@@ -43,6 +43,7 @@ from custapp.services.customer_input import (
     any_phone,
     as_text,
     check_reason,
+    is_row_id,
     parse_date,
     validate,
 )
@@ -176,6 +177,8 @@ def _contacts_text(contacts: list[tuple[str, str | None, str | None]]) -> str:
 
 def live_customer(session: Session, customer_id: int, *, lock: bool = False) -> Customer:
     """The customer, refusing a merged one (it is only a redirect now)."""
+    if not is_row_id(customer_id):
+        raise NotFound("error.not_found")
     query = select(Customer).where(Customer.id == customer_id)
     customer = session.exec(query.with_for_update() if lock else query).scalar_one_or_none()
     if customer is None:
@@ -187,7 +190,7 @@ def live_customer(session: Session, customer_id: int, *, lock: bool = False) -> 
 
 def survivor(session: Session, customer_id: int) -> tuple[Customer, Customer | None]:
     """(the customer to show, the merged customer it was reached from or None)."""
-    customer = session.get(Customer, customer_id)
+    customer = session.get(Customer, customer_id) if is_row_id(customer_id) else None
     if customer is None:
         raise NotFound("error.not_found")
     first, hops = customer, 0

@@ -30,7 +30,7 @@ from custapp.models import Customer, Gift, RedemptionRequest
 from custapp.models.gifts import MAX_QUANTITY
 from custapp.services import audit, points
 from custapp.services.actor import Actor
-from custapp.services.customer_input import check_reason
+from custapp.services.customer_input import check_reason, is_row_id
 from custapp.services.customers import live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
@@ -112,7 +112,7 @@ def _gift_view(gift: Gift, today: date | None = None) -> GiftView:
     )  # fmt: skip
 
 
-def _request_views(session: Session, rows: list[RedemptionRequest]) -> list[RequestView]:
+def request_views(session: Session, rows: list[RedemptionRequest]) -> list[RequestView]:
     gift_ids = {r.gift_id for r in rows}
     customer_ids = {r.customer_id for r in rows}
     gifts = (
@@ -177,7 +177,7 @@ def _request_page(
             .limit(page_size)
         ).scalars()
     )
-    return _request_views(session, rows), int(total)
+    return request_views(session, rows), int(total)
 
 
 def _own(actor: Actor) -> int:
@@ -189,7 +189,7 @@ def _own(actor: Actor) -> int:
 def _locked_request(session: Session, request_id: object) -> tuple[RedemptionRequest, Customer]:
     """The request and its customer: the customer's row locked first (the order every writer of
     points uses), then the request re-read FOR UPDATE after that lock."""
-    request = session.get(RedemptionRequest, request_id) if _is_int(request_id) else None
+    request = session.get(RedemptionRequest, request_id) if is_row_id(request_id) else None
     if request is None:
         raise NotFound("redemption.error.not_found")
     customer = live_customer(session, request.customer_id, lock=True)
@@ -318,7 +318,7 @@ def update_gift(
             .with_for_update()
             .execution_options(populate_existing=True)
         ).scalar_one_or_none()
-        if _is_int(gift_id)
+        if is_row_id(gift_id)
         else None
     )
     if gift is None:
@@ -378,7 +378,7 @@ def _file(
     if not _is_int(quantity) or not 1 <= quantity <= MAX_QUANTITY:
         errors["quantity"] = "redemption.error.quantity"
     customer = live_customer(session, customer_id)
-    gift = session.get(Gift, gift_id) if _is_int(gift_id) else None
+    gift = session.get(Gift, gift_id) if is_row_id(gift_id) else None
     today = clock.local_today()
     if gift is None or not gift.is_active or not _in_dates(gift, today):
         errors["gift"] = "redemption.error.gift_unavailable"
@@ -408,7 +408,7 @@ def _file(
         customer_id=customer.id,
         detail={"request": request.id, "gift": gift.id, "quantity": quantity, "points": total},  # type: ignore[union-attr]
     )
-    return _request_views(session, [request])[0]
+    return request_views(session, [request])[0]
 
 
 @requires("purchase.post")
@@ -474,7 +474,7 @@ def approve(session: Session, *, actor: Actor, request_id: int) -> RequestView:
         detail={"request": request.id, "gift": gift.id, "quantity": request.quantity,
                 "points": request.points_total},
     )  # fmt: skip
-    return _request_views(session, [request])[0]
+    return request_views(session, [request])[0]
 
 
 @requires("redemption.approve")
@@ -494,7 +494,7 @@ def reject(session: Session, *, actor: Actor, request_id: int, reason: str) -> R
         reason=reason,
         detail={"request": request.id},
     )
-    return _request_views(session, [request])[0]
+    return request_views(session, [request])[0]
 
 
 @requires("member.self")
@@ -502,7 +502,7 @@ def member_cancel_request(session: Session, *, actor: Actor, request_id: int) ->
     """The member withdraws their own pending request; another customer's request is not found
     (its existence is not revealed). Refused when already decided."""
     own = _own(actor)
-    request = session.get(RedemptionRequest, request_id) if _is_int(request_id) else None
+    request = session.get(RedemptionRequest, request_id) if is_row_id(request_id) else None
     if request is None or request.customer_id != own:
         raise NotFound("redemption.error.not_found")
     request, customer = _locked_request(session, request_id)
@@ -518,7 +518,7 @@ def member_cancel_request(session: Session, *, actor: Actor, request_id: int) ->
         customer_id=customer.id,
         detail={"request": request.id},
     )
-    return _request_views(session, [request])[0]
+    return request_views(session, [request])[0]
 
 
 # --- lists ------------------------------------------------------------------------------------

@@ -31,10 +31,11 @@ from custapp.models import (
 )
 from custapp.models.membership import MEMBER_CLASSES
 from custapp.models.orders import PAYMENT_METHODS
+from custapp.security.masking import mask_generic
 from custapp.services import audit, points, stores
 from custapp.services.actor import Actor
-from custapp.services.customer_input import MAX_FEN, check_reason
-from custapp.services.customers import live_customer, survivor
+from custapp.services.customer_input import MAX_FEN, check_reason, is_row_id
+from custapp.services.customers import display_names, live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
 
@@ -121,6 +122,29 @@ class LedgerRow:
     order_number: str
     note: str  # points: the adjustment's reason or the redemption reference
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """小票 as printed: an order (orders.order_receipt: purchase, refund or void) or a top-up
+    (topup_receipt). The customer's name and the card number are masked; nothing else of the
+    customer's data is on it."""
+
+    kind: str  # purchase | refund | void | topup
+    number: str  # the order number, or D<local yyyymmdd><entry id> of a top-up
+    original_number: str  # the purchase a refund or void reverses, else ""
+    store_name: str
+    created_at: datetime
+    customer_name: str  # masked
+    card_number: str  # masked; "" when no card was involved
+    lines: tuple[tuple[str, int, int, int], ...]  # item, quantity, unit price fen, amount fen
+    total_fen: int  # a top-up: the amount
+    discount_fen: int
+    paid_fen: int
+    payments: tuple[tuple[str, int], ...]  # (method, amount fen)
+    points: int  # earned (+) or taken back (−) by the order
+    balance_fen: int | None  # stored value right after; None when no card was involved
+    operator: str  # the display name of the user who posted it
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -442,10 +466,15 @@ def _fee(
     return tier.card_fee_fen
 
 
+def topup_number(created_at: datetime, entry_id: int) -> str:
+    """A top-up receipt's number: D + local yyyymmdd + the zero-padded ledger entry id."""
+    return f"D{clock.to_local(created_at):%Y%m%d}{entry_id:08d}"
+
+
 def _topup_receipt(session: Session, entry: StoredValueEntry, card: MemberCard) -> TopupReceipt:
     names = stores.store_names(session, [entry.store_id] if entry.store_id else [])
     return TopupReceipt(
-        number=f"D{clock.to_local(entry.created_at):%Y%m%d}{entry.id:08d}",
+        number=topup_number(entry.created_at, entry.id),
         card_number=card.number,
         amount_fen=entry.amount_fen,
         method=entry.method or "",
@@ -505,7 +534,7 @@ def issue_card(
     if application_attachment_id is not None:
         attachment = (
             session.get(Attachment, application_attachment_id)
-            if _is_int(application_attachment_id)
+            if is_row_id(application_attachment_id)
             else None
         )
         if attachment is None or attachment.customer_id != customer.id:
@@ -545,7 +574,7 @@ def issue_card(
 def _card_for_update(session: Session, card_id: object) -> tuple[MemberCard, Customer]:
     """The card and its customer, the customer's row locked first (the order every writer of
     balances uses), the card re-read after the lock."""
-    card = session.get(MemberCard, card_id) if _is_int(card_id) else None
+    card = session.get(MemberCard, card_id) if is_row_id(card_id) else None
     if card is None:
         raise NotFound("error.not_found")
     customer = live_customer(session, card.customer_id, lock=True)
@@ -701,6 +730,79 @@ def topup(
         detail={"card": card.id, "entry": entry.id, "amount_fen": amount},
     )
     return _topup_receipt(session, entry, card)
+
+
+# --- receipts (小票) ---------------------------------------------------------------------------
+
+
+def masked_card_number(number: str) -> str:
+    """88******1234: the first two and the last four digits of a card number."""
+    return f"{number[:2]}{'*' * max(len(number) - 6, 4)}{number[-4:]}" if number else ""
+
+
+def receipt_party(session: Session, customer_id: int, card_id: int | None) -> tuple[str, str]:
+    """(the customer's masked name, the card's masked number) as a receipt prints them."""
+    customer = session.get(Customer, customer_id)
+    card = session.get(MemberCard, card_id) if card_id else None
+    return (
+        mask_generic(customer.name) if customer and customer.name else "",
+        masked_card_number(card.number) if card else "",
+    )
+
+
+def balance_after(session: Session, customer_id: int, *, entry_id: int | None, at: datetime) -> int:
+    """The stored value right after ledger entry `entry_id` (entries of one customer are written
+    under its row lock, so ids follow time), or at `at` when the receipt moved no stored value."""
+    where = [StoredValueEntry.customer_id == customer_id]
+    where.append(StoredValueEntry.id <= entry_id if entry_id else StoredValueEntry.created_at <= at)
+    total = session.exec(
+        select(func.coalesce(func.sum(StoredValueEntry.amount_fen), 0)).where(*where)
+    ).scalar_one()
+    return int(total)
+
+
+def operator_name(session: Session, user_id: int | None) -> str:
+    return display_names(session, [user_id]).get(user_id or 0, "")
+
+
+@requires("customer.read")
+def topup_receipt(session: Session, *, actor: Actor, number: str) -> Receipt:
+    """The 小票 of a top-up, by its number (D<local yyyymmdd><entry id>), with the balance right
+    after it. Audited as a view of the customer's data."""
+    text = number.strip() if isinstance(number, str) else ""
+    entry_id = int(text[9:]) if len(text) == 17 and text[1:].isdigit() else 0
+    entry = session.get(StoredValueEntry, entry_id) if entry_id else None
+    if entry is None or entry.kind != "topup" or topup_number(entry.created_at, entry.id) != text:
+        raise NotFound("error.not_found")
+    name, card = receipt_party(session, entry.customer_id, entry.card_id)
+    names = stores.store_names(session, [entry.store_id] if entry.store_id else [])
+    receipt = Receipt(
+        kind="topup",
+        number=text,
+        original_number="",
+        store_name=names.get(entry.store_id or 0, ""),
+        created_at=entry.created_at,
+        customer_name=name,
+        card_number=card,
+        lines=(),
+        total_fen=entry.amount_fen,
+        discount_fen=0,
+        paid_fen=entry.amount_fen,
+        payments=((entry.method or "", entry.amount_fen),),
+        points=0,
+        balance_fen=balance_after(
+            session, entry.customer_id, entry_id=entry.id, at=entry.created_at
+        ),
+        operator=operator_name(session, entry.created_by),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="receipt.view",
+        customer_id=entry.customer_id,
+        detail={"entry": entry.id},
+    )
+    return receipt
 
 
 # --- tiers ------------------------------------------------------------------------------------

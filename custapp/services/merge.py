@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from custapp import clock
 from custapp.models import (
+    ApprovalRequest,
     Attachment,
     CardFeePayment,
     Customer,
@@ -219,8 +220,8 @@ def _move_points(m: Merge) -> int:
 
 
 def _move_redemptions(m: Merge) -> int:
-    """Gift requests follow the points they would draw on."""
-    return _repoint(m, RedemptionRequest)
+    """Gift requests and pending approvals follow the points and orders they act on."""
+    return _repoint(m, RedemptionRequest) + _repoint(m, ApprovalRequest)
 
 
 def _move_service_logs(m: Merge) -> int:

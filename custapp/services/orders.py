@@ -22,11 +22,20 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from custapp import clock
-from custapp.models import MemberCard, MemberTier, Order, OrderLine, OrderPayment, Store
+from custapp.models import (
+    MemberCard,
+    MemberTier,
+    Order,
+    OrderLine,
+    OrderPayment,
+    PointsEntry,
+    Store,
+    StoredValueEntry,
+)
 from custapp.models.orders import PAYMENT_METHODS
 from custapp.services import audit, classification, membership, points, stores
 from custapp.services.actor import Actor
-from custapp.services.customer_input import MAX_FEN, check_reason
+from custapp.services.customer_input import MAX_FEN, check_reason, is_row_id
 from custapp.services.customers import live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
@@ -343,7 +352,7 @@ def post_refund(
     """Refund part or all of what is left of a purchase (paid − refunded so far), paid back by
     the given methods; the reason (2-200 characters) is kept in the audit entry. Field errors:
     `amount`, `payments.<i>.method|amount`, `payments`, `reason`."""
-    purchase = session.get(Order, order_id) if _is_int(order_id) else None
+    purchase = session.get(Order, order_id) if is_row_id(order_id) else None
     if purchase is None:
         raise NotFound("error.not_found")
     if purchase.kind != "purchase":
@@ -412,22 +421,30 @@ def post_refund(
     return PostedOrder(refund.id, refund.number, amount_fen, 0, amount_fen, -reversed_points)
 
 
+def voidable_purchase(session: Session, order_id: object) -> Order:
+    """The purchase `order_id` if it can still be voided: posted today (local), not refunded and
+    not voided yet; else NotFound or the DomainError saying why."""
+    purchase = session.get(Order, order_id) if is_row_id(order_id) else None
+    if purchase is None:
+        raise NotFound("error.not_found")
+    if purchase.kind != "purchase":
+        raise DomainError("orders.error.not_voidable")
+    if clock.to_local(purchase.created_at).date() != clock.local_today():
+        raise DomainError("orders.error.void_same_day")
+    if _refunded(session, [purchase.id]).get(purchase.id, 0):
+        raise DomainError("orders.error.void_after_refund")
+    return purchase
+
+
 @requires("purchase.void")
 def void_purchase(session: Session, *, actor: Actor, order_id: int, reason: str) -> PostedOrder:
     """作废: cs_manager reverses a whole purchase on the local day it was posted, by a reversing
     order of kind "void" (never a deletion): the same payments go back (stored value as a
     correction entry), the points are taken back like a full refund. Field error: reason."""
-    purchase = session.get(Order, order_id) if _is_int(order_id) else None
-    if purchase is None:
-        raise NotFound("error.not_found")
-    if purchase.kind != "purchase":
-        raise DomainError("orders.error.not_voidable")
     reason = check_reason(reason)
+    purchase = voidable_purchase(session, order_id)
     customer = live_customer(session, purchase.customer_id, lock=True)
-    if clock.to_local(purchase.created_at).date() != clock.local_today():
-        raise DomainError("orders.error.void_same_day")
-    if _refunded(session, [purchase.id]).get(purchase.id, 0):
-        raise DomainError("orders.error.void_after_refund")
+    purchase = voidable_purchase(session, purchase.id)  # again, under the customer's lock
     void = _insert(
         session,
         Order(
@@ -541,3 +558,72 @@ def list_orders(
         for o in orders
     ]
     return rows, total
+
+
+# --- receipts (小票) ---------------------------------------------------------------------------
+
+
+@requires("customer.read")
+def order_receipt(session: Session, *, actor: Actor, number: str) -> membership.Receipt:
+    """The 小票 of an order (purchase, refund or void) by its number: lines, discount, the split
+    payments, the points it earned or took back, and the stored value right after it when a card
+    was involved. Audited as a view of the customer's data."""
+    text = number.strip() if isinstance(number, str) else ""
+    order = (
+        session.exec(select(Order).where(Order.number == text)).scalar_one_or_none()
+        if 0 < len(text) <= 20
+        else None
+    )
+    if order is None:
+        raise NotFound("error.not_found")
+    original = session.get(Order, order.original_order_id) if order.original_order_id else None
+    lines = session.exec(
+        select(OrderLine.item, OrderLine.quantity, OrderLine.unit_price_fen, OrderLine.amount_fen)
+        .where(OrderLine.order_id == order.id)
+        .order_by(OrderLine.id)
+    ).all()
+    payments = session.exec(
+        select(OrderPayment.method, OrderPayment.amount_fen)
+        .where(OrderPayment.order_id == order.id)
+        .order_by(OrderPayment.id)
+    ).all()
+    earned = session.exec(
+        select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+            PointsEntry.order_id == order.id
+        )
+    ).scalar_one()
+    moved = session.exec(
+        select(func.max(StoredValueEntry.id)).where(StoredValueEntry.order_id == order.id)
+    ).scalar_one()
+    card_id = order.card_id or (original.card_id if original else None)
+    name, card = membership.receipt_party(session, order.customer_id, card_id)
+    names = stores.store_names(session, [order.store_id] if order.store_id else [])
+    receipt = membership.Receipt(
+        kind=order.kind,
+        number=order.number,
+        original_number=original.number if original else "",
+        store_name=names.get(order.store_id or 0, ""),
+        created_at=order.created_at,
+        customer_name=name,
+        card_number=card,
+        lines=tuple(tuple(line) for line in lines),
+        total_fen=order.total_fen,
+        discount_fen=order.discount_fen,
+        paid_fen=order.paid_fen,
+        payments=tuple(tuple(p) for p in payments),
+        points=int(earned),
+        balance_fen=membership.balance_after(
+            session, order.customer_id, entry_id=moved, at=order.created_at
+        )
+        if card_id or moved
+        else None,
+        operator=membership.operator_name(session, order.created_by),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="receipt.view",
+        customer_id=order.customer_id,
+        detail={"order": order.id},
+    )
+    return receipt

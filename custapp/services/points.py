@@ -292,13 +292,9 @@ def redeem(session: Session, *, actor: Actor, customer_id: int, points: int, ref
     _draw(session, customer_id, points, kind="redeem", actor=actor, ref=ref)
 
 
-@requires("points.adjust")
-def adjust_points(
-    session: Session, *, actor: Actor, customer_id: int, points: int, reason: str
-) -> int:
-    """A manual adjustment (+ a new lot that pays off a clawback first; − drawn soonest-expiring
-    first, never below zero) with a reason of 2-200 characters; returns the available points.
-    Field errors: `points`, `reason`."""
+def check_adjustment(points: object, reason: object) -> str:
+    """A manual adjustment's input: a non-zero whole number of points within ±MAX_ADJUST and a
+    reason of 2-200 characters (returned stripped). Field errors: `points`, `reason`."""
     errors: dict[str, str] = {}
     if (
         not isinstance(points, int)
@@ -313,6 +309,17 @@ def adjust_points(
         errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+    return reason  # type: ignore[return-value]
+
+
+@requires("points.adjust")
+def adjust_points(
+    session: Session, *, actor: Actor, customer_id: int, points: int, reason: str
+) -> int:
+    """A manual adjustment (+ a new lot that pays off a clawback first; − drawn soonest-expiring
+    first, never below zero) with a reason of 2-200 characters; returns the available points.
+    Field errors: `points`, `reason`."""
+    reason = check_adjustment(points, reason)
     customer = live_customer(session, customer_id, lock=True)
     if points > 0:
         _new_lot(session, customer.id, points, kind="adjust", actor=actor, reason=reason)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import reflex as rx
+from helpers import _member, _member_token, _staff, _staff_token
 from reflex_base.event import EventSpec
 from sqlalchemy import select
 
@@ -14,51 +15,22 @@ from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import AuditEntry, ConsentState, PrivacyNotice, Purpose
 from custapp.pages.compliance import ComplianceState
-from custapp.services import auth, bootstrap, compliance, consent, customers
+from custapp.services import compliance, consent, customers
 from custapp.services.actor import Actor, system_actor
 from custapp.states.session import SessionState
 
-PASSWORD = "Correct-horse-42"
 MEMBER_PHONE = "13700000009"
 OTHER_ROLES = ("front_desk", "cs_manager", "auditor", "sysadmin", "member")
 
 
-def _staff(username: str, role: str) -> int:
-    with session_scope() as session:
-        return bootstrap.create_staff_user(
-            session,
-            actor=system_actor("test"),
-            username=username,
-            display_name=username,
-            roles=[role],
-            password=PASSWORD,
-        )
-
-
-def _member() -> int:
-    with session_scope() as session:
-        return bootstrap.create_member_login(
-            session,
-            actor=system_actor("test"),
-            phone=MEMBER_PHONE,
-            password=PASSWORD,
-            display_name="会员",
-        )
-
-
 def _logged_in(login: str, *, member: bool = False) -> tuple[rx.State, ComplianceState]:
     """A fresh state tree, as the memory state manager builds one per browser tab."""
-    with session_scope() as session:
-        if member:
-            result = auth.login_member(session, phone=login, password=PASSWORD, ip="10.0.0.5")
-        else:
-            result = auth.login_staff(session, username=login, password=PASSWORD, ip="10.0.0.5")
-    assert result.ok
+    token = _member_token(login) if member else _staff_token(login)
     root = rx.State(_reflex_internal_init=True)
     session_state = root.substates[SessionState.get_name()]
     state = session_state.substates[ComplianceState.get_name()]
     assert isinstance(state, ComplianceState)
-    session_state.token = result.token
+    session_state.token = token
     session_state.locale = "en"
     return root, state
 
@@ -232,7 +204,7 @@ def test_other_roles_are_sent_home_and_every_handler_refuses(world, role):
     with session_scope() as session:
         draft = compliance.create_draft(session, actor=officer)
     if role == "member":
-        user_id = _member()
+        user_id = _member(MEMBER_PHONE)
         _, state = _logged_in(MEMBER_PHONE, member=True)
     else:
         user_id = _staff(f"someone.{role}", role)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import reflex as rx
 import run_async
+from helpers import _staff, _staff_token, _state_text
 from reflex.istate.data import RouterData
 from sqlalchemy import func, select
 
@@ -28,11 +29,10 @@ from custapp.models import (
 from custapp.pages.customer_form import CustomerFormState
 from custapp.pages.customer_profile import ProfileState
 from custapp.pages.profile_consents import ConsentTabState
-from custapp.services import attachments, auth, bootstrap, consent, customers, outbox
+from custapp.services import attachments, consent, customers, outbox
 from custapp.services.actor import Actor, system_actor
 from custapp.states.session import SessionState
 
-PASSWORD = "Correct-horse-42"
 PHONE, NEW_PHONE = "13912345678", "13700001111"
 NAME = "同意测试客户"
 FORM_NO = "GZ-2026-0001"
@@ -55,17 +55,8 @@ CHOOSABLE = [
 
 @pytest.fixture
 def world(db) -> dict[str, int]:
-    ids = {}
+    ids = {username: _staff(username, role) for username, role in USERS.items()}
     with session_scope() as session:
-        for username, role in USERS.items():
-            ids[username] = bootstrap.create_staff_user(
-                session,
-                actor=system_actor("test"),
-                username=username,
-                display_name=username,
-                roles=[role],
-                password=PASSWORD,
-            )
         ids["customer"] = customers.create_customer(
             session,
             actor=system_actor("test"),
@@ -85,13 +76,10 @@ def _router(path: str, **params: str) -> RouterData:
     )
 
 
-def _tree(username: str) -> rx.State:
-    with session_scope() as session:
-        login = auth.login_staff(session, username=username, password=PASSWORD, ip="10.0.0.5")
-    assert login.ok
+def _root(username: str) -> rx.State:
     root = rx.State(_reflex_internal_init=True)
     session_state = root.substates[SessionState.get_name()]
-    session_state.token, session_state.locale = login.token, "en"
+    session_state.token, session_state.locale = _staff_token(username), "en"
     return root
 
 
@@ -100,7 +88,7 @@ def _sub(root: rx.State, cls: type[rx.State]) -> rx.State:
 
 
 def _new_form(username: str = "front.desk") -> tuple[rx.State, CustomerFormState]:
-    root = _tree(username)
+    root = _root(username)
     form = _sub(root, CustomerFormState)
     form.router = _router("/customers/new")
     assert form.load() is None
@@ -110,7 +98,7 @@ def _new_form(username: str = "front.desk") -> tuple[rx.State, CustomerFormState
 def _tab(username: str, customer_id: int) -> tuple[rx.State, ProfileState, ConsentTabState]:
     """The profile opened on the customer (for a role without customer.read: as if its state
     had been given the customer anyway), then the tab mounted."""
-    root = _tree(username)
+    root = _root(username)
     profile, tab = _sub(root, ProfileState), _sub(root, ConsentTabState)
     profile.router = _router("/customers/[cid]", cid=str(customer_id))
     profile.load()
@@ -121,15 +109,6 @@ def _tab(username: str, customer_id: int) -> tuple[rx.State, ProfileState, Conse
 
 def _load(tab: ConsentTabState):  # noqa: ANN202
     return run_async.run(tab.load())
-
-
-def _state_text(root: rx.State) -> str:
-    parts, stack = [repr(root.dict())], [root]
-    while stack:
-        state = stack.pop()
-        parts.append(repr(vars(state)))
-        stack.extend(state.substates.values())
-    return "\n".join(parts)
 
 
 def _counts() -> tuple[int, int, int, int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import reflex as rx
+from helpers import _staff, _staff_token, _state_text
 from reflex.istate.data import RouterData
 from sqlalchemy import func, select
 
@@ -13,25 +14,17 @@ from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import Customer, CustomerChange, CustomerContact
 from custapp.pages.customer_form import CustomerFormState
-from custapp.services import auth, bootstrap, customer_fields, customers, datakeys
+from custapp.services import customer_fields, customers, datakeys
 from custapp.services.actor import system_actor
 from custapp.states.session import SessionState
 
-PASSWORD = "Correct-horse-42"
 PHONE_1, PHONE_2, PHONE_3 = "13912345678", "13687654321", "13700001111"
 
 
 @pytest.fixture
 def world(db) -> dict[str, int]:
+    desk = _staff("front.desk", "front_desk")
     with session_scope() as session:
-        desk = bootstrap.create_staff_user(
-            session,
-            actor=system_actor("test"),
-            username="front.desk",
-            display_name="front.desk",
-            roles=["front_desk"],
-            password=PASSWORD,
-        )
         ref = customers.create_customer(
             session,
             actor=system_actor("test"),
@@ -48,11 +41,10 @@ def world(db) -> dict[str, int]:
 
 
 def _form(path: str, **params: str) -> tuple[rx.State, CustomerFormState]:
-    with session_scope() as session:
-        login = auth.login_staff(session, username="front.desk", password=PASSWORD, ip="10.0.0.5")
+    token = _staff_token("front.desk")
     root = rx.State(_reflex_internal_init=True)
     session_state = root.substates[SessionState.get_name()]
-    session_state.token, session_state.locale = login.token, "en"
+    session_state.token, session_state.locale = token, "en"
     form = session_state.substates[CustomerFormState.get_name()]
     form.router = RouterData.from_router_data(
         {
@@ -64,15 +56,6 @@ def _form(path: str, **params: str) -> tuple[rx.State, CustomerFormState]:
     )
     assert form.load() is None
     return root, form
-
-
-def _state_text(root: rx.State) -> str:
-    parts, stack = [repr(root.dict())], [root]
-    while stack:
-        state = stack.pop()
-        parts.append(repr(vars(state)))
-        stack.extend(state.substates.values())
-    return "\n".join(parts)
 
 
 def _contacts(customer_id: int) -> list[tuple[int, str, str | None, str]]:

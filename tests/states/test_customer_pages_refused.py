@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import reflex as rx
+from helpers import _staff, _staff_token, _state_text
 from reflex.istate.data import RouterData
 from reflex_base.event import EventSpec
 from sqlalchemy import func, select
@@ -17,28 +18,15 @@ from custapp.models import AuditEntry, Customer, CustomerChange, CustomerContact
 from custapp.pages.customer_form import CustomerFormState
 from custapp.pages.customer_profile import ProfileState
 from custapp.pages.customers import CustomersState
-from custapp.services import auth, bootstrap, customers
+from custapp.services import customers
 from custapp.services.actor import system_actor
 from custapp.states.session import SessionState
 
-PASSWORD = "Correct-horse-42"
 NAME = "保密贸易有限公司"
 PHONE = "13912345678"
 CONTACT_PHONE = "13687654321"
 CONTACT_NAME = "保密联系人"
 ROLES = {"root.admin": "sysadmin", "the.auditor": "auditor"}
-
-
-def _staff(username: str, role: str) -> int:
-    with session_scope() as session:
-        return bootstrap.create_staff_user(
-            session,
-            actor=system_actor("test"),
-            username=username,
-            display_name=username,
-            roles=[role],
-            password=PASSWORD,
-        )
 
 
 def _router(path: str, **params: str) -> RouterData:
@@ -74,12 +62,10 @@ def world(db) -> dict[str, object]:
 
 def _logged_in(username: str) -> tuple[rx.State, CustomersState, ProfileState, CustomerFormState]:
     """A fresh state tree, as the memory state manager builds one per browser tab."""
-    with session_scope() as session:
-        login = auth.login_staff(session, username=username, password=PASSWORD, ip="10.0.0.5")
-    assert login.ok
+    token = _staff_token(username)
     root = rx.State(_reflex_internal_init=True)
     session_state = root.substates[SessionState.get_name()]
-    session_state.token = login.token
+    session_state.token = token
     session_state.locale = "en"
     states = [
         session_state.substates[cls.get_name()]
@@ -106,16 +92,6 @@ def _sent_home(result) -> None:
     assert _toasts(events, t("error.page_denied", "en")), events
     redirects = [str(e.args) for e in events if e.handler.fn.__qualname__ == "_redirect"]
     assert len(redirects) == 1 and '"/"' in redirects[0], redirects
-
-
-def _state_text(root: rx.State) -> str:
-    """Every value held by every state in the tree, frontend and backend vars alike."""
-    parts, stack = [repr(root.dict())], [root]
-    while stack:
-        state = stack.pop()
-        parts.append(repr(vars(state)))
-        stack.extend(state.substates.values())
-    return "\n".join(parts)
 
 
 def _customer_values(world) -> tuple[str, ...]:  # noqa: ANN001

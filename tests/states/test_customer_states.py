@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 import reflex as rx
+from helpers import _staff, _staff_token
 from reflex.istate.data import RouterData
 from sqlalchemy import select
 
@@ -17,26 +18,13 @@ from custapp.models import AuditEntry, Customer, CustomerChange
 from custapp.pages.customer_profile import ProfileState
 from custapp.pages.customers import CustomersState
 from custapp.security.validators import make_cn_id
-from custapp.services import auth, bootstrap, customer_search, customers
+from custapp.services import customer_search, customers
 from custapp.services.actor import system_actor
 from custapp.states.session import SessionState
 
-PASSWORD = "Correct-horse-42"
 PHONE = "13912345678"
 ID_NUMBER = make_cn_id("110105", date(1990, 5, 17), 123)
 ADDRESS = "北京市朝阳区建国路八十八号院三号楼"
-
-
-def _staff(username: str, role: str) -> int:
-    with session_scope() as session:
-        return bootstrap.create_staff_user(
-            session,
-            actor=system_actor("test"),
-            username=username,
-            display_name=username,
-            roles=[role],
-            password=PASSWORD,
-        )
 
 
 def _customer() -> int:
@@ -64,15 +52,13 @@ def _router(path: str, **params: str) -> RouterData:
 
 def _logged_in(username: str) -> tuple[rx.State, ProfileState, CustomersState]:
     """A fresh state tree, as the memory state manager builds one per browser tab."""
-    with session_scope() as session:
-        login = auth.login_staff(session, username=username, password=PASSWORD, ip="10.0.0.5")
-    assert login.ok
+    token = _staff_token(username)
     root = rx.State(_reflex_internal_init=True)
     session_state = root.substates[SessionState.get_name()]
     profile = session_state.substates[ProfileState.get_name()]
     listing = session_state.substates[CustomersState.get_name()]
     assert isinstance(profile, ProfileState) and isinstance(listing, CustomersState)
-    session_state.token = login.token
+    session_state.token = token
     session_state.locale = "en"
     return root, profile, listing
 

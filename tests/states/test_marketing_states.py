@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import reflex as rx
 import run_async
+from helpers import _member, _member_token, _staff, _staff_token, _state_text
 from reflex.istate.data import RouterData
 from reflex_base.event import EventSpec
 from sqlalchemy import func, select
@@ -17,29 +18,16 @@ from custapp.i18n import t
 from custapp.models import AuditEntry, Campaign, OutboxMessage
 from custapp.pages.marketing import MarketingState
 from custapp.security.permissions import MEMBER
-from custapp.services import auth, bootstrap, consent, customers
+from custapp.services import consent, customers
 from custapp.services.actor import system_actor
 from custapp.services.customer_input import CustomerInput
 from custapp.states.session import SessionState
 
-PASSWORD = "Correct-horse-42"
 MEMBER_PHONE = "13700002222"
 PHONES = {"营销甲": "13911112222", "营销乙": "13933334444", "拒绝丙": "13955556666"}
 SUBJECT = "春季新品品鉴会"
 BODY = "本周六春季新品品鉴会，会员到店可免费品尝。回复T退订"
 OTHER_ROLES = ["front_desk", "compliance", "auditor", "sysadmin", MEMBER]
-
-
-def _staff(username: str, role: str) -> int:
-    with session_scope() as session:
-        return bootstrap.create_staff_user(
-            session,
-            actor=system_actor("test"),
-            username=username,
-            display_name=username,
-            roles=[role],
-            password=PASSWORD,
-        )
 
 
 @pytest.fixture
@@ -60,29 +48,19 @@ def world(db) -> dict[str, int]:
                 choices={"marketing_sms": "refuse" if name == "拒绝丙" else "grant"},
                 evidence_ref="F-001",
             )
-        ids[MEMBER] = bootstrap.create_member_login(
-            session,
-            actor=system,
-            phone=MEMBER_PHONE,
-            password=PASSWORD,
-            display_name="会员",
-            customer_id=ref.id,
-        )
+    ids[MEMBER] = _member(MEMBER_PHONE, customer_id=ref.id)
     return ids
 
 
 def _logged_in(role: str) -> tuple[rx.State, MarketingState]:
     """A fresh state tree, as the memory state manager builds one per browser tab."""
-    with session_scope() as session:
-        if role == MEMBER:
-            login = auth.login_member(session, phone=MEMBER_PHONE, password=PASSWORD, ip=None)
-        else:
-            username = "the.manager" if role == "cs_manager" else f"the.{role}"
-            login = auth.login_staff(session, username=username, password=PASSWORD, ip=None)
-    assert login.ok
+    if role == MEMBER:
+        token = _member_token(MEMBER_PHONE, ip=None)
+    else:
+        token = _staff_token("the.manager" if role == "cs_manager" else f"the.{role}", ip=None)
     root = rx.State(_reflex_internal_init=True)
     session_state = root.substates[SessionState.get_name()]
-    session_state.token = login.token
+    session_state.token = token
     session_state.locale = "en"
     state = session_state.substates[MarketingState.get_name()]
     state.router = RouterData.from_router_data(
@@ -112,15 +90,6 @@ def _queue(state: MarketingState) -> list:
         return [event async for event in MarketingState.queue.fn(state)]
 
     return run_async.run(collect())
-
-
-def _state_text(root: rx.State) -> str:
-    parts, stack = [repr(root.dict())], [root]
-    while stack:
-        state = stack.pop()
-        parts.append(repr(vars(state)))
-        stack.extend(state.substates.values())
-    return "\n".join(parts)
 
 
 def _counts() -> tuple[int, int]:

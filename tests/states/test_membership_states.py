@@ -9,34 +9,20 @@ from datetime import UTC, datetime
 
 import pytest
 import reflex as rx
-from reflex.istate.data import RouterData
+from helpers import _member, _member_token, _staff, _staff_token, _state_text, _tree
 from sqlalchemy import func, select
 
 from custapp import clock
 from custapp.db import session_scope
 from custapp.i18n import t
-from custapp.models import MemberCard, PointsEntry, StoredValueEntry, User
+from custapp.models import ApprovalRequest, MemberCard, PointsEntry, StoredValueEntry, User
 from custapp.pages.portal import PortalState
 from custapp.pages.profile_membership import MembershipTabState
-from custapp.services import auth, bootstrap, customers, membership
+from custapp.services import customers, membership
 from custapp.services.actor import system_actor
-from custapp.states.session import SessionState
 
-PASSWORD = "Correct-horse-42"
 PHONE = "13912345678"
 OTHER_PHONE = "13787654321"
-
-
-def _staff(username: str, role: str) -> None:
-    with session_scope() as session:
-        bootstrap.create_staff_user(
-            session,
-            actor=system_actor("test"),
-            username=username,
-            display_name=username,
-            roles=[role],
-            password=PASSWORD,
-        )
 
 
 @pytest.fixture
@@ -55,40 +41,16 @@ def world(db) -> dict:
             session, actor=system_actor("test"), customer_id=ids["李会员"], tier_code="gold",
             application_signed=True, first_topup_fen=60000, topup_method="cash", fee_method="cash",
         )  # fmt: skip
-        bootstrap.create_member_login(
-            session, actor=system_actor("test"), phone=PHONE, password=PASSWORD,
-            display_name="王会员", customer_id=ids["王会员"],
-        )  # fmt: skip
+    _member(PHONE, customer_id=ids["王会员"], display_name="王会员")
     return ids
 
 
-def _tree(token: str, state_cls: type[rx.State], path: str) -> tuple[rx.State, rx.State]:
-    root = rx.State(_reflex_internal_init=True)
-    session_state = root.substates[SessionState.get_name()]
-    state = session_state.substates[state_cls.get_name()]
-    session_state.token, session_state.locale = token, "en"
-    state.router = RouterData.from_router_data(
-        {"pathname": path, "asPath": path, "query": {}, "headers": {"origin": "http://localhost"}}
-    )
-    return root, state
-
-
 def _desk(customer_id: int) -> tuple[rx.State, MembershipTabState]:
-    with session_scope() as session:
-        login = auth.login_staff(session, username="front.desk", password=PASSWORD, ip="10.0.0.5")
-    root, state = _tree(login.token, MembershipTabState, f"/customers/{customer_id}")
+    token = _staff_token("front.desk")
+    root, state = _tree(token, MembershipTabState, f"/customers/{customer_id}")
     state._cid = customer_id  # what load() takes from the profile on the server
     state._fetch_all()
     return root, state
-
-
-def _state_text(root: rx.State) -> str:
-    parts, stack = [repr(root.dict())], [root]
-    while stack:
-        state = stack.pop()
-        parts.append(repr(vars(state)))
-        stack.extend(state.substates.values())
-    return "\n".join(parts)
 
 
 def _count(model) -> int:  # noqa: ANN001
@@ -150,11 +112,11 @@ def test_the_code_leaves_the_state_when_its_dialog_closes(world) -> None:  # noq
 
 
 def test_the_portal_shows_only_the_members_own_card(world) -> None:  # noqa: ANN001
+    token = _member_token(PHONE, ip="10.0.0.6")
     with session_scope() as session:
-        login = auth.login_member(session, phone=PHONE, password=PASSWORD, ip="10.0.0.6")
         member_id = session.exec(select(User.id).where(User.kind == "member")).scalar_one()
-    assert login.ok and member_id
-    root, state = _tree(login.token, PortalState, "/portal")
+    assert member_id
+    root, state = _tree(token, PortalState, "/portal")
     state.load()
     assert state.summary["has_card"] == ""  # 王会员 has none; 李会员's gold card is not shown
     state.show_ledger("stored_value")
@@ -163,8 +125,24 @@ def test_the_portal_shows_only_the_members_own_card(world) -> None:  # noqa: ANN
 
 
 def test_staff_cannot_open_the_portal(world) -> None:  # noqa: ANN001
-    with session_scope() as session:
-        login = auth.login_staff(session, username="front.desk", password=PASSWORD, ip="10.0.0.5")
-    _, state = _tree(login.token, PortalState, "/portal")
+    token = _staff_token("front.desk")
+    _, state = _tree(token, PortalState, "/portal")
     state.load()
     assert state.summary == {} and state.rows == []
+
+
+def test_the_front_desk_asks_for_a_points_adjustment_and_cannot_adjust(world) -> None:  # noqa: ANN001
+    root, state = _desk(world["李会员"])
+    points_before = _count(PointsEntry)
+    state.open_action("ask_adjust")
+    result = state.submit_action({"points": "+30", "reason": "活动补发积分"})
+    assert result and None not in result and state.action == ""
+    assert "+30" in state.pending_note and _count(PointsEntry) == points_before
+    with session_scope() as session:
+        asked = session.exec(select(ApprovalRequest)).scalar_one()
+    assert (asked.kind, asked.points, asked.status) == ("points_adjust", 30, "pending")
+    # the direct adjustment, called anyway, is refused by the service
+    state.open_action("adjust")
+    state.submit_action({"points": "30", "reason": "活动补发积分"})
+    assert state.action_error == t("error.permission_denied", "en")
+    assert _count(PointsEntry) == points_before

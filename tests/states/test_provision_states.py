@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import reflex as rx
+from helpers import PASSWORD, _member, _member_token, _staff_token, _state_text
 from reflex_base.event import EventSpec
 from sqlalchemy import func, select
 
@@ -16,12 +17,11 @@ from custapp.i18n import t
 from custapp.models import AuditEntry, LegalDisclosure, Provision, ProvisionCustomer, Recipient
 from custapp.pages.provisions import ProvisionsState
 from custapp.security.permissions import COMPLIANCE, MEMBER, STAFF_ROLES
-from custapp.services import auth, bootstrap, consent, customers
+from custapp.services import bootstrap, consent, customers
 from custapp.services.actor import system_actor
 from custapp.services.customer_input import CustomerInput
 from custapp.states.session import SessionState
 
-PASSWORD = "Correct-horse-42"
 MEMBER_PHONE = "13700001111"
 AGREED_PHONE = "13912345678"
 REFUSER_PHONE = "13887654321"
@@ -55,27 +55,16 @@ def world(db) -> dict[str, object]:
             )  # fmt: skip
     ids["agreed"], ids["agreed_number"] = _customer("钱同意", AGREED_PHONE, "grant")
     ids["refuser"], ids["refuser_number"] = _customer("李拒绝", REFUSER_PHONE, "refuse")
-    with session_scope() as session:
-        ids[MEMBER] = bootstrap.create_member_login(
-            session, actor=system_actor("test"), phone=MEMBER_PHONE, password=PASSWORD,
-            display_name="会员", customer_id=ids["agreed"],
-        )  # fmt: skip
+    ids[MEMBER] = _member(MEMBER_PHONE, customer_id=ids["agreed"])
     return ids
 
 
 def _logged_in(role: str) -> tuple[rx.State, ProvisionsState]:
     """A fresh state tree, as the memory state manager builds one per browser tab."""
-    with session_scope() as session:
-        if role == MEMBER:
-            login = auth.login_member(session, phone=MEMBER_PHONE, password=PASSWORD, ip="10.0.0.5")
-        else:
-            login = auth.login_staff(
-                session, username=f"the.{role}", password=PASSWORD, ip="10.0.0.5"
-            )
-    assert login.ok
+    token = _member_token(MEMBER_PHONE) if role == MEMBER else _staff_token(f"the.{role}")
     root = rx.State(_reflex_internal_init=True)
     session_state = root.substates[SessionState.get_name()]
-    session_state.token = login.token
+    session_state.token = token
     session_state.locale = "en"
     state = session_state.substates[ProvisionsState.get_name()]
     assert isinstance(state, ProvisionsState)
@@ -96,16 +85,6 @@ def _events(result) -> list[EventSpec]:
 def _toasts(result, kind: str, message: str) -> bool:
     rendered = [str(getattr(e, "args", "")) for e in _events(result)]
     return any("__toast" in r and f'"{kind}"' in r and message in r for r in rendered)
-
-
-def _state_text(root: rx.State) -> str:
-    """Every value held by every state in the tree, frontend and backend vars alike."""
-    parts, stack = [repr(root.dict())], [root]
-    while stack:
-        state = stack.pop()
-        parts.append(repr(vars(state)))
-        stack.extend(state.substates.values())
-    return "\n".join(parts)
 
 
 def _counts() -> tuple[int, ...]:

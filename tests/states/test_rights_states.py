@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pyzipper
 import reflex as rx
+from helpers import _staff, _staff_token, _state_text
 from reflex.istate.data import RouterData
 from reflex_base.event import EventSpec
 from sqlalchemy import select
@@ -23,26 +24,13 @@ from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import AuditEntry, RightsRequest
 from custapp.pages.rights_requests import RightsState
-from custapp.services import auth, bootstrap, consent, customers, rights
+from custapp.services import consent, customers, rights
 from custapp.services.actor import system_actor
 from custapp.states.session import SessionState
 
-PASSWORD = "Correct-horse-42"
 PHONE = "13912345678"
 DETAIL = "客户来信要求提供本人资料副本，回电13912345678"
 T0 = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)
-
-
-def _staff(username: str, role: str) -> int:
-    with session_scope() as session:
-        return bootstrap.create_staff_user(
-            session,
-            actor=system_actor("test"),
-            username=username,
-            display_name=username,
-            roles=[role],
-            password=PASSWORD,
-        )
 
 
 @pytest.fixture
@@ -76,14 +64,12 @@ def world(db) -> dict:
 
 def _logged_in(username: str) -> tuple[rx.State, RightsState]:
     """A fresh state tree, as the memory state manager builds one per browser tab."""
-    with session_scope() as session:
-        login = auth.login_staff(session, username=username, password=PASSWORD, ip="10.0.0.5")
-    assert login.ok
+    token = _staff_token(username)
     root = rx.State(_reflex_internal_init=True)
     session_state = root.substates[SessionState.get_name()]
     state = session_state.substates[RightsState.get_name()]
     assert isinstance(state, RightsState)
-    session_state.token = login.token
+    session_state.token = token
     session_state.locale = "en"
     state.router = RouterData.from_router_data(
         {"pathname": "/rights-requests", "asPath": "/rights-requests", "query": {},
@@ -133,16 +119,6 @@ def _toast(result, kind: str, message: str) -> bool:
         "__toast" in str(e.args) and f'"{kind}"' in str(e.args) and message in str(e.args)
         for e in _events(result)
     )
-
-
-def _state_text(root: rx.State) -> str:
-    """Every value held by every state in the tree, frontend and backend vars alike."""
-    parts, stack = [repr(root.dict())], [root]
-    while stack:
-        state = stack.pop()
-        parts.append(repr(vars(state)))
-        stack.extend(state.substates.values())
-    return "\n".join(parts)
 
 
 # --- the front desk --------------------------------------------------------------------------------

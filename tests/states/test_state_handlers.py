@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import reflex as rx
+from helpers import _staff, _staff_token, _state_text
 from reflex_base.event import EventSpec
 from sqlalchemy import select
 
@@ -13,35 +14,17 @@ from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import AuditEntry, LoginSession, User, UserRole
 from custapp.pages.users import UsersState
-from custapp.services import auth, bootstrap
-from custapp.services.actor import system_actor
 from custapp.states.session import SessionState
-
-PASSWORD = "Correct-horse-42"
-
-
-def _staff(username: str, role: str) -> int:
-    with session_scope() as session:
-        return bootstrap.create_staff_user(
-            session,
-            actor=system_actor("test"),
-            username=username,
-            display_name=username,
-            roles=[role],
-            password=PASSWORD,
-        )
 
 
 def _logged_in(username: str) -> tuple[rx.State, UsersState]:
     """A fresh state tree, as the memory state manager builds one per browser tab."""
-    with session_scope() as session:
-        login = auth.login_staff(session, username=username, password=PASSWORD, ip="10.0.0.5")
-    assert login.ok
+    token = _staff_token(username)
     root = rx.State(_reflex_internal_init=True)
     session_state = root.substates[SessionState.get_name()]
     users_state = session_state.substates[UsersState.get_name()]
     assert isinstance(users_state, UsersState)
-    session_state.token = login.token
+    session_state.token = token
     session_state.locale = "en"
     return root, users_state
 
@@ -147,16 +130,6 @@ def test_a_logged_out_browser_gets_the_login_message_not_the_data(world):
     result = state.reset_password(str(world["target"]), "some.clerk")
     assert any(_is_error_toast(e, t("auth.login_required", "en")) for e in _events(result))
     assert _snapshot() == before
-
-
-def _state_text(root: rx.State) -> str:
-    """Every value held by every state in the tree, frontend and backend vars alike."""
-    parts, stack = [repr(root.dict())], [root]
-    while stack:
-        state = stack.pop()
-        parts.append(repr(vars(state)))
-        stack.extend(state.substates.values())
-    return "\n".join(parts)
 
 
 def test_no_state_var_holds_a_password_hash_after_the_users_page_loads(world):

@@ -247,3 +247,29 @@ def test_no_customers_when_asked_for_none(db):
     assert names == ["陈会员"]
     with pytest.raises(ValueError):
         _seed(-1)
+
+
+def test_demo_gifts_are_seeded_once_audited_and_one_fits_the_demo_member(db):
+    from custapp.models import Gift
+    from custapp.services import points
+
+    assert cli.main(["seed-demo", "--customers", "0"]) == 0
+    with session_scope() as session:
+        seeded = session.exec(select(Gift).order_by(Gift.id)).scalars().all()
+        audited = session.exec(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "gift.create")
+        ).scalar_one()
+        member = session.exec(select(Customer).where(Customer.name == "陈会员")).scalar_one()
+        have = points.available(session, member.id)
+    assert [(g.name_zh, g.name_en, g.points_cost, g.stock) for g in seeded] == list(
+        bootstrap.DEMO_GIFTS
+    )
+    assert all(g.name_zh and g.name_en and g.is_active for g in seeded)
+    assert audited == len(seeded) >= 3
+    # the member journey requests a gift with the demo member's 204 points
+    assert have == 204 and min(g.points_cost for g in seeded) <= 200
+    with session_scope() as session:  # a second run (or a catalogue already kept) adds nothing
+        assert bootstrap.seed_demo_gifts(session, actor=system_actor("test")) == 0
+    assert cli.main(["seed-demo", "--if-empty", "--customers", "0"]) == 0
+    with session_scope() as session:
+        assert session.exec(select(func.count(Gift.id))).scalar_one() == len(seeded)

@@ -121,18 +121,7 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
         "reason": "商品退货",
     },
     "orders.list_orders": lambda s, w: {"customer_id": _customer(s), "page": 1},
-    "orders.void_purchase": lambda s, w: {
-        "order_id": SERVICE_MODULES["orders"]
-        .post_purchase(
-            s,
-            actor=system_actor("test"),
-            customer_id=_customer(s),
-            lines=[("美式咖啡", 1, 1800)],
-            payments=[("cash", 1800)],
-        )
-        .id,
-        "reason": "录错金额",
-    },
+    "orders.void_purchase": lambda s, w: {"order_id": _purchase(s), "reason": "录错金额"},
     # --- membership, stored value and points ---
     "membership.customer_membership": lambda s, w: {"customer_id": _customer(s)},
     "membership.member_summary": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
@@ -438,6 +427,40 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     "compliance.discard_draft": lambda s, w: {"notice_id": _draft_notice(s)},
     "compliance.publish_preview": lambda s, w: {"notice_id": _draft_notice(s)},
     "compliance.publish_draft": lambda s, w: {"notice_id": _draft_notice(s)},
+    # --- portal privacy (issue 5) ---
+    "customer_profile.member_profile": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
+    # --- receipts and tiers (issue 5) ---
+    "orders.order_receipt": lambda s, w: {
+        "number": SERVICE_MODULES["orders"]
+        .post_purchase(
+            s,
+            actor=system_actor("test"),
+            customer_id=_customer(s),
+            lines=[("美式咖啡", 1, 1800)],
+            payments=[("cash", 1800)],
+        )
+        .number
+    },
+    "membership.topup_receipt": lambda s, w: {
+        "number": SERVICE_MODULES["membership"]
+        .topup(s, actor=system_actor("test"), card_id=_card(s).id, amount_fen=5000, method="cash")
+        .number
+    },
+    # --- approvals (issue 5) ---
+    "approvals.request_void": lambda s, w: {"order_id": _purchase(s), "reason": "录错金额"},
+    "approvals.request_points_adjustment": lambda s, w: {
+        "customer_id": _customer(s),
+        "points": 50,
+        "reason": "活动补发积分",
+    },
+    "approvals.approve": lambda s, w: {"request_id": _void_request(s, w.target_id)},
+    "approvals.reject": lambda s, w: {
+        "request_id": _void_request(s, w.target_id),
+        "reason": "金额无误",
+    },
+    "approvals.cancel": lambda s, w: {"request_id": _void_request(s, w.actor_id)},
+    "approvals.inbox": lambda s, w: {"page": 1},
+    "approvals.customer_pending": lambda s, w: {"customer_id": _customer(s)},
 }
 
 # A factory of a member's own operation returns the member's customer under this key: the
@@ -448,6 +471,7 @@ MEMBER_CUSTOMER = "_member_customer_id"
 # arguments: reveal_field needs customer.reveal.l<level> of the field the factory names).
 SECOND_PERMISSIONS: dict[str, str] = {
     "customer_profile.reveal_field": "customer.reveal.l1",
+    "approvals.approve": "purchase.void",  # the request is a void
 }
 
 
@@ -511,6 +535,30 @@ def _redemption_request(session: Session, customer_id: int | None = None) -> int
             customer_id=customer_id or _customer_with_points(session),
             gift_id=_gift(session),
         )  # fmt: skip
+        .id
+    )
+
+
+def _purchase(session: Session) -> int:
+    return (
+        SERVICE_MODULES["orders"]
+        .post_purchase(
+            session,
+            actor=system_actor("test"),
+            customer_id=_customer(session),
+            lines=[("美式咖啡", 1, 1800)],
+            payments=[("cash", 1800)],
+        )
+        .id
+    )
+
+
+def _void_request(session: Session, user_id: int) -> int:
+    """A pending void of today's purchase, asked by the user `user_id`."""
+    asker = Actor(user_id=user_id, name="asker", kind="staff", roles=frozenset({"front_desk"}))
+    return (
+        SERVICE_MODULES["approvals"]
+        .request_void(session, actor=asker, order_id=_purchase(session), reason="录错金额")
         .id
     )
 

@@ -1,0 +1,42 @@
+"""审批 (SPEC §3, §8 Money): what the front desk asks cs_manager to decide: a same-day void of a
+purchase (作废) and a manual points adjustment (积分调整). Gift redemptions keep their own table
+(gifts.py); the approvals inbox gathers both.
+
+A request holds ids, the points and the reason (a reason is never a value of the customer's
+data, like the audit's); deciding it runs the real operation in the same transaction.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index
+from sqlmodel import Field, SQLModel
+
+APPROVAL_KINDS = ("order_void", "points_adjust")
+APPROVAL_STATUSES = ("pending", "approved", "rejected", "cancelled")
+
+
+class ApprovalRequest(SQLModel, table=True):
+    """One request awaiting (or past) a cs_manager's decision."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (
+        Index("ix_approval_requests_status_created", "status", "created_at"),
+        Index("ix_approval_requests_customer", "customer_id", "created_at"),
+        Index("ix_approval_requests_order", "order_id"),
+        CheckConstraint(
+            "kind IN ('order_void', 'points_adjust')", name="ck_approval_requests_kind"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    customer_id: int = Field(foreign_key="customers.id")
+    order_id: int | None = Field(default=None, foreign_key="orders.id")  # order_void
+    points: int | None = None  # points_adjust: + adds, − deducts
+    reason: str = Field(max_length=200)
+    status: str = Field(default="pending", max_length=10)
+    requested_by: int = Field(foreign_key="users.id")
+    created_at: datetime
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = None
+    decision_reason: str | None = Field(default=None, max_length=200)

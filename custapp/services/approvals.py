@@ -1,0 +1,359 @@
+"""审批 (SPEC §3, §8 Money): the front desk asks, cs_manager decides.
+
+- The front desk (`purchase.post`) asks for a same-day void of a purchase (作废) or a manual
+  points adjustment (积分调整) with a reason. cs_manager may do either directly on the profile;
+  the request is for the counter that may not.
+- Asking checks what can be checked now (the purchase can still be voided, one pending void per
+  purchase; the adjustment's amount and reason) and changes nothing else.
+- Deciding (`approval.decide`, plus the operation's own permission: `purchase.void` or
+  `points.adjust`) locks the customer, then the request, re-checks it is pending and runs the
+  real operation (orders.void_purchase, points.adjust_points) in the same transaction: a refusal
+  there (the day has passed, the points no longer cover it) leaves the request pending and
+  nothing written, so the manager rejects it instead.
+- The inbox gathers every pending approval, oldest first: these requests and the gift
+  redemptions (gifts.py), paged on the server by one UNION query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, literal, select, union_all
+from sqlmodel import Session
+
+from custapp import clock
+from custapp.models import ApprovalRequest, Customer, Order, RedemptionRequest, User
+from custapp.services import audit, gifts, orders
+from custapp.services import points as points_service
+from custapp.services.actor import Actor
+from custapp.services.customer_input import check_reason, is_row_id
+from custapp.services.customers import live_customer, survivor
+from custapp.services.errors import DomainError, NotFound, ValidationFailed
+from custapp.services.guard import ensure, requires
+
+MAX_PAGE_SIZE = 100
+KIND_PERMISSIONS = {"order_void": "purchase.void", "points_adjust": "points.adjust"}
+INBOX_KINDS = ("redemption", *KIND_PERMISSIONS)
+
+
+@dataclass(frozen=True)
+class ApprovalView:
+    id: int
+    number: str  # A<id, 8 digits>
+    kind: str  # order_void | points_adjust
+    customer_id: int
+    customer_number: str
+    customer_name: str
+    order_id: int | None
+    order_number: str
+    order_paid_fen: int
+    points: int
+    reason: str
+    status: str
+    requested_by: str  # display name of the user who asked
+    created_at: datetime
+    decided_at: datetime | None
+    decision_reason: str
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    kind: str  # redemption | order_void | points_adjust
+    redemption: gifts.RequestView | None
+    approval: ApprovalView | None
+
+
+@dataclass(frozen=True)
+class Inbox:
+    items: list[InboxItem]
+    total: int  # of the chosen kind (all kinds when none is chosen)
+    counts: dict[str, int]  # pending per kind
+
+
+def approval_ref(request_id: int) -> str:
+    return f"A{request_id:08d}"
+
+
+def _page(page: object, page_size: object) -> tuple[int, int]:
+    page = page if isinstance(page, int) and page > 0 else 1
+    size = page_size if isinstance(page_size, int) and page_size > 0 else 20
+    return page, min(size, MAX_PAGE_SIZE)
+
+
+def _views(session: Session, rows: list[ApprovalRequest]) -> list[ApprovalView]:
+    if not rows:
+        return []
+    customers = {
+        cid: (number, name)
+        for cid, number, name in session.exec(
+            select(Customer.id, Customer.number, Customer.name).where(
+                Customer.id.in_({r.customer_id for r in rows})
+            )
+        ).all()
+    }
+    order_ids = {r.order_id for r in rows if r.order_id}
+    order_rows = (
+        session.exec(
+            select(Order.id, Order.number, Order.paid_fen).where(Order.id.in_(order_ids))
+        ).all()
+        if order_ids
+        else []
+    )
+    found = {oid: (number, paid) for oid, number, paid in order_rows}
+    users = dict(
+        session.exec(
+            select(User.id, User.display_name).where(User.id.in_({r.requested_by for r in rows}))
+        ).all()
+    )
+    views = []
+    for r in rows:
+        number, name = customers.get(r.customer_id, ("", ""))
+        order_number, paid = found.get(r.order_id or 0, ("", 0))
+        views.append(
+            ApprovalView(
+                r.id,
+                approval_ref(r.id),
+                r.kind,
+                r.customer_id,
+                number,
+                name,
+                r.order_id,
+                order_number,
+                paid,
+                r.points or 0,
+                r.reason,
+                r.status,
+                users.get(r.requested_by, ""),
+                r.created_at,
+                r.decided_at,
+                r.decision_reason or "",
+            )  # fmt: skip
+        )
+    return views
+
+
+def _file(session: Session, actor: Actor, request: ApprovalRequest) -> ApprovalView:
+    session.add(request)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"approval.request.{request.kind}",
+        customer_id=request.customer_id,
+        reason=request.reason,
+        detail={"request": request.id, "order": request.order_id, "points": request.points},
+    )
+    return _views(session, [request])[0]
+
+
+# --- asking -------------------------------------------------------------------------------------
+
+
+@requires("purchase.post")
+def request_void(session: Session, *, actor: Actor, order_id: int, reason: str) -> ApprovalView:
+    """申请作废: ask cs_manager to void today's purchase. Field error: reason; refused when the
+    purchase can no longer be voided or a void of it is already pending."""
+    reason = check_reason(reason)
+    purchase = orders.voidable_purchase(session, order_id)
+    customer = live_customer(session, purchase.customer_id, lock=True)
+    pending = session.exec(
+        select(ApprovalRequest.id).where(
+            ApprovalRequest.order_id == purchase.id, ApprovalRequest.status == "pending"
+        )
+    ).first()
+    if pending:
+        raise DomainError("approval.error.void_pending")
+    return _file(
+        session,
+        actor,
+        ApprovalRequest(
+            kind="order_void",
+            customer_id=customer.id,
+            order_id=purchase.id,
+            reason=reason,
+            requested_by=actor.user_id,
+            created_at=clock.now(),
+        ),  # fmt: skip
+    )
+
+
+@requires("purchase.post")
+def request_points_adjustment(
+    session: Session, *, actor: Actor, customer_id: int, points: int, reason: str
+) -> ApprovalView:
+    """申请积分调整: ask cs_manager to add (+) or deduct (−) points, with a reason. Field errors:
+    points (not a whole number, zero, too large, or a deduction beyond the available points now),
+    reason."""
+    reason = points_service.check_adjustment(points, reason)
+    customer = live_customer(session, customer_id, lock=True)
+    if points < 0 and points_service.available(session, customer.id) < -points:
+        raise ValidationFailed({"points": "points.error.insufficient"})
+    return _file(
+        session,
+        actor,
+        ApprovalRequest(
+            kind="points_adjust",
+            customer_id=customer.id,
+            points=points,
+            reason=reason,
+            requested_by=actor.user_id,
+            created_at=clock.now(),
+        ),  # fmt: skip
+    )
+
+
+# --- deciding -----------------------------------------------------------------------------------
+
+
+def _locked(session: Session, request_id: object) -> ApprovalRequest:
+    """The request, its customer's row locked first (the order every writer of points and stored
+    value keeps), then the request re-read FOR UPDATE."""
+    request = session.get(ApprovalRequest, request_id) if is_row_id(request_id) else None
+    if request is None:
+        raise NotFound("approval.error.not_found")
+    live_customer(session, request.customer_id, lock=True)
+    request = session.exec(
+        select(ApprovalRequest)
+        .where(ApprovalRequest.id == request.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if request.status != "pending":
+        raise DomainError("approval.error.already_decided")
+    return request
+
+
+def _decide(
+    session: Session, actor: Actor, request: ApprovalRequest, status: str, reason: str | None
+) -> ApprovalView:
+    request.status = status
+    request.decided_by = actor.user_id
+    request.decided_at = clock.now()
+    request.decision_reason = reason
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=f"approval.{status}",
+        customer_id=request.customer_id,
+        reason=reason,
+        detail={"request": request.id, "kind": request.kind},
+    )
+    return _views(session, [request])[0]
+
+
+@requires("approval.decide")
+def approve(session: Session, *, actor: Actor, request_id: int) -> ApprovalView:
+    """审批通过: run the void or the adjustment as the deciding manager, in this transaction."""
+    request = _locked(session, request_id)
+    ensure(actor, KIND_PERMISSIONS[request.kind], action="approvals.approve", request=request.id)
+    if request.kind == "order_void":
+        orders.void_purchase(session, actor=actor, order_id=request.order_id, reason=request.reason)
+    else:
+        points_service.adjust_points(
+            session, actor=actor, customer_id=request.customer_id, points=request.points,
+            reason=request.reason,
+        )  # fmt: skip
+    return _decide(session, actor, request, "approved", None)
+
+
+@requires("approval.decide")
+def reject(session: Session, *, actor: Actor, request_id: int, reason: str) -> ApprovalView:
+    """审批不通过, with a reason the requester sees. Field error: reason."""
+    reason = check_reason(reason)
+    request = _locked(session, request_id)
+    return _decide(session, actor, request, "rejected", reason)
+
+
+@requires("purchase.post")
+def cancel(session: Session, *, actor: Actor, request_id: int) -> ApprovalView:
+    """The user who asked withdraws a pending request; another user's is not found."""
+    request = session.get(ApprovalRequest, request_id) if is_row_id(request_id) else None
+    if request is None or request.requested_by != actor.user_id:
+        raise NotFound("approval.error.not_found")
+    request = _locked(session, request.id)
+    return _decide(session, actor, request, "cancelled", None)
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+
+@requires("approval.decide")
+def inbox(
+    session: Session, *, actor: Actor, kind: str = "", page: int = 1, page_size: int = 20
+) -> Inbox:
+    """Every pending approval, oldest first: gift redemptions and the front desk's requests; one
+    kind when `kind` names one. Redemptions need `redemption.approve` to be listed too."""
+    page, page_size = _page(page, page_size)
+    redemptions = select(
+        literal("redemption").label("kind"),
+        RedemptionRequest.id.label("id"),
+        RedemptionRequest.created_at.label("created_at"),
+    ).where(RedemptionRequest.status == "pending")
+    requests = select(
+        ApprovalRequest.kind.label("kind"),
+        ApprovalRequest.id.label("id"),
+        ApprovalRequest.created_at.label("created_at"),
+    ).where(ApprovalRequest.status == "pending")
+    parts = [requests]
+    if actor.can("redemption.approve"):
+        parts.insert(0, redemptions)
+    pending = union_all(*parts).subquery()
+    counts = {k: 0 for k in INBOX_KINDS}
+    for k, n in session.exec(select(pending.c.kind, func.count()).group_by(pending.c.kind)).all():
+        counts[k] = int(n)
+    chosen = kind if kind in INBOX_KINDS else ""
+    where = [pending.c.kind == chosen] if chosen else []
+    total = counts[chosen] if chosen else sum(counts.values())
+    keys = session.exec(
+        select(pending.c.kind, pending.c.id)
+        .where(*where)
+        .order_by(pending.c.created_at, pending.c.kind, pending.c.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    redemption_ids = [i for k, i in keys if k == "redemption"]
+    approval_ids = [i for k, i in keys if k != "redemption"]
+    found_redemptions = {
+        v.id: v
+        for v in gifts.request_views(
+            session,
+            list(
+                session.exec(
+                    select(RedemptionRequest).where(RedemptionRequest.id.in_(redemption_ids))
+                ).scalars()
+            ),
+        )
+    }
+    found_approvals = {
+        v.id: v
+        for v in _views(
+            session,
+            list(
+                session.exec(
+                    select(ApprovalRequest).where(ApprovalRequest.id.in_(approval_ids))
+                ).scalars()
+            ),
+        )
+    }
+    items = [
+        InboxItem(k, found_redemptions.get(i), None)
+        if k == "redemption"
+        else InboxItem(k, None, found_approvals.get(i))
+        for k, i in keys
+    ]
+    return Inbox(items, total, counts)
+
+
+@requires("customer.read")
+def customer_pending(session: Session, *, actor: Actor, customer_id: int) -> list[ApprovalView]:
+    """The customer's pending requests (a handful at most): what the profile marks as waiting."""
+    customer, _ = survivor(session, customer_id)
+    rows = session.exec(
+        select(ApprovalRequest)
+        .where(ApprovalRequest.customer_id == customer.id, ApprovalRequest.status == "pending")
+        .order_by(ApprovalRequest.created_at)
+        .limit(MAX_PAGE_SIZE)
+    ).scalars()
+    return _views(session, list(rows))
