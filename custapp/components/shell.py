@@ -28,9 +28,7 @@ def language_switch() -> rx.Component:
 
 
 def _menu_item(item: rx.Var) -> rx.Component:
-    active = rx.cond(
-        item["href"] == "/", S.current_path == "/", S.current_path.startswith(item["href"])
-    )
+    active = item["href"] == S.active_href
     return rx.link(
         rx.hstack(
             rx.icon(item["icon"], size=18),

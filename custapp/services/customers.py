@@ -180,7 +180,11 @@ def live_customer(session: Session, customer_id: int, *, lock: bool = False) -> 
     if not is_row_id(customer_id):
         raise NotFound("error.not_found")
     query = select(Customer).where(Customer.id == customer_id)
-    customer = session.exec(query.with_for_update() if lock else query).scalar_one_or_none()
+    # FOR NO KEY UPDATE on PostgreSQL: it serialises every writer of the customer like FOR
+    # UPDATE, but does not wait for the KEY SHARE locks that foreign-key checks of rows pointing
+    # at the customer take (the expiry job inserting thousands of ledger entries, say)
+    query = query.with_for_update(key_share=True) if lock else query
+    customer = session.exec(query).scalar_one_or_none()
     if customer is None:
         raise NotFound("error.not_found")
     if customer.merged_into_id is not None:

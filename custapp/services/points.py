@@ -340,12 +340,15 @@ def adjust_points(
 
 # --- the daily expiry -------------------------------------------------------------------------
 
-_DUE = "remaining > 0 AND expires_on < :today"
+EXPIRY_BATCH = 5_000  # lots per transaction: a counter waits for one batch at most
+_DUE = "remaining > 0 AND expires_on < :today"  # served by ix_points_lots_expiry_open
 _EXPIRE_POSTGRESQL = f"""
-WITH gone AS (
-    UPDATE points_lots SET expired = expired + remaining, remaining = 0
-    WHERE {_DUE}
-    RETURNING id, customer_id, expired
+WITH due AS (
+    SELECT id FROM points_lots WHERE {_DUE} LIMIT :batch FOR UPDATE
+), gone AS (
+    UPDATE points_lots AS lot SET expired = lot.expired + lot.remaining, remaining = 0
+    FROM due WHERE lot.id = due.id AND lot.remaining > 0
+    RETURNING lot.id, lot.customer_id, lot.expired
 ), added AS (
     INSERT INTO points_entries (customer_id, kind, points, lot_id, created_at)
     SELECT customer_id, 'expire', -expired, id, :now FROM gone
@@ -353,11 +356,12 @@ WITH gone AS (
 )
 SELECT count(*), coalesce(sum(-points), 0) FROM added
 """
+_DUE_IDS_SQLITE = f"SELECT id FROM points_lots WHERE {_DUE} LIMIT :batch"
 _EXPIRE_SQLITE = (
-    f"SELECT count(*), coalesce(sum(remaining), 0) FROM points_lots WHERE {_DUE}",
+    "SELECT count(*), coalesce(sum(remaining), 0) FROM points_lots WHERE id IN :ids",
     "INSERT INTO points_entries (customer_id, kind, points, lot_id, created_at) "
-    f"SELECT customer_id, 'expire', -remaining, id, :now FROM points_lots WHERE {_DUE}",
-    f"UPDATE points_lots SET expired = expired + remaining, remaining = 0 WHERE {_DUE}",
+    "SELECT customer_id, 'expire', -remaining, id, :now FROM points_lots WHERE id IN :ids",
+    "UPDATE points_lots SET expired = expired + remaining, remaining = 0 WHERE id IN :ids",
 )
 
 
@@ -368,33 +372,48 @@ def _params(statement: str):  # noqa: ANN202 (a TextClause)
         binds.append(bindparam("today", type_=Date()))
     if ":now" in statement:
         binds.append(bindparam("now", type_=PointsEntry.__table__.c.created_at.type))
+    if ":ids" in statement:
+        binds.append(bindparam("ids", expanding=True))
     return clause.bindparams(*binds)
 
 
-def expire_points(session: Session, today: date) -> dict:
-    """Expire what is left of every lot whose last day is before `today` (a local date) and write
-    the deductions, set-based: one statement on PostgreSQL (an UPDATE ... RETURNING feeding the
-    INSERT, so a lot drawn at the same moment is expired with what is really left), three in
-    SQLite's write transaction. Returns {"lots": n, "points": p}."""
-    values = {"today": today, "now": clock.now()}
+def expire_points(session: Session, today: date, batch: int = EXPIRY_BATCH) -> dict:
+    """Expire what is left of up to `batch` lots whose last day is before `today` (a local date)
+    and write the deductions, set-based: one statement on PostgreSQL (an UPDATE ... RETURNING
+    feeding the INSERT, so a lot drawn at the same moment is expired with what is really left),
+    the batch's ids then three statements in SQLite's write transaction. Returns {"lots": n,
+    "points": p}; fewer lots than `batch` means nothing is left to expire."""
+    values = {"today": today, "now": clock.now(), "batch": batch}
     session.flush()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         lots, points = connection.execute(_params(_EXPIRE_POSTGRESQL), values).one()
     else:
-        count, *changes = _EXPIRE_SQLITE
-        lots, points = connection.execute(_params(count), values).one()
-        for statement in changes:
-            connection.execute(_params(statement), values)
+        ids = list(connection.execute(_params(_DUE_IDS_SQLITE), values).scalars())
+        lots = points = 0
+        if ids:
+            values["ids"] = ids
+            count, *changes = _EXPIRE_SQLITE
+            lots, points = connection.execute(_params(count), values).one()
+            for statement in changes:
+                connection.execute(_params(statement), values)
     summary = {"lots": int(lots), "points": int(points)}
     if lots:
         audit.record(session, actor=system_actor("jobs"), action="points.expire", detail=summary)
     return summary
 
 
-def run_expiry() -> dict:
-    """The daily job step: expire everything due before today (configured zone)."""
+def run_expiry(batch: int = EXPIRY_BATCH) -> dict:
+    """The daily job step: expire everything due before today (configured zone), one batch per
+    transaction so that the counters posting meanwhile wait for one batch at most. A run cut
+    short leaves the rest for the next run: what is expired is never expired again."""
     from custapp.db import session_scope
 
-    with session_scope() as session:
-        return expire_points(session, clock.local_today())
+    today = clock.local_today()
+    total = {"lots": 0, "points": 0}
+    while True:
+        with session_scope() as session:
+            done = expire_points(session, today, batch)
+        total = {key: total[key] + done[key] for key in total}
+        if done["lots"] < batch:
+            return total

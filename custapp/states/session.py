@@ -59,7 +59,7 @@ class SessionState(rx.State):
     current_store: str = ""
     is_member: bool = False
     menu: list[dict[str, str]] = []
-    current_path: str = ""
+    active_href: str = ""
     _field_errors: dict[str, str] = {}
 
     # --- helpers (not events: leading underscore keeps them off the wire) ---------------
@@ -102,7 +102,15 @@ class SessionState(rx.State):
             or (permission and actor.can(permission))
             or (href == "/account" and actor.kind == "member")
         ]
-        self.current_path = self.router.url.path
+        path = self.router.url.path
+        # the menu item of this page: the longest href the path starts with (/portal/privacy
+        # lights 我的信息与授权, not 会员中心 too)
+        matches = [
+            item["href"]
+            for item in self.menu
+            if path == item["href"] or (item["href"] != "/" and path.startswith(item["href"] + "/"))
+        ]
+        self.active_href = max(matches, key=len, default="")
 
     def _enter(self, permission: str | None) -> tuple[Actor | None, list | None]:
         """Start of every page load: the login, the forced password change, the permission."""

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import reflex as rx
-from reflex.istate.data import RouterData
+from helpers import _state_text
+from helpers import _tree as tree
 from sqlalchemy import func, select
 
 from custapp import clock
@@ -20,7 +21,6 @@ from custapp.pages.portal_privacy import PortalPrivacyState
 from custapp.security.validators import make_cn_id
 from custapp.services import auth, bootstrap, consent, customers, rights
 from custapp.services.actor import Actor, system_actor
-from custapp.states.session import SessionState
 
 PASSWORD = "Correct-horse-42"
 PHONE = "13912345678"
@@ -69,14 +69,7 @@ def world(db) -> dict:
 
 
 def _tree(token: str, path: str = "/portal/privacy") -> tuple[rx.State, PortalPrivacyState]:
-    root = rx.State(_reflex_internal_init=True)
-    session_state = root.substates[SessionState.get_name()]
-    state = session_state.substates[PortalPrivacyState.get_name()]
-    session_state.token, session_state.locale = token, "en"
-    state.router = RouterData.from_router_data(
-        {"pathname": path, "asPath": path, "query": {}, "headers": {"origin": "http://localhost"}}
-    )
-    return root, state
+    return tree(token, PortalPrivacyState, path)
 
 
 def _member() -> tuple[rx.State, PortalPrivacyState]:
@@ -86,16 +79,8 @@ def _member() -> tuple[rx.State, PortalPrivacyState]:
     root, state = _tree(login.token)
     result = state.load()
     assert result is None or None not in result
+    assert state.active_href == "/portal/privacy"  # its menu item alone is lit, not 会员中心 too
     return root, state
-
-
-def _state_text(root: rx.State) -> str:
-    parts, stack = [repr(root.dict())], [root]
-    while stack:
-        state = stack.pop()
-        parts.append(repr(vars(state)))
-        stack.extend(state.substates.values())
-    return "\n".join(parts)
 
 
 def _consent(customer_id: int, purpose: str) -> str:

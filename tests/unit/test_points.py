@@ -18,7 +18,7 @@ from test_membership import _customer, _staff, _store, buy, call, errors_of, iss
 
 from custapp import clock, jobs
 from custapp.db import session_scope
-from custapp.models import PointsEntry, PointsLot, StoredValueEntry
+from custapp.models import AuditEntry, PointsEntry, PointsLot, StoredValueEntry
 from custapp.services import membership, orders, points
 from custapp.services.customers import live_customer
 from custapp.services.errors import DomainError, ValidationFailed
@@ -122,6 +122,28 @@ def test_daily_expiry_is_set_based_and_uses_the_configured_zone(world):  # noqa:
         assert points.ledger_sum(session, cid) == 0
     assert kinds == [("earn", 123), ("redeem", -23), ("expire", -100)]
     assert _available(cid) == 0
+
+
+def test_expiry_runs_in_batches_until_nothing_is_left(world):  # noqa: ANN001
+    """Seven lots due, batches of three: three transactions, every lot expired exactly once,
+    one audit entry per batch."""
+    desk, _ = world
+    cids = [_member(desk) for _ in range(7)]
+    for cid in cids:
+        buy(desk, cid, 1000 + cid, [("cash", 1000 + cid)])
+    clock.set_now(datetime(2027, 1, 1, 4, 0, tzinfo=UTC))
+    assert points.run_expiry(batch=3) == {"lots": 7, "points": sum(10 for _ in cids)}
+    assert points.run_expiry(batch=3) == {"lots": 0, "points": 0}
+    with session_scope() as session:
+        expired = session.exec(
+            select(PointsEntry.lot_id).where(PointsEntry.kind == "expire")
+        ).all()
+        audits = session.exec(
+            select(AuditEntry.detail).where(AuditEntry.action == "points.expire")
+        ).all()
+        assert all(points.ledger_sum(session, cid) == 0 for cid in cids)
+    assert len(expired) == len(set(expired)) == 7
+    assert len(audits) == 3
 
 
 def test_redemption_draws_from_the_soonest_expiring_lot_never_expiring_last(world, monkeypatch):  # noqa: ANN001
