@@ -135,9 +135,7 @@ def test_expiry_runs_in_batches_until_nothing_is_left(world):  # noqa: ANN001
     assert points.run_expiry(batch=3) == {"lots": 7, "points": sum(10 for _ in cids)}
     assert points.run_expiry(batch=3) == {"lots": 0, "points": 0}
     with session_scope() as session:
-        expired = session.exec(
-            select(PointsEntry.lot_id).where(PointsEntry.kind == "expire")
-        ).all()
+        expired = session.exec(select(PointsEntry.lot_id).where(PointsEntry.kind == "expire")).all()
         audits = session.exec(
             select(AuditEntry.detail).where(AuditEntry.action == "points.expire")
         ).all()
