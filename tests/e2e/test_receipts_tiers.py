@@ -90,7 +90,8 @@ def test_receipts_tiers_and_void(app, page, new_context) -> None:  # noqa: ANN00
     row = page.get_by_test_id("order-row").first
     number = row.locator("code").inner_text()
     expect(row.get_by_test_id("receipt-link")).to_have_attribute("href", f"/receipt/order/{number}")
-    expect(row.get_by_test_id("void-open")).to_have_count(0)  # front desk: no 作废
+    # front desk: no 作废 of its own, only 申请作废 for cs_manager's 审批
+    expect(row.get_by_test_id("void-open")).to_have_text(ZH["approval.request_void"])
     posted = page.get_by_test_id("posted-receipt")
     expect(posted).to_have_text(ZH["receipt.open"])
 
