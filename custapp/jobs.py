@@ -13,6 +13,7 @@ from dataclasses import asdict
 from custapp.db import session_scope
 from custapp.services.care import fill_birthday_index
 from custapp.services.classification import run_daily
+from custapp.services.complaints import run_escalations
 from custapp.services.consent import notify_reconfirm
 from custapp.services.outbox import deliver_due
 from custapp.services.points import run_expiry
@@ -34,6 +35,7 @@ STEPS: list[tuple[str, Callable[[], dict]]] = [
     ("outbox", _deliver_outbox),
     ("classification", run_daily),
     ("points_expiry", run_expiry),
+    ("complaint_escalations", run_escalations),
     ("birthday_index", fill_birthday_index),
 ]
 

@@ -49,6 +49,22 @@ def _points_expiry() -> str:
 DEFAULT_HOLIDAYS = "01-01 元旦, 05-01 劳动节, 10-01 国庆节"
 
 
+DEFAULT_COMPLAINT_DEADLINES = "critical=4/24,high=8/36,normal=24/48,low=24/72"
+
+
+def _complaint_deadlines() -> dict[str, tuple[int, int]]:
+    """CUSTAPP_COMPLAINT_DEADLINES: "severity=first response hours/resolution hours", comma
+    separated (SPEC §8 defaults); a severity left out keeps its default."""
+    found: dict[str, tuple[int, int]] = {}
+    for text in (DEFAULT_COMPLAINT_DEADLINES, _env("COMPLAINT_DEADLINES", "") or ""):
+        for item in text.split(","):
+            severity, _, hours = item.strip().partition("=")
+            response, _, resolution = hours.partition("/")
+            if severity and response.isdigit() and resolution.isdigit():
+                found[severity] = (int(response), int(resolution))
+    return found
+
+
 def _holidays() -> dict[str, str]:
     """CUSTAPP_CARE_HOLIDAYS: "MM-DD 名称" separated by commas (fixed-date holidays)."""
     found = {}
@@ -96,6 +112,8 @@ class Settings:
     points_expiry: str  # never | days | year_end (end of the following calendar year, SPEC §3)
     points_expiry_days: int  # with "days": points last this many local days, the day earned first
     care_holidays: dict[str, str]  # MM-DD -> name
+    complaint_deadlines: dict[str, tuple[int, int]]  # severity -> (response h, resolution h)
+    complaint_second_level_hours: int  # after a breach, escalate again this many hours later
     environment: str
 
     @property
@@ -143,5 +161,7 @@ def get_settings() -> Settings:
         points_expiry=_points_expiry(),
         points_expiry_days=_int("POINTS_EXPIRY_DAYS", 365),
         care_holidays=_holidays(),
+        complaint_deadlines=_complaint_deadlines(),
+        complaint_second_level_hours=_int("COMPLAINT_SECOND_LEVEL_HOURS", 24),
         environment=environment,
     )

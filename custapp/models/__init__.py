@@ -4,6 +4,7 @@ from custapp.models.approvals import ApprovalRequest
 from custapp.models.attachments import Attachment
 from custapp.models.audit import AuditEntry, AuditHead
 from custapp.models.care import CareGreeting
+from custapp.models.complaints import Complaint, ComplaintEvent, ComplaintSequence
 from custapp.models.consent import (
     Campaign,
     ConsentEvent,
@@ -52,6 +53,9 @@ __all__ = [
     "ApprovalRequest",
     "Attachment",
     "CareGreeting",
+    "Complaint",
+    "ComplaintEvent",
+    "ComplaintSequence",
     "AuditEntry",
     "AuditHead",
     "Campaign",

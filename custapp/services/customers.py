@@ -77,34 +77,38 @@ class DuplicateCandidate:
 # --- numbers, completeness, history -----------------------------------------------------------
 
 
-def allocate_number(session: Session, *, year: int) -> str:
-    """The next customer number of `year` (in the configured zone): C<year><7 digits>.
+def next_in_sequence(session: Session, table, key_column: str, key: int) -> int:  # noqa: ANN001
+    """The next number of the counter row `key` of `table` (columns `key_column`, `last`).
 
-    The year's row is created if missing with INSERT .. ON CONFLICT DO NOTHING (two first
-    customers of a new year do not collide), then incremented by one UPDATE .. RETURNING. The
-    UPDATE holds the row lock until commit, so concurrent creators queue on it (PostgreSQL) or on
-    the write lock that BEGIN IMMEDIATE took (SQLite); a number is never issued twice, and a
-    rolled-back creation leaves no gap.
+    The row is created if missing with INSERT .. ON CONFLICT DO NOTHING (two first numbers of a
+    new period do not collide), then incremented by one UPDATE .. RETURNING. The UPDATE holds
+    the row lock until commit, so concurrent callers queue on it (PostgreSQL) or on the write
+    lock that BEGIN IMMEDIATE took (SQLite); a number is never issued twice, and a rolled-back
+    transaction leaves no gap.
     """
-    table = CustomerSequence.__table__
+    column = table.c[key_column]
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         session.exec(
-            insert(table).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"])
+            insert(table)
+            .values({key_column: key, "last": 0})
+            .on_conflict_do_nothing(index_elements=[key_column])
         )
-    elif session.exec(select(table.c.year).where(table.c.year == year)).first() is None:
+    elif session.exec(select(column).where(column == key)).first() is None:
         try:
             with session.begin_nested():
-                session.exec(table.insert().values(year=year, last=0))
+                session.exec(table.insert().values({key_column: key, "last": 0}))
         except IntegrityError:
             pass  # another transaction created it first
-    last = session.exec(
-        update(table)
-        .where(table.c.year == year)
-        .values(last=table.c.last + 1)
-        .returning(table.c.last)
+    return session.exec(
+        update(table).where(column == key).values(last=table.c.last + 1).returning(table.c.last)
     ).scalar_one()
+
+
+def allocate_number(session: Session, *, year: int) -> str:
+    """The next customer number of `year` (in the configured zone): C<year><7 digits>."""
+    last = next_in_sequence(session, CustomerSequence.__table__, "year", year)
     if last > 9_999_999:
         raise DomainError("customer.error.number_exhausted")
     return f"C{year:04d}{last:07d}"

@@ -23,7 +23,7 @@ import custapp.services
 from custapp import clock
 from custapp.db import session_scope
 from custapp.models import Customer, RedemptionRequest
-from custapp.services import auth, bootstrap, consent, gifts, rights
+from custapp.services import auth, bootstrap, complaints, consent, gifts, rights
 from custapp.services.actor import Actor, system_actor
 from custapp.services.errors import DomainError
 from custapp.services.guard import OPERATIONS
@@ -32,6 +32,7 @@ PASSWORD = "Member-pass-2026"
 PHONE_A, PHONE_B = "13911110000", "13822229999"
 NAME_A, NAME_B = "王自己", "李别人"
 ADDRESS_B = "上海市保密路88号"
+COMPLAINT_B = "保密投诉：前台泄露了我的房间号"
 OTHER_KEYWORDS = ("customer_id", "cid", "customer", "member_id", "user_id", "card_number")
 
 
@@ -98,7 +99,15 @@ def world(db) -> dict:  # noqa: ANN001
             rights.file_request, system_actor("test"), customer_id=cid, kind="copy",
             channel="letter", detail="客户来信要求复制个人信息",
         ).id  # fmt: skip
-    ids["secrets_b"] = (NAME_B, PHONE_B, ids["card_number_b"], ids["number_b"], ADDRESS_B)
+    ids["complaint_b"] = call(
+        complaints.file_complaint, desk, customer_id=ids["cid_b"], channel="counter",
+        category="service", severity="normal", description=COMPLAINT_B,
+    ).id  # fmt: skip
+    for step in ("investigating", "solution_proposed", "customer_informed"):
+        call(complaints.move, desk, complaint_id=ids["complaint_b"], to_status=step)
+    ids["secrets_b"] = (
+        NAME_B, PHONE_B, ids["card_number_b"], ids["number_b"], ADDRESS_B, COMPLAINT_B,
+    )  # fmt: skip
     return ids
 
 
@@ -162,6 +171,10 @@ def _argument(name: str, world: dict, aim: str) -> object:
         "detail": "要求复制我的个人信息",
         "choices": {"marketing_sms": "refuse"},
         "purpose": "marketing_sms",
+        "complaint_id": world["complaint_b"],
+        "category": "billing",
+        "description": "积分没有到账",
+        "score": 1,
     }
     if name in values:
         return values[name]

@@ -230,6 +230,7 @@ def test_everything_of_the_merged_customer_belongs_to_the_survivor(manager, desk
         "stored_value": 0,
         "points": 0,
         "redemptions": 0,
+        "complaints": 0,
         "service_logs": 1,
         "attachments": 1,
         "tags": 0,

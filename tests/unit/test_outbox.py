@@ -387,11 +387,12 @@ def test_run_jobs_delivers_the_outbox(db, capsys):
     summary = run_jobs(progress=lambda done, total, name: steps.append((done, total, name)))
     assert summary["outbox"]["sent"] == 1
     assert steps == [
-        (1, 5, "notice_changes"),
-        (2, 5, "outbox"),
-        (3, 5, "classification"),
-        (4, 5, "points_expiry"),
-        (5, 5, "birthday_index"),
+        (1, 6, "notice_changes"),
+        (2, 6, "outbox"),
+        (3, 6, "classification"),
+        (4, 6, "points_expiry"),
+        (5, 6, "complaint_escalations"),
+        (6, 6, "birthday_index"),
     ]
     assert "138****5678" in capsys.readouterr().out
 

@@ -461,6 +461,47 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     "approvals.cancel": lambda s, w: {"request_id": _void_request(s, w.actor_id)},
     "approvals.inbox": lambda s, w: {"page": 1},
     "approvals.customer_pending": lambda s, w: {"customer_id": _customer(s)},
+    # --- complaints (issue 6) ---
+    "complaints.file_complaint": lambda s, w: {
+        "customer_id": _customer(s),
+        "channel": "counter",
+        "category": "service",
+        "severity": "normal",
+        "description": "服务态度差",
+    },
+    "complaints.member_file_complaint": lambda s, w: {
+        MEMBER_CUSTOMER: _customer(s),
+        "category": "billing",
+        "description": "积分未到账",
+    },
+    "complaints.move": lambda s, w: {"complaint_id": _complaint(s), "to_status": "investigating"},
+    "complaints.add_note": lambda s, w: {"complaint_id": _complaint(s), "body": "已致电客户"},
+    "complaints.hold": lambda s, w: {"complaint_id": _complaint(s)},
+    "complaints.resume": lambda s, w: {"complaint_id": _complaint(s, held=True)},
+    "complaints.assign": lambda s, w: {
+        "complaint_ids": [_complaint(s)],
+        "assignee_id": w.target_id,
+    },
+    "complaints.close": lambda s, w: {
+        "complaint_id": _complaint(s, steps=CLOSABLE),
+        "root_cause": "收银失误",
+        "solution": "退款致歉",
+        "informed_on": clock.local_today(),
+        "informed_via": "phone",
+        "satisfaction": 4,
+    },
+    "complaints.reopen": lambda s, w: {
+        "complaint_id": _closed_complaint(s),
+        "note": "客户再次反映",
+    },
+    "complaints.member_rate": lambda s, w: _own_complaint(s, score=5),
+    "complaints.get_complaint": lambda s, w: {"complaint_id": _complaint(s)},
+    "complaints.customer_complaints": lambda s, w: {"customer_id": _customer(s)},
+    "complaints.member_complaints": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
+    "complaints.member_complaint": lambda s, w: _own_complaint(s),
+    "complaints.queue": lambda s, w: {"filters": SERVICE_MODULES["complaints"].QueueFilter()},
+    # --- complaint pages (issue 6) ---
+    # --- complaint review (issue 6) ---
 }
 
 # A factory of a member's own operation returns the member's customer under this key: the
@@ -561,6 +602,46 @@ def _void_request(session: Session, user_id: int) -> int:
         .request_void(session, actor=asker, order_id=_purchase(session), reason="录错金额")
         .id
     )
+
+
+CLOSABLE = ("investigating", "solution_proposed", "customer_informed", "return_visit")
+
+
+def _complaint(
+    session: Session, customer_id: int | None = None, *, steps: tuple = (), held: bool = False
+) -> int:
+    """A complaint filed at the counter and moved through `steps` (or put on hold)."""
+    complaints = SERVICE_MODULES["complaints"]
+    system = system_actor("test")
+    complaint_id = complaints.file_complaint(
+        session, actor=system, customer_id=customer_id or _customer(session), channel="counter",
+        category="service", severity="normal", description="服务态度差",
+    ).id  # fmt: skip
+    for step in steps:
+        complaints.move(session, actor=system, complaint_id=complaint_id, to_status=step)
+    if held:
+        complaints.hold(session, actor=system, complaint_id=complaint_id)
+    return complaint_id
+
+
+def _closed_complaint(session: Session) -> int:
+    complaint_id = _complaint(session, steps=CLOSABLE)
+    SERVICE_MODULES["complaints"].close(
+        session, actor=system_actor("test"), complaint_id=complaint_id, root_cause="收银失误",
+        solution="退款致歉", informed_on=clock.local_today(), informed_via="phone",
+        satisfaction=4,
+    )  # fmt: skip
+    return complaint_id
+
+
+def _own_complaint(session: Session, **more) -> dict:  # noqa: ANN003
+    customer_id = _customer(session)
+    steps = CLOSABLE[:3] if more else ()
+    return {
+        MEMBER_CUSTOMER: customer_id,
+        "complaint_id": _complaint(session, customer_id, steps=steps),
+        **more,
+    }
 
 
 def _own_redemption_request(session: Session) -> dict:

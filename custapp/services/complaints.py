@@ -1,0 +1,902 @@
+"""投诉 (SPEC §5, §8 Complaints; 000 CP-*, 003 CS-*): intake, deadlines, workflow, timeline,
+closing, escalation.
+
+- Intake (`complaint.create`: front desk and cs_manager; `member.self` from the portal, the
+  customer taken from the login) numbers the complaint T<yyyymmdd><4 digits>, sets both deadlines
+  from the severity (settings.complaint_deadlines), acknowledges it to the customer through the
+  outbox (service purpose, when a phone is on file) and tells the store's cs_managers.
+- Free text is encrypted under the customer's data key (an anonymous walk-in's complaint gets a
+  key of its own); audit entries hold ids and status names only.
+- Workflow (`complaint.handle`): received → investigating → solution proposed → customer informed
+  → return visit, with on hold (the clocks pause: a resume moves both deadlines on by the hold's
+  length) and reopened. Closing (`complaint.close`) needs the return visit, a root cause, the
+  solution, the day and way the customer was informed and a satisfaction score 1–5 or why there
+  is none. Assigning is `complaint.assign`.
+- The first-response clock stops at the first move out of "received" or the first reply the
+  customer sees; the resolution clock stops at "customer informed"; reopening starts a new
+  resolution clock.
+- Escalation (`run_escalations`, a daily-jobs step that may run every few minutes): per clock a
+  warning to the assignee at 80 % of the time, escalation to the store's cs_managers at the
+  breach, a second level to every cs_manager `complaint_second_level_hours` later. Each is marked
+  on the complaint by a conditional UPDATE, so it fires exactly once, and lands on the timeline
+  and in the outbox.
+- Every write takes the complaint's row lock first (SELECT ... FOR UPDATE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlmodel import Session
+
+from custapp import clock
+from custapp.i18n import t
+from custapp.models import Customer, User, UserRole
+from custapp.models.complaints import (
+    CATEGORIES,
+    CHANNELS,
+    INFORM_WAYS,
+    OPEN_STATUSES,
+    SEVERITIES,
+    Complaint,
+    ComplaintEvent,
+    ComplaintSequence,
+)
+from custapp.security.permissions import ROLE_PERMISSIONS
+from custapp.services import audit, customer_fields, datakeys, outbox
+from custapp.services.actor import Actor, system_actor
+from custapp.services.customer_input import is_row_id
+from custapp.services.customers import live_customer, next_in_sequence, survivor
+from custapp.services.errors import DomainError, NotFound, ValidationFailed
+from custapp.services.guard import requires
+from custapp.settings import get_settings
+
+MAX_TEXT = 2000
+MAX_PAGE_SIZE = 100
+STAFF_CHANNELS = tuple(c for c in CHANNELS if c != "portal")
+# status -> the statuses a handler may move it to (closing, holding and reopening have their own
+# operations)
+MOVES = {
+    "received": ("investigating",),
+    "investigating": ("solution_proposed",),
+    "solution_proposed": ("customer_informed", "investigating"),
+    "customer_informed": ("return_visit", "investigating"),
+    "return_visit": ("investigating",),
+    "reopened": ("investigating",),
+}
+CLOCKS = ("response", "resolution")
+LEVELS = ("warned", "escalated", "escalated2")
+
+
+# --- DTOs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplaintRow:
+    id: int
+    number: str
+    customer_id: int | None
+    customer_number: str
+    customer_name: str  # plain column (SPEC §8); "" for an anonymous walk-in
+    channel: str
+    category: str
+    severity: str
+    status: str
+    assignee_id: int | None
+    assignee_name: str
+    created_at: datetime
+    response_by: datetime | None
+    resolution_by: datetime | None
+    overdue: bool
+    satisfaction: int | None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str  # filed | status | note | reply | assign | escalation | score
+    from_status: str
+    to_status: str
+    visible: bool
+    body: str
+    detail: str
+    actor_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ComplaintView:
+    row: ComplaintRow
+    description: str
+    desired: str
+    contact: str
+    root_cause: str
+    solution: str
+    informed_on: date | None
+    informed_via: str
+    no_score_reason: str
+    first_response_at: datetime | None
+    informed_at: datetime | None
+    closed_at: datetime | None
+    reopened_count: int
+    timeline: list[TimelineEntry]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _context(part: str) -> str:
+    return f"complaint.{part}"
+
+
+def _seal(session: Session, complaint: Complaint, value: str, part: str) -> str | None:
+    return datakeys.encrypt(session, complaint.data_key_id, value, context=_context(part))
+
+
+def _open(session: Session, complaint: Complaint, token: str | None, part: str) -> str:
+    return datakeys.decrypt(session, complaint.data_key_id, token, context=_context(part))
+
+
+def _text(value: object, field: str, errors: dict[str, str], *, required: bool) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) > MAX_TEXT:
+        errors[field] = "complaint.error.too_long"
+    elif required and not text:
+        errors[field] = f"complaint.error.{field}_required"
+    return text
+
+
+def deadlines(severity: str, start: datetime) -> tuple[datetime, datetime]:
+    """(response_by, resolution_by) of a complaint of `severity` received at `start`."""
+    response, resolution = get_settings().complaint_deadlines[severity]
+    return start + timedelta(hours=response), start + timedelta(hours=resolution)
+
+
+def _number(session: Session, now: datetime) -> str:
+    day = clock.to_local(now).date()
+    key = day.year * 10_000 + day.month * 100 + day.day
+    last = next_in_sequence(session, ComplaintSequence.__table__, "day", key)
+    if last > 9_999:
+        raise DomainError("complaint.error.number_exhausted")
+    return f"T{key}{last:04d}"
+
+
+def _event(
+    session: Session, complaint: Complaint, actor: Actor | None, kind: str, *,
+    to_status: str | None = None, from_status: str | None = None, body: str = "",
+    visible: bool = False, detail: str | None = None,
+) -> None:  # fmt: skip
+    session.add(
+        ComplaintEvent(
+            complaint_id=complaint.id,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            visible=visible,
+            body_enc=_seal(session, complaint, body, "event") if body else None,
+            detail=detail,
+            actor_id=actor.user_id if actor else None,
+            created_at=clock.now(),
+        )
+    )
+
+
+def _locked(session: Session, complaint_id: object) -> Complaint:
+    complaint = (
+        session.exec(
+            select(Complaint)
+            .where(Complaint.id == complaint_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if is_row_id(complaint_id)
+        else None
+    )
+    if complaint is None:
+        raise NotFound("complaint.error.not_found")
+    return complaint
+
+
+def _own_locked(session: Session, actor: Actor, complaint_id: object) -> Complaint:
+    """The member's own complaint, locked; another customer's is simply not found."""
+    complaint = _locked(session, complaint_id)
+    if actor.customer_id is None or complaint.customer_id != actor.customer_id:
+        raise NotFound("complaint.error.not_found")
+    return complaint
+
+
+def _audit(session: Session, actor: Actor, action: str, complaint: Complaint, **detail) -> None:  # noqa: ANN003
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        customer_id=complaint.customer_id,
+        detail={"complaint": complaint.id, **detail},
+    )
+
+
+def _tell_customer(session: Session, complaint: Complaint, subject_key: str, body_key: str) -> bool:
+    """An SMS to the customer about their complaint (the service purpose), when a phone is on
+    file and the customer's consent state allows it."""
+    if complaint.customer_id is None:
+        return False
+    customer = session.get(Customer, complaint.customer_id)
+    phone = customer_fields.read(session, customer, "phone") if customer else ""
+    if not phone or not outbox.purpose_allowed(session, customer_id=customer.id, purpose="service"):
+        return False
+    outbox.queue_message(
+        session,
+        channel="sms",
+        purpose="service",
+        customer_id=customer.id,
+        customer_key_id=customer.data_key_id,
+        recipient=phone,
+        subject=t(subject_key, "zh_CN", number=complaint.number),
+        body=t(body_key, "zh_CN", number=complaint.number),
+    )
+    return True
+
+
+def _tell_user(session: Session, user_id: int, subject_key: str, body_key: str, **params) -> None:  # noqa: ANN003
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        return
+    outbox.queue_message(
+        session,
+        channel="in_app",
+        purpose="staff_alert",
+        subject=t(subject_key, user.locale, **params),
+        body=t(body_key, user.locale, **params),
+        user_id=user.id,
+    )
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+
+def _file(
+    session: Session, actor: Actor, *, customer: Customer | None, contact: str, channel: str,
+    category: str, severity: str, description: str, desired: str, store_id: int | None,
+) -> Complaint:  # fmt: skip
+    now = clock.now()
+    response_by, resolution_by = deadlines(severity, now)
+    key_id = (
+        customer.data_key_id
+        if customer
+        else datakeys.create_data_key(session, purpose="complaint").id
+    )
+    complaint = Complaint(
+        number=_number(session, now),
+        customer_id=customer.id if customer else None,
+        store_id=store_id,
+        data_key_id=key_id,
+        channel=channel,
+        category=category,
+        severity=severity,
+        status="received",
+        description_enc="",
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        response_by=response_by,
+        resolution_by=resolution_by,
+    )
+    complaint.description_enc = _seal(session, complaint, description, "description") or ""
+    complaint.desired_enc = _seal(session, complaint, desired, "desired")
+    complaint.contact_enc = _seal(session, complaint, contact, "contact")
+    session.add(complaint)
+    session.flush()
+    _event(session, complaint, actor, "filed", to_status="received", visible=True)
+    _audit(session, actor, "complaint.file", complaint, channel=channel, severity=severity)
+    _tell_customer(session, complaint, "complaint.ack_subject", "complaint.ack_body")
+    outbox.alert_role(
+        session, role="cs_manager", subject_key="complaint.new_subject",
+        body_key="complaint.new_body", params={"number": complaint.number, "severity": severity},
+        store_id=store_id,
+    )  # fmt: skip
+    return complaint
+
+
+def _check_intake(
+    channel: object, category: object, severity: object, description: object, desired: object,
+    channels: tuple[str, ...],
+) -> tuple[dict[str, str], str, str]:  # fmt: skip
+    errors: dict[str, str] = {}
+    if channel not in channels:
+        errors["channel"] = "complaint.error.channel"
+    if category not in CATEGORIES:
+        errors["category"] = "complaint.error.category"
+    if severity not in SEVERITIES:
+        errors["severity"] = "complaint.error.severity"
+    text = _text(description, "description", errors, required=True)
+    wish = _text(desired, "desired", errors, required=False)
+    return errors, text, wish
+
+
+@requires("complaint.create")
+def file_complaint(
+    session: Session, *, actor: Actor, customer_id: int | None, channel: str, category: str,
+    severity: str, description: str, desired: str = "", contact: str = "",
+) -> ComplaintRow:  # fmt: skip
+    """Take a complaint at the counter, by phone, letter or online: for a customer, or for an
+    anonymous walk-in with a contact (name and phone). Field errors: channel, category, severity,
+    description, desired, contact."""
+    errors, text, wish = _check_intake(
+        channel, category, severity, description, desired, STAFF_CHANNELS
+    )
+    who = _text(contact, "contact", errors, required=customer_id is None)
+    if errors:
+        raise ValidationFailed(errors)
+    customer = live_customer(session, customer_id) if customer_id is not None else None
+    complaint = _file(
+        session, actor, customer=customer, contact=who, channel=channel, category=category,
+        severity=severity, description=text, desired=wish, store_id=actor.store_id,
+    )  # fmt: skip
+    return _rows(session, [complaint])[0]
+
+
+@requires("member.self")
+def member_file_complaint(
+    session: Session, *, actor: Actor, category: str, description: str, desired: str = ""
+) -> ComplaintRow:
+    """A member files a complaint in the portal (channel portal, severity normal)."""
+    errors, text, wish = _check_intake(
+        "portal", category, "normal", description, desired, ("portal",)
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    if actor.customer_id is None:
+        raise NotFound("complaint.error.not_found")
+    customer = live_customer(session, actor.customer_id)
+    complaint = _file(
+        session, actor, customer=customer, contact="", channel="portal", category=category,
+        severity="normal", description=text, desired=wish, store_id=None,
+    )  # fmt: skip
+    return _rows(session, [complaint])[0]
+
+
+# --- handling ---------------------------------------------------------------------------------
+
+
+def _stop_response(complaint: Complaint, now: datetime) -> None:
+    if complaint.first_response_at is None:
+        complaint.first_response_at = now
+        complaint.response_by = None
+
+
+@requires("complaint.handle")
+def move(
+    session: Session, *, actor: Actor, complaint_id: int, to_status: str, note: str = "",
+    visible: bool = False,
+) -> ComplaintRow:  # fmt: skip
+    """Move a complaint one step of the workflow, with an optional note (`visible`: shown to the
+    customer). Refused: complaint.error.move (not a step from here)."""
+    errors: dict[str, str] = {}
+    body = _text(note, "note", errors, required=False)
+    if errors:
+        raise ValidationFailed(errors)
+    complaint = _locked(session, complaint_id)
+    if to_status not in MOVES.get(complaint.status, ()):
+        raise DomainError("complaint.error.move")
+    now = clock.now()
+    before = complaint.status
+    complaint.status = to_status
+    complaint.updated_at = now
+    _stop_response(complaint, now)
+    informed = to_status == "customer_informed"
+    if informed:
+        complaint.informed_at, complaint.resolution_by = now, None
+    _event(
+        session, complaint, actor, "status", from_status=before, to_status=to_status, body=body,
+        visible=informed or visible or to_status == "investigating",
+    )  # fmt: skip
+    _audit(session, actor, "complaint.move", complaint, status=to_status)
+    if informed:
+        _tell_customer(session, complaint, "complaint.informed_subject", "complaint.informed_body")
+    return _rows(session, [complaint])[0]
+
+
+@requires("complaint.handle")
+def add_note(
+    session: Session, *, actor: Actor, complaint_id: int, body: str, visible: bool = False
+) -> ComplaintRow:
+    """A note on the timeline; `visible` makes it a reply the customer sees (and the first one
+    stops the first-response clock). Field error: body."""
+    errors: dict[str, str] = {}
+    text = _text(body, "body", errors, required=True)
+    if errors:
+        raise ValidationFailed(errors)
+    complaint = _locked(session, complaint_id)
+    now = clock.now()
+    if visible:
+        _stop_response(complaint, now)
+    complaint.updated_at = now
+    _event(session, complaint, actor, "reply" if visible else "note", body=text, visible=visible)
+    _audit(session, actor, "complaint.note", complaint, visible=visible)
+    return _rows(session, [complaint])[0]
+
+
+@requires("complaint.handle")
+def hold(session: Session, *, actor: Actor, complaint_id: int, note: str = "") -> ComplaintRow:
+    """On hold, waiting for the customer: both clocks pause."""
+    errors: dict[str, str] = {}
+    body = _text(note, "note", errors, required=False)
+    if errors:
+        raise ValidationFailed(errors)
+    complaint = _locked(session, complaint_id)
+    if complaint.status in ("closed", "on_hold"):
+        raise DomainError("complaint.error.move")
+    now = clock.now()
+    before = complaint.status
+    complaint.held_status, complaint.held_since = before, now
+    complaint.status, complaint.updated_at = "on_hold", now
+    _event(session, complaint, actor, "status", from_status=before, to_status="on_hold",
+           body=body, visible=True)  # fmt: skip
+    _audit(session, actor, "complaint.hold", complaint)
+    return _rows(session, [complaint])[0]
+
+
+@requires("complaint.handle")
+def resume(session: Session, *, actor: Actor, complaint_id: int) -> ComplaintRow:
+    """Back to the status before the hold; both deadlines move on by the hold's length."""
+    complaint = _locked(session, complaint_id)
+    if complaint.status != "on_hold" or complaint.held_since is None:
+        raise DomainError("complaint.error.move")
+    now = clock.now()
+    paused = now - complaint.held_since
+    if complaint.response_by is not None:
+        complaint.response_by += paused
+    if complaint.resolution_by is not None:
+        complaint.resolution_by += paused
+    complaint.status = complaint.held_status or "investigating"
+    complaint.held_status, complaint.held_since, complaint.updated_at = None, None, now
+    _event(session, complaint, actor, "status", from_status="on_hold",
+           to_status=complaint.status, visible=True)  # fmt: skip
+    _audit(session, actor, "complaint.resume", complaint)
+    return _rows(session, [complaint])[0]
+
+
+@requires("complaint.assign")
+def assign(session: Session, *, actor: Actor, complaint_ids: list[int], assignee_id: int) -> int:
+    """Assign one or more open complaints (bulk) to an active front-desk or cs_manager user;
+    the assignee is told in the app. Returns how many were assigned."""
+    user = session.get(User, assignee_id) if is_row_id(assignee_id) else None
+    if user is None or not user.is_active or user.kind != "staff":
+        raise ValidationFailed({"assignee": "complaint.error.assignee"})
+    roles = session.exec(select(UserRole.role).where(UserRole.user_id == user.id)).scalars()
+    if not any("complaint.handle" in ROLE_PERMISSIONS.get(role, ()) for role in roles):
+        raise ValidationFailed({"assignee": "complaint.error.assignee"})
+    ids = (
+        [i for i in complaint_ids if is_row_id(i)][:MAX_PAGE_SIZE]
+        if isinstance(complaint_ids, list)
+        else []
+    )
+    done = 0
+    for complaint_id in ids:
+        complaint = _locked(session, complaint_id)
+        if complaint.status == "closed" or complaint.assignee_id == user.id:
+            continue
+        complaint.assignee_id, complaint.updated_at = user.id, clock.now()
+        _event(session, complaint, actor, "assign", detail=user.display_name[:60])
+        _audit(session, actor, "complaint.assign", complaint, assignee=user.id)
+        _tell_user(session, user.id, "complaint.assigned_subject", "complaint.assigned_body",
+                   number=complaint.number)  # fmt: skip
+        done += 1
+    return done
+
+
+def _check_close(
+    root_cause: object, solution: object, informed_on: object, informed_via: object,
+    satisfaction: object, no_score_reason: object,
+) -> tuple[dict[str, str], dict]:  # fmt: skip
+    errors: dict[str, str] = {}
+    values = {
+        "root_cause": _text(root_cause, "root_cause", errors, required=True),
+        "solution": _text(solution, "solution", errors, required=True),
+        "no_score_reason": _text(no_score_reason, "no_score_reason", errors, required=False),
+    }
+    if not isinstance(informed_on, date) or informed_on > clock.local_today():
+        errors["informed_on"] = "complaint.error.informed_on"
+    if informed_via not in INFORM_WAYS:
+        errors["informed_via"] = "complaint.error.informed_via"
+    if satisfaction is None:
+        if not values["no_score_reason"] and "no_score_reason" not in errors:
+            errors["satisfaction"] = "complaint.error.satisfaction"
+    elif not is_row_id(satisfaction) or not 1 <= satisfaction <= 5:
+        errors["satisfaction"] = "complaint.error.satisfaction"
+    return errors, values
+
+
+@requires("complaint.close")
+def close(
+    session: Session, *, actor: Actor, complaint_id: int, root_cause: str, solution: str,
+    informed_on: date | None, informed_via: str, satisfaction: int | None = None,
+    no_score_reason: str = "",
+) -> ComplaintRow:  # fmt: skip
+    """结案 after the return visit: root cause, solution, when and how the customer was told, and
+    the satisfaction score 1-5 or why there is none (the member's own score counts). Field
+    errors: root_cause, solution, informed_on, informed_via, satisfaction, no_score_reason."""
+    errors, values = _check_close(
+        root_cause, solution, informed_on, informed_via, satisfaction, no_score_reason
+    )
+    complaint = _locked(session, complaint_id)
+    if satisfaction is None and complaint.satisfaction is not None:
+        errors.pop("satisfaction", None)  # the customer gave it in the portal
+    if errors:
+        raise ValidationFailed(errors)
+    if complaint.status != "return_visit":
+        raise DomainError("complaint.error.close_before_visit")
+    now = clock.now()
+    complaint.root_cause_enc = _seal(session, complaint, values["root_cause"], "root_cause")
+    complaint.solution_enc = _seal(session, complaint, values["solution"], "solution")
+    complaint.no_score_reason_enc = _seal(
+        session, complaint, values["no_score_reason"], "no_score_reason"
+    )
+    complaint.informed_on, complaint.informed_via = informed_on, informed_via
+    if satisfaction is not None:
+        complaint.satisfaction = satisfaction
+    complaint.status, complaint.closed_at, complaint.closed_by = "closed", now, actor.user_id
+    complaint.updated_at = now
+    _event(session, complaint, actor, "status", from_status="return_visit", to_status="closed",
+           visible=True)  # fmt: skip
+    _audit(session, actor, "complaint.close", complaint, satisfaction=complaint.satisfaction)
+    return _rows(session, [complaint])[0]
+
+
+@requires("complaint.handle")
+def reopen(session: Session, *, actor: Actor, complaint_id: int, note: str) -> ComplaintRow:
+    """Reopen a closed complaint with a reason: a new resolution clock starts."""
+    errors: dict[str, str] = {}
+    body = _text(note, "note", errors, required=True)
+    if errors:
+        raise ValidationFailed(errors)
+    complaint = _locked(session, complaint_id)
+    if complaint.status != "closed":
+        raise DomainError("complaint.error.move")
+    now = clock.now()
+    _, complaint.resolution_by = deadlines(complaint.severity, now)
+    complaint.informed_at = complaint.closed_at = complaint.closed_by = None
+    complaint.resolution_warned_at = complaint.resolution_escalated_at = None
+    complaint.resolution_escalated2_at = None
+    complaint.status, complaint.updated_at = "reopened", now
+    complaint.reopened_count += 1
+    _event(session, complaint, actor, "status", from_status="closed", to_status="reopened",
+           body=body, visible=True)  # fmt: skip
+    _audit(session, actor, "complaint.reopen", complaint)
+    return _rows(session, [complaint])[0]
+
+
+# --- the member's side --------------------------------------------------------------------------
+
+
+@requires("member.self")
+def member_rate(session: Session, *, actor: Actor, complaint_id: int, score: int) -> ComplaintRow:
+    """The member's satisfaction score 1-5, once they were informed of the outcome."""
+    if not is_row_id(score) or not 1 <= score <= 5:
+        raise ValidationFailed({"score": "complaint.error.satisfaction"})
+    complaint = _own_locked(session, actor, complaint_id)
+    if complaint.informed_at is None and complaint.status != "closed":
+        raise DomainError("complaint.error.not_informed")
+    complaint.satisfaction, complaint.updated_at = score, clock.now()
+    _event(session, complaint, actor, "score", detail=str(score), visible=True)
+    _audit(session, actor, "complaint.score", complaint, score=score)
+    return _rows(session, [complaint])[0]
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _overdue(c: Complaint, now: datetime) -> bool:
+    if c.status in ("closed", "on_hold"):
+        return False
+    return any(by is not None and by < now for by in (c.response_by, c.resolution_by))
+
+
+def _rows(session: Session, complaints: list[Complaint]) -> list[ComplaintRow]:
+    customer_ids = {c.customer_id for c in complaints if c.customer_id}
+    customers = (
+        {
+            cid: (number, name)
+            for cid, number, name in session.exec(
+                select(Customer.id, Customer.number, Customer.name).where(
+                    Customer.id.in_(customer_ids)
+                )
+            ).all()
+        }
+        if customer_ids
+        else {}
+    )
+    user_ids = {c.assignee_id for c in complaints if c.assignee_id}
+    users = (
+        dict(session.exec(select(User.id, User.display_name).where(User.id.in_(user_ids))).all())
+        if user_ids
+        else {}
+    )
+    now = clock.now()
+    rows = []
+    for c in complaints:
+        number, name = customers.get(c.customer_id or 0, ("", ""))
+        rows.append(
+            ComplaintRow(
+                c.id,
+                c.number,
+                c.customer_id,
+                number,
+                name,
+                c.channel,
+                c.category,
+                c.severity,
+                c.status,
+                c.assignee_id,
+                users.get(c.assignee_id or 0, ""),
+                c.created_at,
+                c.response_by,
+                c.resolution_by,
+                _overdue(c, now),
+                c.satisfaction,
+            )  # fmt: skip
+        )
+    return rows
+
+
+def _page(page: object, page_size: object) -> tuple[int, int]:
+    page = page if is_row_id(page) else 1
+    size = page_size if is_row_id(page_size) else 20
+    return page, min(size, MAX_PAGE_SIZE)
+
+
+def _paged(session: Session, where: list, page: object, page_size: object, order) -> tuple:  # noqa: ANN001
+    page, page_size = _page(page, page_size)
+    total = session.exec(select(func.count(Complaint.id)).where(*where)).scalar_one()
+    found = list(
+        session.exec(
+            select(Complaint)
+            .where(*where)
+            .order_by(*order)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        ).scalars()
+    )
+    return _rows(session, found), int(total)
+
+
+def _view(session: Session, complaint: Complaint, *, customer_side: bool) -> ComplaintView:
+    query = select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id)
+    if customer_side:
+        query = query.where(ComplaintEvent.visible.is_(True))
+    events = list(session.exec(query.order_by(ComplaintEvent.id)).scalars())
+    names = dict(
+        session.exec(
+            select(User.id, User.display_name).where(
+                User.id.in_({e.actor_id for e in events if e.actor_id})
+            )
+        ).all()
+    )
+    timeline = [
+        TimelineEntry(
+            e.kind,
+            e.from_status or "",
+            e.to_status or "",
+            e.visible,
+            _open(session, complaint, e.body_enc, "event"),
+            e.detail or "",
+            "" if customer_side and e.kind not in ("score",) else names.get(e.actor_id or 0, ""),
+            e.created_at,
+        )  # fmt: skip
+        for e in events
+    ]
+    row = _rows(session, [complaint])[0]
+    if customer_side:
+        row = ComplaintRow(**{**row.__dict__, "assignee_id": None, "assignee_name": ""})
+    hidden = customer_side
+    return ComplaintView(
+        row=row,
+        description=_open(session, complaint, complaint.description_enc, "description"),
+        desired=_open(session, complaint, complaint.desired_enc, "desired"),
+        contact="" if hidden else _open(session, complaint, complaint.contact_enc, "contact"),
+        root_cause="" if hidden else _open(session, complaint, complaint.root_cause_enc, "root_cause"),
+        solution=_open(session, complaint, complaint.solution_enc, "solution"),
+        informed_on=complaint.informed_on,
+        informed_via=complaint.informed_via or "",
+        no_score_reason="" if hidden else _open(
+            session, complaint, complaint.no_score_reason_enc, "no_score_reason"
+        ),
+        first_response_at=complaint.first_response_at,
+        informed_at=complaint.informed_at,
+        closed_at=complaint.closed_at,
+        reopened_count=complaint.reopened_count,
+        timeline=timeline,
+    )  # fmt: skip
+
+
+@requires("complaint.handle")
+def get_complaint(session: Session, *, actor: Actor, complaint_id: int) -> ComplaintView:
+    """One complaint with its whole timeline, decrypted for a handler; audited."""
+    complaint = session.get(Complaint, complaint_id) if is_row_id(complaint_id) else None
+    if complaint is None:
+        raise NotFound("complaint.error.not_found")
+    _audit(session, actor, "complaint.open", complaint)
+    return _view(session, complaint, customer_side=False)
+
+
+@requires("complaint.handle")
+def customer_complaints(
+    session: Session, *, actor: Actor, customer_id: int, page: int = 1, page_size: int = 20
+) -> tuple[list[ComplaintRow], int]:
+    """A customer's complaints (a merged customer's id shows the survivor's), newest first."""
+    customer, _ = survivor(session, customer_id)
+    return _paged(
+        session, [Complaint.customer_id == customer.id], page, page_size,
+        (Complaint.created_at.desc(), Complaint.id.desc()),
+    )  # fmt: skip
+
+
+@requires("member.self")
+def member_complaints(
+    session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
+) -> tuple[list[ComplaintRow], int]:
+    """The member's own complaints, newest first, without who handles them."""
+    if actor.customer_id is None:
+        raise NotFound("complaint.error.not_found")
+    rows, total = _paged(
+        session, [Complaint.customer_id == actor.customer_id], page, page_size,
+        (Complaint.created_at.desc(), Complaint.id.desc()),
+    )  # fmt: skip
+    return [
+        ComplaintRow(**{**r.__dict__, "assignee_id": None, "assignee_name": ""}) for r in rows
+    ], total
+
+
+@requires("member.self")
+def member_complaint(session: Session, *, actor: Actor, complaint_id: int) -> ComplaintView:
+    """The member's own complaint with the customer-visible timeline only."""
+    complaint = session.get(Complaint, complaint_id) if is_row_id(complaint_id) else None
+    if complaint is None or actor.customer_id is None or complaint.customer_id != actor.customer_id:
+        raise NotFound("complaint.error.not_found")
+    return _view(session, complaint, customer_side=True)
+
+
+# --- escalation -------------------------------------------------------------------------------
+
+
+def _due_column(clock_name: str):  # noqa: ANN202
+    return getattr(Complaint, f"{clock_name}_by")
+
+
+def _mark_column(clock_name: str, level: str):  # noqa: ANN202
+    return getattr(Complaint, f"{clock_name}_{level}_at")
+
+
+def run_escalations(now: datetime | None = None) -> dict[str, int]:
+    """One escalation scan (a jobs step): for each clock and level, mark the complaints that
+    reached it and were not marked yet (a conditional UPDATE ... RETURNING: exactly once), then
+    put each on the timeline and in the outbox. Unassigned open complaints older than an hour
+    warn the store's cs_managers once, at the response warning."""
+    from custapp.db import session_scope
+
+    now = now or clock.now()
+    settings = get_settings()
+    second = timedelta(hours=settings.complaint_second_level_hours)
+    counts: dict[str, int] = {}
+    jobs = system_actor("jobs")
+    with session_scope() as session:
+        for clock_name in CLOCKS:
+            due = _due_column(clock_name)
+            for level in LEVELS:
+                mark = _mark_column(clock_name, level)
+                for severity, hours in settings.complaint_deadlines.items():
+                    span = timedelta(hours=hours[0 if clock_name == "response" else 1])
+                    limit = {
+                        "warned": now + span * 0.2,
+                        "escalated": now,
+                        "escalated2": now - second,
+                    }[level]
+                    marked = (
+                        session.exec(
+                            update(Complaint)
+                            .where(
+                                Complaint.severity == severity,
+                                Complaint.status.in_([s for s in OPEN_STATUSES if s != "on_hold"]),
+                                due.is_not(None),
+                                due <= limit,
+                                mark.is_(None),
+                            )
+                            .values({mark.key: now})
+                            .returning(Complaint.id)
+                        )
+                        .scalars()
+                        .all()
+                    )
+                    for complaint_id in marked:
+                        _escalated(session, jobs, session.get(Complaint, complaint_id),
+                                   clock_name, level)  # fmt: skip
+                    counts[f"{clock_name}:{level}"] = counts.get(f"{clock_name}:{level}", 0) + len(
+                        marked
+                    )
+    return counts
+
+
+def _escalated(
+    session: Session, jobs: Actor, complaint: Complaint, clock_name: str, level: str
+) -> None:
+    _event(session, complaint, None, "escalation", detail=f"{clock_name}:{level}")
+    params = {"number": complaint.number, "clock": clock_name}
+    subject, body = f"complaint.{level}_subject", f"complaint.{level}_body"
+    if level == "warned" and complaint.assignee_id:
+        _tell_user(session, complaint.assignee_id, subject, body, **params)
+    else:
+        outbox.alert_role(
+            session, role="cs_manager", subject_key=subject, body_key=body, params=params,
+            store_id=None if level == "escalated2" else complaint.store_id,
+        )  # fmt: skip
+    _audit(session, jobs, f"complaint.{level}", complaint, clock=clock_name)
+
+
+# --- the manager's review ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    overdue: bool = False
+    severity: str = ""
+    category: str = ""
+    assignee_id: int | None = None  # 0: unassigned
+    older_than_days: int | None = None
+    status: str = "open"  # open | closed | all | a status
+
+
+@requires("complaint.assign")
+def queue(
+    session: Session, *, actor: Actor, filters: QueueFilter, page: int = 1, page_size: int = 20
+) -> tuple[list[ComplaintRow], int]:
+    """The manager's queue, oldest first, filtered on the server."""
+    now = clock.now()
+    where: list = []
+    if filters.status == "open":
+        where.append(Complaint.status != "closed")
+    elif filters.status in ("closed", *OPEN_STATUSES):
+        where.append(Complaint.status == filters.status)
+    if filters.overdue:
+        where += [
+            Complaint.status.not_in(("closed", "on_hold")),
+            or_(Complaint.response_by < now, Complaint.resolution_by < now),
+        ]
+    if filters.severity in SEVERITIES:
+        where.append(Complaint.severity == filters.severity)
+    if filters.category in CATEGORIES:
+        where.append(Complaint.category == filters.category)
+    if filters.assignee_id == 0:
+        where.append(Complaint.assignee_id.is_(None))
+    elif is_row_id(filters.assignee_id):
+        where.append(Complaint.assignee_id == filters.assignee_id)
+    if is_row_id(filters.older_than_days):
+        where.append(Complaint.created_at <= now - timedelta(days=filters.older_than_days))
+    return _paged(session, where, page, page_size, (Complaint.created_at, Complaint.id))
+
+
+# --- merge ------------------------------------------------------------------------------------
+
+TEXT_PARTS = ("description", "desired", "contact", "root_cause", "solution", "no_score_reason")
+
+
+def merge_complaints(m) -> int:  # noqa: ANN001 (merge.Merge: it imports this module)
+    """A merge moves the merged customer's complaints, their text re-encrypted under the
+    survivor's key (the timeline's notes too)."""
+    moved = list(
+        m.session.exec(select(Complaint).where(Complaint.customer_id == m.merged.id)).scalars()
+    )
+    for complaint in moved:
+        for part in TEXT_PARTS:
+            column = f"{part}_enc"
+            token = getattr(complaint, column)
+            setattr(complaint, column, m.rekey(token, context=_context(part)) if token else token)
+        events = m.session.exec(
+            select(ComplaintEvent).where(
+                ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.body_enc.is_not(None)
+            )
+        ).scalars()
+        for event in events:
+            event.body_enc = m.rekey(event.body_enc, context=_context("event"))
+        complaint.customer_id, complaint.data_key_id = m.survivor.id, m.survivor.data_key_id
+    return len(moved)
