@@ -15,6 +15,7 @@ expires first, refunds that take points back, clawbacks, manual adjustments and 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -341,6 +342,7 @@ def adjust_points(
 # --- the daily expiry -------------------------------------------------------------------------
 
 EXPIRY_BATCH = 5_000  # lots per transaction: a counter waits for one batch at most
+SQLITE_BATCH, SQLITE_PAUSE_S = 1_000, 0.005
 _DUE = "remaining > 0 AND expires_on < :today"  # served by ix_points_lots_expiry_open
 _EXPIRE_POSTGRESQL = f"""
 WITH due AS (
@@ -411,9 +413,14 @@ def run_expiry(batch: int = EXPIRY_BATCH) -> dict:
 
     today = clock.local_today()
     total = {"lots": 0, "points": 0}
+    sqlite = get_settings().is_sqlite
+    if sqlite:  # one writer at a time: short batches, and a pause that lets a waiting counter in
+        batch = min(batch, SQLITE_BATCH)
     while True:
         with session_scope() as session:
             done = expire_points(session, today, batch)
         total = {key: total[key] + done[key] for key in total}
         if done["lots"] < batch:
             return total
+        if sqlite:
+            time.sleep(SQLITE_PAUSE_S)
