@@ -7,6 +7,9 @@ from custapp.pages.activate import ActivateState, activate_page
 from custapp.pages.approvals import ApprovalsState, approvals_page
 from custapp.pages.audit import AuditState, audit_page
 from custapp.pages.care import CareState, care_page
+from custapp.pages.complaint import ComplaintState, complaint_page
+from custapp.pages.complaint_intake import ComplaintNewState, complaint_new_page
+from custapp.pages.complaints_review import ComplaintsReviewState, complaints_review_page
 from custapp.pages.compliance import ComplianceState, compliance_page
 from custapp.pages.customer_form import CustomerFormState, customer_form_page
 from custapp.pages.customer_profile import ProfileState, customer_profile_page
@@ -18,7 +21,9 @@ from custapp.pages.home import HomeState, home_page
 from custapp.pages.login import LoginState, login_page
 from custapp.pages.marketing import MarketingState, marketing_page
 from custapp.pages.messages import MessagesState, messages_page
+from custapp.pages.my_complaints import MyComplaintsState, my_complaints_page
 from custapp.pages.portal import PortalState, portal_page
+from custapp.pages.portal_complaints import PortalComplaintsState, portal_complaints_page
 from custapp.pages.portal_gifts import PortalGiftsState
 from custapp.pages.portal_privacy import PortalPrivacyState, portal_privacy_page
 from custapp.pages.provisions import ProvisionsState, provisions_page
@@ -45,6 +50,12 @@ app.add_page(
 app.add_page(
     portal_privacy_page, route="/portal/privacy", title=TITLE, on_load=PortalPrivacyState.load
 )
+app.add_page(
+    portal_complaints_page,
+    route="/portal/complaints",
+    title=TITLE,
+    on_load=PortalComplaintsState.load,
+)
 app.add_page(customers_page, route="/customers", title=TITLE, on_load=CustomersState.load)
 app.add_page(
     customer_form_page, route="/customers/new", title=TITLE, on_load=CustomerFormState.load
@@ -64,7 +75,18 @@ app.add_page(compliance_page, route="/compliance", title=TITLE, on_load=Complian
 app.add_page(marketing_page, route="/marketing", title=TITLE, on_load=MarketingState.load)
 app.add_page(care_page, route="/care", title=TITLE, on_load=CareState.load)
 app.add_page(approvals_page, route="/approvals", title=TITLE, on_load=ApprovalsState.load)
+app.add_page(
+    complaints_review_page, route="/complaints", title=TITLE, on_load=ComplaintsReviewState.load
+)
 app.add_page(gifts_page, route="/gifts", title=TITLE, on_load=GiftsState.load)
 # --- receipts and tiers (issue 5) ---
 app.add_page(receipt_page, route="/receipt/[kind]/[ref]", title=TITLE, on_load=ReceiptState.load)
 app.add_page(tiers_page, route="/tiers", title=TITLE, on_load=TiersState.load)
+# --- complaint pages (issue 6) ---
+app.add_page(
+    my_complaints_page, route="/my-complaints", title=TITLE, on_load=MyComplaintsState.load
+)
+app.add_page(
+    complaint_new_page, route="/complaints/new", title=TITLE, on_load=ComplaintNewState.load
+)
+app.add_page(complaint_page, route="/complaints/[id]", title=TITLE, on_load=ComplaintState.load)

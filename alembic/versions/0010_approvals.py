@@ -1,5 +1,5 @@
 """approval requests (审批, issue 5): same-day voids and points adjustments the front desk asks
-cs_manager to decide; indexed by status and time (the approvals inbox), by customer (the
+cs_manager to decide, and complaint compensation (issue 6); indexed by status and time (the approvals inbox), by customer (the
 profile) and by order (one pending void per purchase).
 
 Revision ID: 0010
@@ -29,6 +29,9 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Integer(), sa.ForeignKey("customers.id"), nullable=False),
         sa.Column("order_id", sa.Integer(), sa.ForeignKey("orders.id"), nullable=True),
         sa.Column("points", sa.Integer(), nullable=True),
+        sa.Column("complaint_id", sa.Integer(), nullable=True),  # FK added by 0011
+        sa.Column("amount_fen", sa.BigInteger(), nullable=True),
+        sa.Column("gift_id", sa.Integer(), sa.ForeignKey("gifts.id"), nullable=True),
         sa.Column("reason", _STR(length=200), nullable=False),
         sa.Column("status", _STR(length=10), nullable=False),
         sa.Column("requested_by", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),
@@ -38,7 +41,8 @@ def upgrade() -> None:
         sa.Column("decision_reason", _STR(length=200), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.CheckConstraint(
-            "kind IN ('order_void', 'points_adjust')", name="ck_approval_requests_kind"
+            "kind IN ('order_void', 'points_adjust', 'compensation')",
+            name="ck_approval_requests_kind",
         ),
     )
     op.create_index(

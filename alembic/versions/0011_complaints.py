@@ -102,6 +102,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_complaint_events_complaint", "complaint_events", ["complaint_id", "id"])
+    with op.batch_alter_table("approval_requests") as batch:  # compensation requests
+        batch.create_foreign_key(
+            "fk_approval_requests_complaint_id", "complaints", ["complaint_id"], ["id"]
+        )
+        batch.create_index("ix_approval_requests_complaint", ["complaint_id"])
     for statement in append_only_triggers(
         op.get_bind().dialect.name, "complaint_events", EVENT_COLUMNS
     ):
@@ -109,6 +114,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("approval_requests") as batch:
+        batch.drop_index("ix_approval_requests_complaint")
+        batch.drop_constraint("fk_approval_requests_complaint_id", type_="foreignkey")
     op.drop_table("complaint_events")  # its triggers go with it
     op.drop_table("complaints")
     op.drop_table("complaint_sequences")

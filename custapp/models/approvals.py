@@ -1,5 +1,5 @@
 """审批 (SPEC §3, §8 Money): what the front desk asks cs_manager to decide: a same-day void of a
-purchase (作废) and a manual points adjustment (积分调整). Gift redemptions keep their own table
+purchase (作废) and a manual points adjustment (积分调整), and a complaint's compensation (投诉补偿: points, money or a gift). Gift redemptions keep their own table
 (gifts.py); the approvals inbox gathers both.
 
 A request holds ids, the points and the reason (a reason is never a value of the customer's
@@ -8,10 +8,11 @@ data, like the audit's); deciding it runs the real operation in the same transac
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import BigInteger, CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-APPROVAL_KINDS = ("order_void", "points_adjust")
+APPROVAL_KINDS = ("order_void", "points_adjust", "compensation")
+COMPENSATION_FORMS = ("points", "money", "gift")
 APPROVAL_STATUSES = ("pending", "approved", "rejected", "cancelled")
 
 
@@ -23,8 +24,10 @@ class ApprovalRequest(SQLModel, table=True):
         Index("ix_approval_requests_status_created", "status", "created_at"),
         Index("ix_approval_requests_customer", "customer_id", "created_at"),
         Index("ix_approval_requests_order", "order_id"),
+        Index("ix_approval_requests_complaint", "complaint_id"),
         CheckConstraint(
-            "kind IN ('order_void', 'points_adjust')", name="ck_approval_requests_kind"
+            "kind IN ('order_void', 'points_adjust', 'compensation')",
+            name="ck_approval_requests_kind",
         ),
     )
 
@@ -32,7 +35,10 @@ class ApprovalRequest(SQLModel, table=True):
     kind: str = Field(max_length=20)
     customer_id: int = Field(foreign_key="customers.id")
     order_id: int | None = Field(default=None, foreign_key="orders.id")  # order_void
-    points: int | None = None  # points_adjust: + adds, − deducts
+    points: int | None = None  # points_adjust: + adds, − deducts; compensation: points given
+    complaint_id: int | None = Field(default=None, foreign_key="complaints.id")  # compensation
+    amount_fen: int | None = Field(default=None, sa_type=BigInteger)  # money compensation
+    gift_id: int | None = Field(default=None, foreign_key="gifts.id")  # gift compensation
     reason: str = Field(max_length=200)
     status: str = Field(default="pending", max_length=10)
     requested_by: int = Field(foreign_key="users.id")

@@ -15,7 +15,12 @@ from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
 PAGE_SIZE = 20
-KIND_COLOURS = {"redemption": "violet", "order_void": "red", "points_adjust": "blue"}
+KIND_COLOURS = {
+    "redemption": "violet",
+    "order_void": "red",
+    "points_adjust": "blue",
+    "compensation": "orange",
+}
 
 
 def inbox_row(item: approvals.InboxItem, t, locale: str) -> dict[str, str]:  # noqa: ANN001
@@ -39,11 +44,17 @@ def inbox_row(item: approvals.InboxItem, t, locale: str) -> dict[str, str]:  # n
         }
     a = item.approval
     assert a is not None
-    detail = (
-        t("approval.void_detail", number=a.order_number, amount=format_fen(a.order_paid_fen))
-        if a.kind == "order_void"
-        else t("approval.adjust_detail", points=f"{a.points:+,}")
-    )
+    if a.kind == "order_void":
+        detail = t(
+            "approval.void_detail", number=a.order_number, amount=format_fen(a.order_paid_fen)
+        )
+    elif a.kind == "compensation":
+        detail = t(
+            f"approval.compensation.{a.form}", complaint=a.complaint_number,
+            points=f"{a.points:,}", amount=format_fen(a.amount_fen), gift=a.gift_name,
+        )  # fmt: skip
+    else:
+        detail = t("approval.adjust_detail", points=f"{a.points:+,}")
     return {
         "key": f"{a.kind}:{a.id}",
         "number": a.number,

@@ -14,6 +14,7 @@ from custapp import clock
 from custapp.components.shell import T, data_table, form_dialog, page, pager, reason_fields
 from custapp.money import format_fen
 from custapp.pages.profile_attachments import attachments_tab
+from custapp.pages.profile_complaints import complaints_tab
 from custapp.pages.profile_consents import consents_tab
 from custapp.pages.profile_membership import membership_tab
 from custapp.pages.profile_orders import orders_tab
@@ -573,7 +574,7 @@ TABS: tuple[tuple[str, Callable[[], rx.Component]], ...] = (
     ("service", service_tab),
     ("points", membership_tab),
     ("consents", consents_tab),
-    ("complaints", _not_yet("complaints")),
+    ("complaints", complaints_tab),
     ("attachments", attachments_tab),
     ("history", _history),
 )

@@ -168,6 +168,16 @@ def portal_page() -> rx.Component:
                 size="2",
                 data_testid="portal-privacy-link",
             ),
+            rx.link(
+                rx.hstack(
+                    rx.icon("message-circle-warning", size=16),
+                    T("nav.portal_complaints"),
+                    align="center",
+                ),
+                href="/portal/complaints",
+                size="2",
+                data_testid="portal-complaints-link",
+            ),
             rx.link(T("nav.account"), href="/account", size="2"),
             spacing="4",
             width="100%",

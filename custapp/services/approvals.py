@@ -23,17 +23,30 @@ from sqlalchemy import func, literal, select, union_all
 from sqlmodel import Session
 
 from custapp import clock
-from custapp.models import ApprovalRequest, Customer, Order, RedemptionRequest, User
-from custapp.services import audit, gifts, orders
+from custapp.models import (
+    ApprovalRequest,
+    Complaint,
+    Customer,
+    Gift,
+    Order,
+    RedemptionRequest,
+    User,
+)
+from custapp.models.approvals import COMPENSATION_FORMS
+from custapp.services import audit, complaints, gifts, membership, orders
 from custapp.services import points as points_service
 from custapp.services.actor import Actor
-from custapp.services.customer_input import check_reason, is_row_id
+from custapp.services.customer_input import MAX_FEN, check_reason, is_row_id
 from custapp.services.customers import live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import ensure, requires
 
 MAX_PAGE_SIZE = 100
-KIND_PERMISSIONS = {"order_void": "purchase.void", "points_adjust": "points.adjust"}
+KIND_PERMISSIONS = {
+    "order_void": "purchase.void",
+    "points_adjust": "points.adjust",
+    "compensation": "complaint.close",
+}
 INBOX_KINDS = ("redemption", *KIND_PERMISSIONS)
 
 
@@ -52,6 +65,10 @@ class ApprovalView:
     reason: str
     status: str
     requested_by: str  # display name of the user who asked
+    complaint_number: str  # compensation: the complaint's T… number
+    form: str  # compensation: points | money | gift
+    amount_fen: int
+    gift_name: str
     created_at: datetime
     decided_at: datetime | None
     decision_reason: str
@@ -101,6 +118,10 @@ def _views(session: Session, rows: list[ApprovalRequest]) -> list[ApprovalView]:
         else []
     )
     found = {oid: (number, paid) for oid, number, paid in order_rows}
+    complaint_numbers = _complaint_numbers(
+        session, {r.complaint_id for r in rows if r.complaint_id}
+    )
+    gift_names = _gift_names(session, {r.gift_id for r in rows if r.gift_id})
     users = dict(
         session.exec(
             select(User.id, User.display_name).where(User.id.in_({r.requested_by for r in rows}))
@@ -125,12 +146,36 @@ def _views(session: Session, rows: list[ApprovalRequest]) -> list[ApprovalView]:
                 r.reason,
                 r.status,
                 users.get(r.requested_by, ""),
+                complaint_numbers.get(r.complaint_id or 0, ""),
+                _form(r),
+                r.amount_fen or 0,
+                gift_names.get(r.gift_id or 0, ""),
                 r.created_at,
                 r.decided_at,
                 r.decision_reason or "",
-            )  # fmt: skip
+            )
         )
     return views
+
+
+def _form(r: ApprovalRequest) -> str:
+    if r.kind != "compensation":
+        return ""
+    return "gift" if r.gift_id else "money" if r.amount_fen else "points"
+
+
+def _complaint_numbers(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(
+        session.exec(select(Complaint.id, Complaint.number).where(Complaint.id.in_(ids))).all()
+    )
+
+
+def _gift_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.exec(select(Gift.id, Gift.name_zh).where(Gift.id.in_(ids))).all())
 
 
 def _file(session: Session, actor: Actor, request: ApprovalRequest) -> ApprovalView:
@@ -142,7 +187,14 @@ def _file(session: Session, actor: Actor, request: ApprovalRequest) -> ApprovalV
         action=f"approval.request.{request.kind}",
         customer_id=request.customer_id,
         reason=request.reason,
-        detail={"request": request.id, "order": request.order_id, "points": request.points},
+        detail={
+            "request": request.id,
+            "order": request.order_id,
+            "points": request.points,
+            "complaint": request.complaint_id,
+            "amount_fen": request.amount_fen,
+            "gift": request.gift_id,
+        },
     )
     return _views(session, [request])[0]
 
@@ -203,6 +255,88 @@ def request_points_adjustment(
     )
 
 
+@requires("complaint.handle")
+def request_compensation(
+    session: Session, *, actor: Actor, complaint_id: int, form: str, reason: str,
+    points: int | None = None, amount_fen: int | None = None, gift_id: int | None = None,
+) -> ApprovalView:  # fmt: skip
+    """申请补偿 for a complaint: points, money (fen) or one gift, with a reason; cs_manager decides.
+    Field errors: form, points, amount, gift, reason; refused for a closed complaint or one
+    without a customer."""
+    errors: dict[str, str] = {}
+    if form not in COMPENSATION_FORMS:
+        errors["form"] = "approval.error.compensation_form"
+    elif form == "points" and not (is_row_id(points) and points <= points_service.MAX_ADJUST):
+        errors["points"] = "points.error.adjust_amount"
+    elif form == "money" and not (is_row_id(amount_fen) and amount_fen <= MAX_FEN):
+        errors["amount"] = "approval.error.compensation_amount"
+    elif form == "gift":
+        gift = session.get(Gift, gift_id) if is_row_id(gift_id) else None
+        if gift is None or not gift.is_active or gift.stock < 1:
+            errors["gift"] = "redemption.error.gift_unavailable"
+    try:
+        reason = check_reason(reason)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    complaint = complaints.locked(session, complaint_id)
+    if complaint.status == "closed":
+        raise DomainError("approval.error.complaint_closed")
+    if complaint.customer_id is None:
+        raise DomainError("approval.error.compensation_customer")
+    customer = live_customer(session, complaint.customer_id, lock=True)
+    return _file(
+        session,
+        actor,
+        ApprovalRequest(
+            kind="compensation",
+            customer_id=customer.id,
+            complaint_id=complaint.id,
+            points=points if form == "points" else None,
+            amount_fen=amount_fen if form == "money" else None,
+            gift_id=gift_id if form == "gift" else None,
+            reason=reason,
+            requested_by=actor.user_id,
+            created_at=clock.now(),
+        ),  # fmt: skip
+    )
+
+
+def _compensate(session: Session, actor: Actor, request: ApprovalRequest) -> None:
+    """Give what was approved: points to the ledger, money to the active card's stored value
+    (without a card it is paid at the counter, and the timeline says so), or one gift from
+    stock; the complaint's timeline shows the customer what was given."""
+    complaint = complaints.locked(session, request.complaint_id)
+    label = f"{complaint.number} {request.reason}"[:200]
+    form = _form(request)
+    if form == "points":
+        points_service.adjust_points(
+            session, actor=actor, customer_id=request.customer_id, points=request.points,
+            reason=label,
+        )  # fmt: skip
+        detail = f"points:{request.points}"
+    elif form == "money":
+        card = membership.active_card(session, request.customer_id)
+        if card is not None:
+            membership.record_stored_value(
+                session, actor=actor, customer_id=request.customer_id, kind="correction",
+                amount_fen=request.amount_fen, card_id=card.id, store_id=actor.store_id,
+            )  # fmt: skip
+        detail = f"money:{request.amount_fen}:{'card' if card else 'counter'}"
+    else:
+        gift = session.exec(
+            select(Gift).where(Gift.id == request.gift_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()  # fmt: skip
+        if not gift.is_active or gift.stock < 1:
+            raise DomainError("redemption.error.out_of_stock")
+        gift.stock -= 1
+        gift.updated_at = clock.now()
+        detail = f"gift:{gift.id}"
+    complaints.record_compensation(session, actor, complaint, detail)
+
+
 # --- deciding -----------------------------------------------------------------------------------
 
 
@@ -250,6 +384,8 @@ def approve(session: Session, *, actor: Actor, request_id: int) -> ApprovalView:
     ensure(actor, KIND_PERMISSIONS[request.kind], action="approvals.approve", request=request.id)
     if request.kind == "order_void":
         orders.void_purchase(session, actor=actor, order_id=request.order_id, reason=request.reason)
+    elif request.kind == "compensation":
+        _compensate(session, actor, request)
     else:
         points_service.adjust_points(
             session, actor=actor, customer_id=request.customer_id, points=request.points,

@@ -182,7 +182,7 @@ def _event(
     )
 
 
-def _locked(session: Session, complaint_id: object) -> Complaint:
+def locked(session: Session, complaint_id: object) -> Complaint:
     complaint = (
         session.exec(
             select(Complaint)
@@ -200,7 +200,7 @@ def _locked(session: Session, complaint_id: object) -> Complaint:
 
 def _own_locked(session: Session, actor: Actor, complaint_id: object) -> Complaint:
     """The member's own complaint, locked; another customer's is simply not found."""
-    complaint = _locked(session, complaint_id)
+    complaint = locked(session, complaint_id)
     if actor.customer_id is None or complaint.customer_id != actor.customer_id:
         raise NotFound("complaint.error.not_found")
     return complaint
@@ -376,7 +376,7 @@ def move(
     body = _text(note, "note", errors, required=False)
     if errors:
         raise ValidationFailed(errors)
-    complaint = _locked(session, complaint_id)
+    complaint = locked(session, complaint_id)
     if to_status not in MOVES.get(complaint.status, ()):
         raise DomainError("complaint.error.move")
     now = clock.now()
@@ -407,7 +407,7 @@ def add_note(
     text = _text(body, "body", errors, required=True)
     if errors:
         raise ValidationFailed(errors)
-    complaint = _locked(session, complaint_id)
+    complaint = locked(session, complaint_id)
     now = clock.now()
     if visible:
         _stop_response(complaint, now)
@@ -424,7 +424,7 @@ def hold(session: Session, *, actor: Actor, complaint_id: int, note: str = "") -
     body = _text(note, "note", errors, required=False)
     if errors:
         raise ValidationFailed(errors)
-    complaint = _locked(session, complaint_id)
+    complaint = locked(session, complaint_id)
     if complaint.status in ("closed", "on_hold"):
         raise DomainError("complaint.error.move")
     now = clock.now()
@@ -440,7 +440,7 @@ def hold(session: Session, *, actor: Actor, complaint_id: int, note: str = "") -
 @requires("complaint.handle")
 def resume(session: Session, *, actor: Actor, complaint_id: int) -> ComplaintRow:
     """Back to the status before the hold; both deadlines move on by the hold's length."""
-    complaint = _locked(session, complaint_id)
+    complaint = locked(session, complaint_id)
     if complaint.status != "on_hold" or complaint.held_since is None:
         raise DomainError("complaint.error.move")
     now = clock.now()
@@ -474,7 +474,7 @@ def assign(session: Session, *, actor: Actor, complaint_ids: list[int], assignee
     )
     done = 0
     for complaint_id in ids:
-        complaint = _locked(session, complaint_id)
+        complaint = locked(session, complaint_id)
         if complaint.status == "closed" or complaint.assignee_id == user.id:
             continue
         complaint.assignee_id, complaint.updated_at = user.id, clock.now()
@@ -520,7 +520,7 @@ def close(
     errors, values = _check_close(
         root_cause, solution, informed_on, informed_via, satisfaction, no_score_reason
     )
-    complaint = _locked(session, complaint_id)
+    complaint = locked(session, complaint_id)
     if satisfaction is None and complaint.satisfaction is not None:
         errors.pop("satisfaction", None)  # the customer gave it in the portal
     if errors:
@@ -551,7 +551,7 @@ def reopen(session: Session, *, actor: Actor, complaint_id: int, note: str) -> C
     body = _text(note, "note", errors, required=True)
     if errors:
         raise ValidationFailed(errors)
-    complaint = _locked(session, complaint_id)
+    complaint = locked(session, complaint_id)
     if complaint.status != "closed":
         raise DomainError("complaint.error.move")
     now = clock.now()
@@ -565,6 +565,13 @@ def reopen(session: Session, *, actor: Actor, complaint_id: int, note: str) -> C
            body=body, visible=True)  # fmt: skip
     _audit(session, actor, "complaint.reopen", complaint)
     return _rows(session, [complaint])[0]
+
+
+def record_compensation(session: Session, actor: Actor, complaint: Complaint, detail: str) -> None:
+    """An approved compensation on the timeline (the customer sees it); approvals.py gives it."""
+    complaint.updated_at = clock.now()
+    _event(session, complaint, actor, "compensation", detail=detail[:60], visible=True)
+    _audit(session, actor, "complaint.compensation", complaint, given=detail)
 
 
 # --- the member's side --------------------------------------------------------------------------
@@ -900,3 +907,50 @@ def merge_complaints(m) -> int:  # noqa: ANN001 (merge.Merge: it imports this mo
             event.body_enc = m.rekey(event.body_enc, context=_context("event"))
         complaint.customer_id, complaint.data_key_id = m.survivor.id, m.survivor.data_key_id
     return len(moved)
+
+
+# --- for the pages ----------------------------------------------------------------------------
+
+MAX_HANDLERS = 200
+
+
+@requires("complaint.assign")
+def handlers(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
+    """Who a complaint may be assigned to: (user id, display name) of the active staff users
+    whose roles grant complaint.handle, by name."""
+    roles = [role for role, granted in ROLE_PERMISSIONS.items() if "complaint.handle" in granted]
+    return [
+        (int(user_id), name)
+        for user_id, name in session.exec(
+            select(User.id, User.display_name)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role.in_(roles), User.is_active, User.kind == "staff")
+            .distinct()
+            .order_by(User.display_name, User.id)
+            .limit(MAX_HANDLERS)
+        ).all()
+    ]
+
+
+@requires("complaint.handle")
+def my_complaints(
+    session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
+) -> tuple[list[ComplaintRow], int]:
+    """The handler's work list (我的投诉): the open complaints assigned to the acting user and the
+    unassigned open ones of the store they work in now; overdue first, then by the nearest
+    deadline, then oldest."""
+    now = clock.now()
+    mine = Complaint.assignee_id == actor.user_id
+    if actor.store_id is not None:
+        mine = or_(mine, (Complaint.assignee_id.is_(None)) & (Complaint.store_id == actor.store_id))
+    overdue = (Complaint.status != "on_hold") & func.coalesce(
+        or_(Complaint.response_by < now, Complaint.resolution_by < now), False
+    )
+    return _paged(
+        session, [Complaint.status != "closed", mine], page, page_size,
+        (
+            overdue.desc(),
+            func.coalesce(Complaint.response_by, Complaint.resolution_by).asc().nulls_last(),
+            Complaint.created_at, Complaint.id,
+        ),
+    )  # fmt: skip

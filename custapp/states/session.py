@@ -28,10 +28,13 @@ MENU = (
     ("/", "nav.home", "layout-dashboard", None),
     ("/portal", "nav.portal", "id-card", "member.self"),
     ("/portal/privacy", "nav.portal_privacy", "shield-user", "member.self"),
+    ("/portal/complaints", "nav.portal_complaints", "message-circle-warning", "member.self"),
     ("/customers", "nav.customers", "contact", "customer.read"),
     ("/follow-ups", "nav.follow_ups", "calendar-clock", "service_log.write"),
+    ("/my-complaints", "nav.my_complaints", "message-square-warning", "complaint.handle"),
     ("/data-quality", "nav.data_quality", "list-checks", "customer.read"),
     ("/approvals", "nav.approvals", "inbox", "approval.decide"),
+    ("/complaints", "nav.complaints", "clipboard-list", "complaint.assign"),
     # --- consent menu entries (issue 4) ---
     ("/provisions", "nav.provisions", "share-2", "provision.manage"),
     ("/rights-requests", "nav.rights", "file-question", "rights.file"),

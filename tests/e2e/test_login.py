@@ -29,14 +29,14 @@ ACCOUNTS = [
 # What separation of duties requires whatever else the menu grows to hold.
 MUST_SHOW = {
     "front_desk": {"工作台", "修改密码"},
-    "cs_manager": {"工作台", "礼品目录", "会员等级", "修改密码"},
+    "cs_manager": {"工作台", "投诉管理", "礼品目录", "会员等级", "修改密码"},
     "compliance": {"工作台", "修改密码"},
     "auditor": {"工作台", "审计日志", "修改密码"},
     "sysadmin": {"工作台", "用户管理", "修改密码"},
-    "member": {"会员中心", "我的信息与授权", "修改密码"},
+    "member": {"会员中心", "我的信息与授权", "我的投诉", "修改密码"},
 }
 MUST_NOT_SHOW = {
-    "front_desk": {"用户管理", "审计日志", "会员中心", "礼品目录", "会员等级"},
+    "front_desk": {"用户管理", "审计日志", "会员中心", "礼品目录", "会员等级", "投诉管理"},
     "cs_manager": {"用户管理", "审计日志", "会员中心"},
     "compliance": {"用户管理", "审计日志", "会员中心"},
     "auditor": {"用户管理", "会员中心"},
@@ -66,6 +66,7 @@ def test_expected_menus_today() -> None:
         "工作台",
         "客户档案",
         "我的待跟进",
+        "我的投诉",
         "数据质量",
         "权利请求",
         "消息",
@@ -83,7 +84,7 @@ def test_expected_menus_today() -> None:
     ]
     assert expected_menu("sysadmin") == ["工作台", "用户管理", "消息", "修改密码"]
     assert expected_menu("auditor") == ["工作台", "审计日志", "消息", "修改密码"]
-    assert expected_menu("member") == ["会员中心", "我的信息与授权", "修改密码"]
+    assert expected_menu("member") == ["会员中心", "我的信息与授权", "我的投诉", "修改密码"]
     manager = expected_menu("cs_manager")  # 礼品目录 below 关怀日历
     assert manager.index("关怀日历") < manager.index("礼品目录")
     assert manager.index("关怀日历") + 1 == manager.index("会员等级")  # 会员等级 right below

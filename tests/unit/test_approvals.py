@@ -14,8 +14,8 @@ from test_membership import _customer, _staff, _store, buy, call, errors_of, iss
 
 from custapp import clock
 from custapp.db import session_scope
-from custapp.models import ApprovalRequest, AuditEntry, Order, StoredValueEntry
-from custapp.services import approvals, merge, points
+from custapp.models import ApprovalRequest, AuditEntry, Gift, Order, StoredValueEntry
+from custapp.services import approvals, complaints, merge, points
 from custapp.services.errors import NotFound, PermissionDenied
 
 NOON = datetime(2025, 6, 15, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -167,7 +167,7 @@ def test_the_inbox_gathers_redemptions_voids_and_adjustments_oldest_first(world)
 
     box = call(approvals.inbox, boss)
     assert box.total == 3
-    assert box.counts == {"redemption": 1, "order_void": 1, "points_adjust": 1}
+    assert box.counts == {"redemption": 1, "order_void": 1, "points_adjust": 1, "compensation": 0}
     assert [(i.kind, (i.redemption or i.approval).id) for i in box.items] == [
         ("redemption", redemption),
         ("order_void", void.id),
@@ -187,3 +187,60 @@ def test_a_merge_moves_pending_requests_to_the_survivor(world) -> None:  # noqa:
     call(merge.merge_customers, boss, survivor_id=survivor, merged_id=cid, reason="重复建档")
     with session_scope() as session:
         assert session.get(ApprovalRequest, asked.id).customer_id == survivor
+
+
+def _complaint(desk, cid: int) -> int:  # noqa: ANN001
+    return call(
+        complaints.file_complaint, desk, customer_id=cid, channel="counter", category="service",
+        severity="normal", description="上菜太慢", desired="致歉",
+    ).id  # fmt: skip
+
+
+def test_complaint_compensation_is_asked_then_given_when_approved(world) -> None:  # noqa: ANN001
+    desk, _, boss = world
+    cid, _ = _purchase_on_card(desk)  # a silver card holding ¥110, 90 points
+    complaint_id = _complaint(desk, cid)
+    gift = _gift(boss, cost=100, stock=2)
+    assert errors_of(
+        approvals.request_compensation, desk, complaint_id=complaint_id, form="money",
+        amount_fen=0, reason="上菜太慢",
+    ) == {"amount": "approval.error.compensation_amount"}  # fmt: skip
+    asked = [
+        call(
+            approvals.request_compensation,
+            desk,
+            complaint_id=complaint_id,
+            reason="上菜太慢",
+            **kwargs,
+        )  # fmt: skip
+        for kwargs in (
+            {"form": "points", "points": 200},
+            {"form": "money", "amount_fen": 2000},
+            {"form": "gift", "gift_id": gift},
+        )
+    ]
+    assert [a.form for a in asked] == ["points", "money", "gift"]
+    assert call(approvals.inbox, boss, kind="compensation").total == 3
+    with pytest.raises(PermissionDenied):
+        call(approvals.approve, desk, request_id=asked[0].id)
+    for request in asked:
+        call(approvals.approve, boss, request_id=request.id)
+    assert (_available(cid), _balance(cid)) == (290, 13000)
+    with session_scope() as session:
+        assert session.get(Gift, gift).stock == 1
+    view = call(complaints.get_complaint, desk, complaint_id=complaint_id)
+    given = [e.detail for e in view.timeline if e.kind == "compensation"]
+    assert given == ["points:200", "money:2000:card", f"gift:{gift}"]
+    assert all(e.visible for e in view.timeline if e.kind == "compensation")
+
+
+def test_compensation_needs_an_open_complaint_of_a_customer(world) -> None:  # noqa: ANN001
+    desk, _, _ = world
+    walk_in = call(
+        complaints.file_complaint, desk, customer_id=None, channel="phone", category="other",
+        severity="low", description="门口太吵", contact="李女士 13700002222",
+    ).id  # fmt: skip
+    assert refusal(
+        approvals.request_compensation, desk, complaint_id=walk_in, form="points", points=10,
+        reason="致歉补偿",
+    ) == "approval.error.compensation_customer"  # fmt: skip

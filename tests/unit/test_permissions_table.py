@@ -462,6 +462,12 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     "approvals.inbox": lambda s, w: {"page": 1},
     "approvals.customer_pending": lambda s, w: {"customer_id": _customer(s)},
     # --- complaints (issue 6) ---
+    "approvals.request_compensation": lambda s, w: {
+        "complaint_id": _complaint(s),
+        "form": "points",
+        "points": 100,
+        "reason": "致歉补偿",
+    },
     "complaints.file_complaint": lambda s, w: {
         "customer_id": _customer(s),
         "channel": "counter",
@@ -501,7 +507,10 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     "complaints.member_complaint": lambda s, w: _own_complaint(s),
     "complaints.queue": lambda s, w: {"filters": SERVICE_MODULES["complaints"].QueueFilter()},
     # --- complaint pages (issue 6) ---
+    "complaints.handlers": lambda s, w: {},
+    "complaints.my_complaints": lambda s, w: {"page": 1},
     # --- complaint review (issue 6) ---
+    "complaint_reports.kpis": lambda s, w: {"days": 30},
 }
 
 # A factory of a member's own operation returns the member's customer under this key: the
