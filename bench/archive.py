@@ -29,7 +29,6 @@ loaded machine the wall time includes waiting for a core).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -45,8 +44,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, emit, pct, reset  # noqa: E402 (the bench folder is on sys.path only now)
 
 ORDER = " ORDER BY created_at DESC, id DESC"
 PHONE_SQL = (
@@ -81,32 +81,10 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "Demo-2026-pass"
 
 
-def emit(name: str, value: float, unit: str, **extra: object) -> None:
-    extra = {k: round(v, 3) if isinstance(v, float) else v for k, v in extra.items()}
-    print(json.dumps({"bench": name, "value": round(value, 3), "unit": unit, **extra}), flush=True)
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
-
-
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return (time.perf_counter() - start) * 1000
-
-
-def reset() -> None:
-    from custapp import db
-    from custapp.security.keys import get_keys
-    from custapp.services import datakeys
-    from custapp.settings import get_settings
-
-    db.dispose_engines()
-    get_settings.cache_clear()
-    get_keys.cache_clear()
-    datakeys._unwrap.cache_clear()
 
 
 def seed(n: int, common: dict) -> None:

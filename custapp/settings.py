@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from custapp.services.business_hours import Week
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,6 +69,24 @@ def _complaint_deadlines() -> dict[str, tuple[int, int]]:
     return found
 
 
+def _complaint_calendar(timezone: str) -> tuple[Week | None, frozenset[date]]:
+    """CUSTAPP_COMPLAINT_BUSINESS_HOURS ("mon-fri 09:00-18:00; sat 10:00-16:00"; empty: round
+    the clock) and CUSTAPP_COMPLAINT_CLOSED_DAYS ("2026-10-01..2026-10-07,2027-01-01"); the
+    syntax is in custapp/services/business_hours.py. A bad value stops the start."""
+    from custapp.services import business_hours
+
+    week = business_hours.parse_week(_env("COMPLAINT_BUSINESS_HOURS", "") or "")
+    closed = business_hours.parse_closed_days(_env("COMPLAINT_CLOSED_DAYS", "") or "")
+    if week is None and closed:
+        raise ValueError(
+            "CUSTAPP_COMPLAINT_CLOSED_DAYS needs CUSTAPP_COMPLAINT_BUSINESS_HOURS "
+            "(for round the clock except those days: 'mon-sun 00:00-24:00')"
+        )
+    if week is not None:
+        business_hours.check_zone(timezone)
+    return week, closed
+
+
 def _holidays() -> dict[str, str]:
     """CUSTAPP_CARE_HOLIDAYS: "MM-DD 名称" separated by commas (fixed-date holidays)."""
     found = {}
@@ -114,6 +136,8 @@ class Settings:
     care_holidays: dict[str, str]  # MM-DD -> name
     complaint_deadlines: dict[str, tuple[int, int]]  # severity -> (response h, resolution h)
     complaint_second_level_hours: int  # after a breach, escalate again this many hours later
+    complaint_business_hours: Week | None  # local opening hours per weekday; None: round the clock
+    complaint_closed_days: frozenset[date]  # local dates closed all day (with a calendar only)
     environment: str
 
     @property
@@ -129,6 +153,8 @@ def get_settings() -> Settings:
     if rounds < 12 and environment != "test":
         # A low cost is for the test suite only (SPEC §1: cost >= 12).
         raise ValueError("CUSTAPP_BCRYPT_ROUNDS below 12 is allowed only with CUSTAPP_ENV=test")
+    timezone = _env("TIMEZONE", "Asia/Shanghai")
+    business_hours, closed_days = _complaint_calendar(timezone)
     return Settings(
         instance_dir=instance,
         database_url=_env("DATABASE_URL", f"sqlite:///{instance / 'custapp.db'}"),
@@ -137,7 +163,7 @@ def get_settings() -> Settings:
         audit_key=_env("AUDIT_KEY"),
         audit_checkpoint=Path(_env("AUDIT_CHECKPOINT", str(instance / "audit-head.json"))),
         locale=_env("LOCALE", "zh_CN"),
-        timezone=_env("TIMEZONE", "Asia/Shanghai"),
+        timezone=timezone,
         bcrypt_rounds=rounds,
         # bcrypt is CPU-bound: leave a core for page events (SPEC §8 bounded pool)
         hash_workers=_int("HASH_WORKERS", max(1, (os.cpu_count() or 2) - 1)),
@@ -163,5 +189,7 @@ def get_settings() -> Settings:
         care_holidays=_holidays(),
         complaint_deadlines=_complaint_deadlines(),
         complaint_second_level_hours=_int("COMPLAINT_SECOND_LEVEL_HOURS", 24),
+        complaint_business_hours=business_hours,
+        complaint_closed_days=closed_days,
         environment=environment,
     )

@@ -100,8 +100,6 @@ def sidebar() -> rx.Component:
         width="230px",
         min_width="230px",
         height="100vh",
-        position="sticky",
-        top="0",
         padding="16px",
         background=rx.color("gray", 2),
         border_right=f"1px solid {rx.color('gray', 5)}",
@@ -147,7 +145,13 @@ def page(title_key: str, *children: rx.Component) -> rx.Component:
     """A signed-in page: the sidebar and the content. Nothing shows until the login is known."""
     return rx.hstack(
         rx.moment(interval=60_000, on_change=S.heartbeat, display="none"),
-        rx.box(sidebar(), display=rx.breakpoints(initial="none", md="block")),
+        # sticky on the row's full height: the menu stays in view while a long page scrolls
+        rx.box(
+            sidebar(),
+            display=rx.breakpoints(initial="none", md="block"),
+            position="sticky",
+            top="0",
+        ),
         rx.box(
             rx.box(mobile_bar(), display=rx.breakpoints(initial="block", md="none")),
             rx.cond(

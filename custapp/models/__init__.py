@@ -4,6 +4,7 @@ from custapp.models.approvals import ApprovalRequest
 from custapp.models.attachments import Attachment
 from custapp.models.audit import AuditEntry, AuditHead
 from custapp.models.care import CareGreeting
+from custapp.models.complaint_attachments import ComplaintAttachment
 from custapp.models.complaints import Complaint, ComplaintEvent, ComplaintSequence
 from custapp.models.consent import (
     Campaign,
@@ -54,6 +55,7 @@ __all__ = [
     "Attachment",
     "CareGreeting",
     "Complaint",
+    "ComplaintAttachment",
     "ComplaintEvent",
     "ComplaintSequence",
     "AuditEntry",

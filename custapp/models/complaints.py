@@ -35,6 +35,7 @@ INFORM_WAYS = ("phone", "sms", "email", "visit", "letter", "portal")
 class Complaint(SQLModel, table=True):
     __tablename__ = "complaints"
     __table_args__ = (
+        Index("ix_complaints_created", "created_at"),
         Index("ix_complaints_customer_created", "customer_id", "created_at"),
         Index("ix_complaints_status_created", "status", "created_at"),
         Index("ix_complaints_assignee_status", "assignee_id", "status"),

@@ -15,7 +15,6 @@ import math
 from datetime import date
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import (
@@ -27,11 +26,14 @@ from custapp.components.shell import (
     loading,
     page,
 )
+from custapp.models.approvals import COMPENSATION_FORMS
 from custapp.models.complaints import INFORM_WAYS
+from custapp.pages.complaint_attachments import complaint_attachments_section
 from custapp.pages.complaint_intake import labelled
 from custapp.pages.profile_complaints import overdue_badge, severity_badge, status_badge
-from custapp.services import complaints
+from custapp.services import approvals, complaints, gifts
 from custapp.services.complaints import MAX_TEXT, MOVES
+from custapp.services.customer_input import parse_fen
 from custapp.states.session import SessionState
 
 # action -> (label key, icon): the dialogs of the one-text actions
@@ -96,19 +98,19 @@ class ComplaintState(SessionState):
     close_errors: dict[str, str] = {}
     close_error: str = ""
     close_hint: str = ""
+    # 申请补偿
+    comp_open: bool = False
+    comp_form: str = "points"
+    comp_gifts: list[list[str]] = []  # id, name and points cost
+    comp_errors: dict[str, str] = {}
+    comp_error: str = ""
     _id: int = 0
 
     def _clear(self) -> None:
         self.loaded, self.h, self.description, self.desired, self.contact = False, {}, "", "", ""
         self.closing, self.timeline, self.moves = [], [], []
-        self.action_open = self.assign_open = self.close_open = False
-        self.handlers, self.close_errors = [], {}
-
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        """A full page load sends the whole state tree to the new page: not this complaint."""
-        super()._reset_client_storage()
-        self._clear()
+        self.action_open = self.assign_open = self.close_open = self.comp_open = False
+        self.handlers, self.close_errors, self.comp_gifts, self.comp_errors = [], {}, [], {}
 
     @rx.event
     def load(self):
@@ -266,7 +268,7 @@ class ComplaintState(SessionState):
 
     @rx.event
     def close_dialogs(self):
-        self.action_open = self.assign_open = self.close_open = False
+        self.action_open = self.assign_open = self.close_open = self.comp_open = False
 
     @rx.event
     def submit_action(self, form: dict):
@@ -329,6 +331,52 @@ class ComplaintState(SessionState):
             return None
         self.assign_open, self.handlers = False, []
         return self._done("complaint_pages.done.assign")
+
+    # --- 申请补偿 -------------------------------------------------------------------------------
+
+    @rx.event
+    def open_compensation(self):
+        found, error = self._call(gifts.list_gifts, include_inactive=False)
+        if error:
+            return rx.toast.error(error)
+        self.comp_gifts = [
+            [
+                str(g.id),
+                self._t("complaint_pages.gift_choice", name=g.name_zh, points=g.points_cost),
+            ]
+            for g in found
+            if g.available
+        ]
+        self.comp_form, self.comp_errors, self.comp_error = "points", {}, ""
+        self.comp_open = True
+        return None
+
+    @rx.event
+    def set_comp_form(self, value: str | list[str]):
+        if isinstance(value, str) and value in COMPENSATION_FORMS:
+            self.comp_form, self.comp_errors, self.comp_error = value, {}, ""
+
+    @rx.event
+    def request_compensation(self, form: dict):
+        kind = self.comp_form
+        points_text = _text(form, "points").strip().lstrip("+")
+        amount_text = _text(form, "amount").strip()
+        amount = parse_fen(amount_text)[0] if amount_text else None
+        _, error = self._call(
+            approvals.request_compensation,
+            complaint_id=self._id,
+            form=kind,
+            reason=_text(form, "reason"),
+            points=int(points_text) if points_text.isdigit() and len(points_text) <= 9 else None,
+            amount_fen=amount,
+            gift_id=_as_id(_text(form, "gift")) or None,
+        )
+        if error:
+            self.comp_errors = dict(self._field_errors)
+            self.comp_error = "" if self.comp_errors else error
+            return None
+        self.comp_open, self.comp_gifts = False, []
+        return self._done("complaint_pages.done.compensate")
 
     # --- 结案 -----------------------------------------------------------------------------------
 
@@ -592,6 +640,17 @@ def _actions() -> rx.Component:
             ),
         ),
         rx.cond(
+            (S.h["customer_href"] != "") & (status != "closed"),
+            _action_button(
+                T("complaint_pages.action.compensate"),
+                "gift",
+                S.open_compensation,
+                "action-compensate",
+                variant="outline",
+                color_scheme="amber",
+            ),
+        ),
+        rx.cond(
             S.can_close & (status != "closed"),
             _action_button(
                 T("complaint_pages.action.close"),
@@ -753,6 +812,91 @@ def _assign_dialog() -> rx.Component:
         error=S.assign_error,
         submit_label="complaint_pages.action.assign",
         submit_testid="assign-submit",
+    )
+
+
+def _compensation_dialog() -> rx.Component:
+    S = ComplaintState
+    e = S.comp_errors
+    return form_dialog(
+        rx.text(T("complaint_pages.compensation_hint"), size="2", color_scheme="gray"),
+        labelled(
+            "complaint_pages.field.comp_form",
+            rx.segmented_control.root(
+                *[
+                    rx.segmented_control.item(T(f"complaint_pages.comp_form.{f}"), value=f)
+                    for f in COMPENSATION_FORMS
+                ],
+                value=S.comp_form,
+                on_change=S.set_comp_form,
+                width="100%",
+                data_testid="comp-form",
+            ),
+            e["form"],
+            "comp-form-field",
+        ),
+        rx.match(
+            S.comp_form,
+            (
+                "money",
+                labelled(
+                    "complaint_pages.field.comp_amount",
+                    rx.input(
+                        name="amount",
+                        placeholder="50.00",
+                        input_mode="decimal",
+                        data_testid="comp-amount",
+                    ),  # fmt: skip
+                    e["amount"],
+                    "comp-amount-field",
+                ),
+            ),
+            (
+                "gift",
+                labelled(
+                    "complaint_pages.field.comp_gift",
+                    rx.cond(
+                        S.comp_gifts.length() > 0,
+                        rx.el.select(
+                            rx.foreach(S.comp_gifts, lambda g: rx.el.option(g[1], value=g[0])),
+                            name="gift",
+                            data_testid="comp-gift",
+                            style={"width": "100%", "padding": "6px"},
+                        ),
+                        rx.text(T("complaint_pages.no_gifts"), size="2", color_scheme="gray"),
+                    ),
+                    e["gift"],
+                    "comp-gift-field",
+                ),
+            ),
+            labelled(
+                "complaint_pages.field.comp_points",
+                rx.input(
+                    name="points",
+                    placeholder="100",
+                    input_mode="numeric",
+                    data_testid="comp-points",
+                ),  # fmt: skip
+                e["points"],
+                "comp-points-field",
+            ),
+        ),
+        labelled(
+            "complaint_pages.field.comp_reason",
+            rx.text_area(
+                name="reason", rows="3", max_length=500, width="100%", data_testid="comp-reason"
+            ),  # fmt: skip
+            e["reason"],
+            "comp-reason-field",
+        ),
+        title=T("complaint_pages.action.compensate"),
+        is_open=S.comp_open,
+        on_close=S.close_dialogs,
+        on_submit=S.request_compensation,
+        error=S.comp_error,
+        submit_label="complaint_pages.comp_submit",
+        submit_testid="comp-submit",
+        stack_props={"width": "100%"},
     )
 
 
@@ -929,6 +1073,7 @@ def complaint_page() -> rx.Component:
                     ),
                     _header(),
                     _said(),
+                    complaint_attachments_section(),
                     _actions(),
                     _timeline(),
                     spacing="4",
@@ -938,6 +1083,7 @@ def complaint_page() -> rx.Component:
             ),
             _action_dialog(),
             _assign_dialog(),
+            _compensation_dialog(),
             _close_dialog(),
             on_unmount=S.leave,
             width="100%",

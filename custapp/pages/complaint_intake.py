@@ -12,7 +12,6 @@ pages) and filled again from the draft when the form shows. Filing or 清空 dro
 from __future__ import annotations
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp.components.shell import T, field_error, form_actions, page
 from custapp.models.complaints import CATEGORIES, SEVERITIES
@@ -211,10 +210,8 @@ class ComplaintNewState(IntakeMixin, SessionState):
     customer_error: str = ""
     _draft_cid: int = 0
 
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
+    def _clear(self) -> None:
         """A full page load sends the whole state tree to the new page: not the draft."""
-        super()._reset_client_storage()
         self._hide_draft()
         self.lookup_text = self.customer_label = self.customer_href = self.customer_error = ""
 

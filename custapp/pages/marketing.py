@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import T, data_table, field_error, form_dialog, page, pager
@@ -95,10 +94,8 @@ class MarketingState(PagedMixin, SessionState):
         self.total, self.page = 0, 1
         self.compose_open = self.confirm_open = False
 
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
+    def _clear(self) -> None:
         """A full page load sends the whole state tree to the new page: not this list."""
-        super()._reset_client_storage()
         self._clear_list()
         self.campaigns, self.camp_loaded = [], False
 

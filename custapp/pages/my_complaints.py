@@ -1,11 +1,10 @@
-"""我的投诉 (front desk, complaint.handle): the open complaints assigned to me and the unassigned
+"""待处理投诉 (front desk, complaint.handle): the open complaints assigned to me and the unassigned
 open ones of my store, one page at a time on the server, overdue first; 登记投诉 leads to
 /complaints/new. The rows hold no complaint text."""
 
 from __future__ import annotations
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp.components.shell import T, list_section, page, paged_table, toolbar
 from custapp.pages.profile_complaints import (
@@ -30,10 +29,8 @@ class MyComplaintsState(PagedMixin, SessionState):
     def _page_size(self) -> int:
         return PAGE_SIZE
 
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
+    def _clear(self) -> None:
         """A full page load sends the whole state tree to the new page: not these rows."""
-        super()._reset_client_storage()
         self.rows, self.total, self.loaded = [], 0, False
 
     @rx.event

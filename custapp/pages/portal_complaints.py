@@ -1,17 +1,18 @@
 """我的投诉, the member portal's complaints page (SPEC §3 member portal, §5, §8 Complaints): a form
 to file a complaint (category, what happened, what the member wants), the member's own complaints
 one page at a time, newest first, and one of them opened with its customer-visible timeline and
-outcome, where the member gives a satisfaction score 1-5 once told the outcome.
+outcome, where the member gives a satisfaction score 1-5 once told the outcome and adds photos or
+scans to it (a damaged item, a receipt, a letter) while it is open.
 
 The customer always comes from the login on the server: no handler takes one, and another
 member's complaint id is simply not found by the service. The complaint's text is decrypted only
-for the one complaint the member opens, and dropped when its dialog closes or the page is left.
+for the one complaint the member opens, and dropped when its dialog closes or the page is left;
+so are the masked names of the files the member added to it (the only ones the member sees).
 """
 
 from __future__ import annotations
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import (
@@ -24,7 +25,8 @@ from custapp.components.shell import (
     two_line,
 )
 from custapp.models.complaints import CATEGORIES
-from custapp.services import complaints
+from custapp.pages.complaint_attachments import read_upload, size_text, upload_zone
+from custapp.services import complaint_attachments, complaints
 from custapp.settings import get_settings
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
@@ -34,6 +36,7 @@ SCORES = (1, 2, 3, 4, 5)
 INFORMED = ("customer_informed", "return_visit", "closed")
 DESCRIPTION_INPUT = "complaint-description"
 DESIRED_INPUT = "complaint-desired"
+FILE_UPLOAD_ID = "complaint-photo"
 STATUS_COLORS = {
     "received": "blue",
     "investigating": "amber",
@@ -66,6 +69,10 @@ class PortalComplaintsState(PagedMixin, SessionState):
     d: dict[str, str] = {}
     timeline: list[dict[str, str]] = []
     rate_error: str = ""
+    files: list[dict[str, str]] = []  # the files the member added to it, names masked
+    files_can_add: bool = False
+    file_error: str = ""
+    uploading: bool = False
     _open_id: int = 0
 
     def _page_size(self) -> int:
@@ -74,17 +81,12 @@ class PortalComplaintsState(PagedMixin, SessionState):
     def _close_detail(self) -> None:
         self.detail_open, self.d, self.timeline = False, {}, []
         self.rate_error, self._open_id = "", 0
+        self.files, self.files_can_add, self.file_error, self.uploading = [], False, "", False
 
     def _clear(self) -> None:
         self._close_detail()
         self.loaded, self.rows, self.page, self.total = False, [], 1, 0
         self.category, self.errors, self.error, self.filed = "", {}, "", ""
-
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        """A full page load sends the whole state tree to the new page: not this page's data."""
-        super()._reset_client_storage()
-        self._clear()
 
     @rx.event
     def load(self):
@@ -163,6 +165,7 @@ class PortalComplaintsState(PagedMixin, SessionState):
         if error:
             return rx.toast.error(error)
         self._show(view)
+        self._fetch_files()
         self.detail_open = True
         return None
 
@@ -223,6 +226,67 @@ class PortalComplaintsState(PagedMixin, SessionState):
     @rx.event
     def close_complaint(self):
         self._close_detail()
+
+    # --- the member's files on the complaint open in the dialog ------------------------------------
+
+    def _fetch_files(self) -> None:
+        found, error = self._call(
+            complaint_attachments.member_attachments, complaint_id=self._open_id
+        )
+        if error:
+            self.files, self.files_can_add = [], False
+            return
+        self.files_can_add = found.can_add
+        self.files = [
+            {
+                "id": str(f.id),
+                "file": f.filename_masked,
+                "size": size_text(f.size),
+                "time": clock.format_local(f.created_at),
+            }
+            for f in found.rows
+        ]
+
+    @rx.event(background=True)
+    async def add_file(self, chunks: rx.UploadChunkIterator):
+        """A photo or scan for the complaint open in the dialog (the server's own id, taken
+        when the upload starts)."""
+        async with self:
+            complaint_id, self.uploading, self.file_error = self._open_id, True, ""
+        filename, content, refused = await read_upload(chunks)
+        async with self:
+            self.uploading = False
+            if refused:
+                self.file_error = self._t(refused)
+                return
+            _, error = self._call(
+                complaint_attachments.member_add_attachment,
+                complaint_id=complaint_id,
+                filename=filename,
+                content=content,
+            )
+            if error:
+                self.file_error = self._field_errors.get("file", error)
+                return
+            if self._open_id == complaint_id:
+                self._fetch_files()
+            message = self._t("complaint_attachment.portal.added")
+        yield rx.clear_selected_files(FILE_UPLOAD_ID)
+        yield rx.toast.success(message)
+
+    @rx.event
+    def download_file(self, attachment_id: str):
+        """One of the files listed in the dialog, for this tab alone."""
+        if str(attachment_id) not in {f["id"] for f in self.files}:
+            return rx.toast.error(self._t("complaint_attachment.error.not_found"))
+        opened, error = self._call(
+            complaint_attachments.member_open_attachment, attachment_id=_as_id(attachment_id)
+        )
+        if error:
+            return rx.toast.error(error)
+        return rx.download(
+            data=opened.content, filename=opened.filename, mime_type="application/octet-stream"
+        )
 
     @rx.event
     def rate(self, score: str):
@@ -529,6 +593,65 @@ def _rating() -> rx.Component:
     )
 
 
+def _file_row(f: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.icon("file-image", size=16, color=rx.color("gray", 10)),
+        rx.vstack(
+            rx.text(f["file"], size="2"),
+            rx.text(f["time"], " · ", f["size"], size="1", color_scheme="gray"),
+            spacing="0",
+        ),
+        rx.spacer(),
+        rx.button(
+            rx.icon("download", size=14),
+            size="1",
+            variant="soft",
+            aria_label=T("attachment.download"),
+            on_click=PortalComplaintsState.download_file(f["id"]),
+            data_testid="complaint-file-download",
+        ),
+        align="center",
+        width="100%",
+        data_testid="complaint-file",
+    )
+
+
+def _files() -> rx.Component:
+    S = PortalComplaintsState
+    return rx.vstack(
+        rx.text(T("complaint_attachment.portal.title"), size="2", weight="medium"),
+        rx.cond(
+            S.files.length() > 0,
+            rx.vstack(rx.foreach(S.files, _file_row), spacing="2", width="100%"),
+            rx.text(T("complaint_attachment.portal.empty"), size="1", color_scheme="gray"),
+        ),
+        rx.cond(
+            S.files_can_add,
+            rx.vstack(
+                rx.text(T("complaint_attachment.portal.hint"), size="1", color_scheme="gray"),
+                upload_zone(FILE_UPLOAD_ID, "attachment.file_hint"),
+                field_error(S.file_error),
+                rx.hstack(
+                    rx.button(
+                        rx.icon("image-up", size=14),
+                        T("complaint_attachment.portal.upload"),
+                        loading=S.uploading,
+                        on_click=S.add_file(rx.upload_files_chunk(upload_id=FILE_UPLOAD_ID)),
+                        data_testid="complaint-file-upload",
+                    ),
+                    justify="end",
+                    width="100%",
+                ),
+                spacing="2",
+                width="100%",
+            ),
+        ),
+        spacing="2",
+        width="100%",
+        data_testid="complaint-files",
+    )
+
+
 def _detail() -> rx.Component:
     S = PortalComplaintsState
     d = S.d
@@ -572,6 +695,7 @@ def _detail() -> rx.Component:
             width="100%",
             data_testid="complaint-timeline",
         ),
+        _files(),
         rx.hstack(
             rx.button(T("common.done"), variant="soft", on_click=S.close_complaint),
             justify="end",

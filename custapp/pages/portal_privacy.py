@@ -12,7 +12,6 @@ its dialog closes.
 from __future__ import annotations
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import T, field_error, form_dialog, page, pager
@@ -79,12 +78,6 @@ class PortalPrivacyState(PagedMixin, SessionState):
         self.answer_error = self.request_error = self.withdraw_error = ""
         self._withdraw_purpose, self._notice_version = "", 0
         self.page, self.total, self.request_kind = 1, 0, "correction"
-
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        """A full page load sends the whole state tree to the new page: not this page's data."""
-        super()._reset_client_storage()
-        self._clear()
 
     @rx.event
     def load(self):

@@ -10,7 +10,6 @@ stays on the server for the same customer (see complaint_intake).
 from __future__ import annotations
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import T, form_dialog, list_section, paged_table, toolbar, two_line
@@ -74,13 +73,6 @@ class ProfileComplaintsState(IntakeMixin, PagedMixin, SessionState):
         self.rows, self.total, self.page, self.loaded = [], 0, 1, False
         self.intake_open = False
         self._hide_draft()
-
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        """A full page load sends the whole state tree to the new page: not this tab's rows nor
-        the draft (it stays on the server)."""
-        super()._reset_client_storage()
-        self._clear()
 
     @rx.event
     async def load(self):
@@ -156,7 +148,7 @@ class ProfileComplaintsState(IntakeMixin, PagedMixin, SessionState):
         return [e for e in events if e is not None]
 
 
-# --- shared pieces (the complaint page and 我的投诉 use them too) ---------------------------------
+# --- shared pieces (the complaint page and 待处理投诉 use them too) ---------------------------------
 
 
 def status_badge(code: rx.Var, label: rx.Var) -> rx.Component:

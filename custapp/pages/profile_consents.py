@@ -10,7 +10,6 @@ and on the create form: each purpose its own choice, nothing preselected (000 CN
 from __future__ import annotations
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import T, data_table, field_error, form_dialog, pager
@@ -234,12 +233,6 @@ class ConsentTabState(PagedMixin, SessionState):
         self.states, self.rows, self.total, self.page, self.loaded = [], [], 0, 1, False
         self.record_open = self.withdraw_open = False
         self.scans, self.errors = [], {}
-
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        """A full page load sends the whole state tree to the new page: not this tab's rows."""
-        super()._reset_client_storage()
-        self._clear()
 
     @rx.event
     async def load(self):

@@ -6,7 +6,6 @@ code is shown once in the dialog and dropped from the state when the dialog clos
 from __future__ import annotations
 
 import reflex as rx
-from reflex.state import _override_base_method
 
 from custapp import clock
 from custapp.components.shell import T, data_table, field_error, pager
@@ -137,11 +136,6 @@ class MembershipTabState(PagedMixin, SessionState):
     def _close_code(self) -> None:
         self.code_open, self.code, self.code_note, self.code_first = False, "", "", False
         self.identity_error = self.code_error = ""
-
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        super()._reset_client_storage()
-        self._clear()
 
     @rx.event
     async def load(self):

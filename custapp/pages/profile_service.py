@@ -7,7 +7,6 @@ it on unmount (the content is free text about the customer; SPEC §8 keeps state
 from __future__ import annotations
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import T, data_table, field_error, form_dialog, pager
@@ -39,12 +38,6 @@ class ServiceLogState(PagedMixin, SessionState):
     def _clear(self) -> None:
         self.rows, self.total, self.page, self.loaded = [], 0, 1, False
         self.add_open = self.complete_open = False
-
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        """A full page load sends the whole state tree to the new page: not this tab's rows."""
-        super()._reset_client_storage()
-        self._clear()
 
     @rx.event
     def load(self):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import (
@@ -138,12 +137,6 @@ class ProvisionsState(SessionState):
 
     def _clear_refusal(self) -> None:
         self.refused_rows, self.refused_body, self.refused_more = [], "", ""
-
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        """A full page load sends the whole state tree to the new page: not these lists."""
-        super()._reset_client_storage()
-        self._clear()
 
     @rx.event
     def load(self):

@@ -14,7 +14,6 @@ What the customer asked is shown only in the open dialog and dropped when it clo
 from __future__ import annotations
 
 import reflex as rx
-from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp import clock
 from custapp.components.shell import (
@@ -93,12 +92,6 @@ class RightsState(PagedMixin, SessionState):
         self.loaded = self.file_open = self.password_open = False
         self.copy_password = self.copy_notice = ""
         self._close_detail()
-
-    @_override_base_method
-    def _reset_client_storage(self) -> None:
-        """A full page load sends the whole state tree to the new page: not these lists."""
-        super()._reset_client_storage()
-        self._clear()
 
     @rx.event
     def load(self):

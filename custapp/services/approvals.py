@@ -267,7 +267,7 @@ def request_compensation(
     if form not in COMPENSATION_FORMS:
         errors["form"] = "approval.error.compensation_form"
     elif form == "points" and not (is_row_id(points) and points <= points_service.MAX_ADJUST):
-        errors["points"] = "points.error.adjust_amount"
+        errors["points"] = "approval.error.compensation_points"
     elif form == "money" and not (is_row_id(amount_fen) and amount_fen <= MAX_FEN):
         errors["amount"] = "approval.error.compensation_amount"
     elif form == "gift":

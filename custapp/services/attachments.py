@@ -133,8 +133,9 @@ def _clean_filename(name: str) -> str:
     return base
 
 
-def _checked_file(filename: str, content: bytes, errors: dict[str, str]) -> tuple[str, str] | None:
-    """(file name, MIME type) of an acceptable file; else an error on the "file" field."""
+def checked_file(filename: str, content: bytes, errors: dict[str, str]) -> tuple[str, str] | None:
+    """(file name, MIME type) of an acceptable file; else an error on the "file" field. Shared
+    with complaint attachments (services/complaint_attachments.py)."""
     if not content:
         errors["file"] = "attachment.error.file_empty"
         return None
@@ -179,7 +180,8 @@ def _checked_archive_number(session: Session, value: str, errors: dict[str, str]
     return number
 
 
-def _masked_filename(name: str) -> str:
+def masked_filename(name: str) -> str:
+    """The stem masked, the extension kept ("身***.pdf"): it says what the file is."""
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem or len(ext) > 10:
         return masking.mask_generic(name)
@@ -191,7 +193,7 @@ def _masked_name(session: Session, key_id: int, token: str) -> str:
         key = datakeys.data_key(session, key_id)
     except DomainError:  # the data key is destroyed: nothing left to show
         return ""
-    return _masked_filename(crypto.decrypt_field(key, token, context=FILENAME_CONTEXT))
+    return masked_filename(crypto.decrypt_field(key, token, context=FILENAME_CONTEXT))
 
 
 def _page(page: int, page_size: int) -> tuple[int, int]:
@@ -228,7 +230,7 @@ def add_attachment(
     location = (paper_location or "").strip()
     if len(location) > MAX_PAPER_LOCATION:
         errors["paper_location"] = "attachment.error.paper_location_too_long"
-    checked = _checked_file(filename, content, errors) if content is not None else None
+    checked = checked_file(filename, content, errors) if content is not None else None
     if content is None and not location:
         errors["file"] = "attachment.error.file_or_location"
     number = _checked_archive_number(session, archive_number, errors)

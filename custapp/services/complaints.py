@@ -8,15 +8,17 @@ closing, escalation.
 - Free text is encrypted under the customer's data key (an anonymous walk-in's complaint gets a
   key of its own); audit entries hold ids and status names only.
 - Workflow (`complaint.handle`): received → investigating → solution proposed → customer informed
-  → return visit, with on hold (the clocks pause: a resume moves both deadlines on by the hold's
-  length) and reopened. Closing (`complaint.close`) needs the return visit, a root cause, the
+  → return visit, with on hold (the clocks pause: a resume leaves each deadline the time it had
+  left when the hold began) and reopened. Closing (`complaint.close`) needs the return visit, a root cause, the
   solution, the day and way the customer was informed and a satisfaction score 1–5 or why there
   is none. Assigning is `complaint.assign`.
 - The first-response clock stops at the first move out of "received" or the first reply the
   customer sees; the resolution clock stops at "customer informed"; reopening starts a new
   resolution clock.
+- Deadlines count business time when a business-hours calendar is set (services/business_hours.py),
+  round the clock otherwise.
 - Escalation (`run_escalations`, a daily-jobs step that may run every few minutes): per clock a
-  warning to the assignee at 80 % of the time, escalation to the store's cs_managers at the
+  warning to the assignee (the store's cs_managers when nobody is assigned) at 80 % of the time, escalation to the store's cs_managers at the
   breach, a second level to every cs_manager `complaint_second_level_hours` later. Each is marked
   on the complaint by a conditional UPDATE, so it fires exactly once, and lands on the timeline
   and in the outbox.
@@ -45,7 +47,7 @@ from custapp.models.complaints import (
     ComplaintSequence,
 )
 from custapp.security.permissions import ROLE_PERMISSIONS
-from custapp.services import audit, customer_fields, datakeys, outbox
+from custapp.services import audit, business_hours, customer_fields, datakeys, outbox
 from custapp.services.actor import Actor, system_actor
 from custapp.services.customer_input import is_row_id
 from custapp.services.customers import live_customer, next_in_sequence, survivor
@@ -148,9 +150,13 @@ def _text(value: object, field: str, errors: dict[str, str], *, required: bool) 
 
 
 def deadlines(severity: str, start: datetime) -> tuple[datetime, datetime]:
-    """(response_by, resolution_by) of a complaint of `severity` received at `start`."""
+    """(response_by, resolution_by) of a complaint of `severity` received at `start`: that many
+    hours of business time later (round the clock without a business-hours calendar)."""
     response, resolution = get_settings().complaint_deadlines[severity]
-    return start + timedelta(hours=response), start + timedelta(hours=resolution)
+    return (
+        business_hours.later(start, timedelta(hours=response)),
+        business_hours.later(start, timedelta(hours=resolution)),
+    )
 
 
 def _number(session: Session, now: datetime) -> str:
@@ -439,16 +445,16 @@ def hold(session: Session, *, actor: Actor, complaint_id: int, note: str = "") -
 
 @requires("complaint.handle")
 def resume(session: Session, *, actor: Actor, complaint_id: int) -> ComplaintRow:
-    """Back to the status before the hold; both deadlines move on by the hold's length."""
+    """Back to the status before the hold; the business time each deadline had left when the
+    hold began is left again (round the clock: both move on by the hold's length)."""
     complaint = locked(session, complaint_id)
     if complaint.status != "on_hold" or complaint.held_since is None:
         raise DomainError("complaint.error.move")
-    now = clock.now()
-    paused = now - complaint.held_since
+    now, held = clock.now(), complaint.held_since
     if complaint.response_by is not None:
-        complaint.response_by += paused
+        complaint.response_by = business_hours.after_hold(complaint.response_by, held, now)
     if complaint.resolution_by is not None:
-        complaint.resolution_by += paused
+        complaint.resolution_by = business_hours.after_hold(complaint.resolution_by, held, now)
     complaint.status = complaint.held_status or "investigating"
     complaint.held_status, complaint.held_since, complaint.updated_at = None, None, now
     _event(session, complaint, actor, "status", from_status="on_hold",
@@ -766,6 +772,9 @@ def member_complaint(session: Session, *, actor: Actor, complaint_id: int) -> Co
 
 # --- escalation -------------------------------------------------------------------------------
 
+ESCALATING = tuple(s for s in OPEN_STATUSES if s != "on_hold")  # the clocks run
+MAX_NUMBERS = 20  # complaint numbers named in one grouped alert
+
 
 def _due_column(clock_name: str):  # noqa: ANN202
     return getattr(Complaint, f"{clock_name}_by")
@@ -775,69 +784,136 @@ def _mark_column(clock_name: str, level: str):  # noqa: ANN202
     return getattr(Complaint, f"{clock_name}_{level}_at")
 
 
+def _limit(level: str, now: datetime, span: timedelta, second: timedelta) -> datetime:
+    """A clock of length `span` reached `level` at `now` when it is due by this instant: the
+    warning at 80 % of the span (the last 20 % counted in business time when a calendar is set),
+    the escalation at the breach, the second level `second` (wall-clock) after."""
+    if level == "warned":
+        return business_hours.later(now, span * 0.2)
+    if level == "escalated":
+        return now
+    return now - second
+
+
+def _reached(clock_name: str, level: str, now: datetime):  # noqa: ANN202 (a SQL condition)
+    """Complaints whose `clock_name` clock reached `level` at `now`, marked or not: one
+    (severity, limit) pair per severity, under one range on the due column for its index."""
+    settings = get_settings()
+    second = timedelta(hours=settings.complaint_second_level_hours)
+    due = _due_column(clock_name)
+    index = CLOCKS.index(clock_name)
+    limits = {
+        severity: _limit(level, now, timedelta(hours=hours[index]), second)
+        for severity, hours in settings.complaint_deadlines.items()
+    }
+    return (
+        Complaint.status.in_(ESCALATING)
+        & (due <= max(limits.values()))
+        & or_(*((Complaint.severity == sev) & (due <= limit) for sev, limit in limits.items()))
+    )
+
+
 def run_escalations(now: datetime | None = None) -> dict[str, int]:
     """One escalation scan (a jobs step): for each clock and level, mark the complaints that
-    reached it and were not marked yet (a conditional UPDATE ... RETURNING: exactly once), then
-    put each on the timeline and in the outbox. Unassigned open complaints older than an hour
-    warn the store's cs_managers once, at the response warning."""
+    reached it and were not marked yet (one conditional UPDATE ... RETURNING per clock and
+    level: exactly once), then follow up on all of them together (`_escalated`): timeline,
+    alerts, audit. Returns the marks per "clock:level"."""
     from custapp.db import session_scope
 
     now = now or clock.now()
-    settings = get_settings()
-    second = timedelta(hours=settings.complaint_second_level_hours)
     counts: dict[str, int] = {}
-    jobs = system_actor("jobs")
+    marked: list[tuple[str, str, list]] = []  # (clock, level, the marked complaints' rows)
     with session_scope() as session:
+        connection = session.connection()  # Core statements: nothing here needs the ORM
         for clock_name in CLOCKS:
-            due = _due_column(clock_name)
             for level in LEVELS:
                 mark = _mark_column(clock_name, level)
-                for severity, hours in settings.complaint_deadlines.items():
-                    span = timedelta(hours=hours[0 if clock_name == "response" else 1])
-                    limit = {
-                        "warned": now + span * 0.2,
-                        "escalated": now,
-                        "escalated2": now - second,
-                    }[level]
-                    marked = (
-                        session.exec(
-                            update(Complaint)
-                            .where(
-                                Complaint.severity == severity,
-                                Complaint.status.in_([s for s in OPEN_STATUSES if s != "on_hold"]),
-                                due.is_not(None),
-                                due <= limit,
-                                mark.is_(None),
-                            )
-                            .values({mark.key: now})
-                            .returning(Complaint.id)
-                        )
-                        .scalars()
-                        .all()
+                rows = connection.execute(
+                    update(Complaint.__table__)
+                    .where(_reached(clock_name, level, now), mark.is_(None))
+                    .values({mark.key: now})
+                    # what the follow-up needs, so it reads nothing more of the complaints
+                    .returning(
+                        Complaint.id, Complaint.number, Complaint.customer_id,
+                        Complaint.store_id, Complaint.assignee_id,
                     )
-                    for complaint_id in marked:
-                        _escalated(session, jobs, session.get(Complaint, complaint_id),
-                                   clock_name, level)  # fmt: skip
-                    counts[f"{clock_name}:{level}"] = counts.get(f"{clock_name}:{level}", 0) + len(
-                        marked
-                    )
+                ).all()  # fmt: skip
+                counts[f"{clock_name}:{level}"] = len(rows)
+                if rows:
+                    marked.append((clock_name, level, sorted(rows, key=lambda r: r.id)))
+        if marked:
+            _escalated(session, system_actor("jobs"), now, marked)
     return counts
 
 
-def _escalated(
-    session: Session, jobs: Actor, complaint: Complaint, clock_name: str, level: str
-) -> None:
-    _event(session, complaint, None, "escalation", detail=f"{clock_name}:{level}")
-    params = {"number": complaint.number, "clock": clock_name}
-    subject, body = f"complaint.{level}_subject", f"complaint.{level}_body"
-    if level == "warned" and complaint.assignee_id:
-        _tell_user(session, complaint.assignee_id, subject, body, **params)
-    else:
-        outbox.alert_role(
-            session, role="cs_manager", subject_key=subject, body_key=body, params=params,
-            store_id=None if level == "escalated2" else complaint.store_id,
-        )  # fmt: skip
-    _audit(session, jobs, f"complaint.{level}", complaint, clock=clock_name)
+def _escalated(session: Session, jobs: Actor, now: datetime, marked: list) -> None:
+    """The follow-up of one scan's marks, set-based: the timeline entries in one INSERT; the
+    alerts grouped (a warning to its assignee: one message per assignee, clock and level; any
+    other: one alert per store, clock and level to its cs_managers, every cs_manager at the
+    second level), the recipients read once; one audit entry per mark, chained together."""
+    session.connection().execute(
+        ComplaintEvent.__table__.insert(),
+        [
+            {"complaint_id": row.id, "kind": "escalation", "from_status": None,
+             "to_status": None, "visible": False, "body_enc": None,
+             "detail": f"{clock_name}:{level}", "actor_id": None, "created_at": now}
+            for clock_name, level, rows in marked
+            for row in rows
+        ],
+    )  # fmt: skip
+    to_assignee: dict[tuple[str, str, int], list] = {}
+    to_store: dict[tuple[str, str, int | None], list] = {}
+    for clock_name, level, rows in marked:
+        for row in rows:
+            if level == "warned" and row.assignee_id:
+                to_assignee.setdefault((clock_name, level, row.assignee_id), []).append(row)
+            else:
+                store_id = None if level == "escalated2" else row.store_id
+                to_store.setdefault((clock_name, level, store_id), []).append(row)
+    if to_assignee:
+        assignees = {
+            user.id: user
+            for user in session.exec(
+                select(User).where(User.id.in_({key[2] for key in to_assignee}))
+            ).scalars()
+            if user.is_active
+        }
+        for (clock_name, level, user_id), rows in to_assignee.items():
+            if user_id in assignees:
+                outbox.alert_users(session, [assignees[user_id]], **_alert(level, clock_name, rows))
+    if to_store:
+        holders = outbox.role_holders(
+            session, role="cs_manager", store_ids={key[2] for key in to_store}
+        )
+        for (clock_name, level, store_id), rows in to_store.items():
+            outbox.alert_users(session, holders[store_id], **_alert(level, clock_name, rows))
+    audit.record_many(
+        session,
+        [
+            {"actor": jobs, "action": f"complaint.{level}", "customer_id": row.customer_id,
+             "detail": {"complaint": row.id, "clock": clock_name}}
+            for clock_name, level, rows in marked
+            for row in rows
+        ],
+    )  # fmt: skip
+
+
+def _alert(level: str, clock_name: str, rows: list) -> dict:
+    """The message keys and parameters of an alert about `rows` (one complaint: its number;
+    several: how many, and their numbers, at most MAX_NUMBERS, then an ellipsis)."""
+    if len(rows) == 1:
+        return {
+            "subject_key": f"complaint.{level}_subject",
+            "body_key": f"complaint.{level}_body",
+            "params": {"number": rows[0].number, "clock": clock_name},
+        }
+    numbers = sorted(row.number for row in rows)
+    listed = ", ".join(numbers[:MAX_NUMBERS]) + (", …" if len(numbers) > MAX_NUMBERS else "")
+    return {
+        "subject_key": f"complaint.{level}_many_subject",
+        "body_key": f"complaint.{level}_many_body",
+        "params": {"count": len(rows), "numbers": listed, "clock": clock_name},
+    }
 
 
 # --- the manager's review ------------------------------------------------------------------------
@@ -905,6 +981,10 @@ def merge_complaints(m) -> int:  # noqa: ANN001 (merge.Merge: it imports this mo
         ).scalars()
         for event in events:
             event.body_enc = m.rekey(event.body_enc, context=_context("event"))
+        # its files too (that module imports this one: imported here, not at the top)
+        from custapp.services import complaint_attachments
+
+        complaint_attachments.rekey(m.session, complaint, m.survivor.data_key_id)
         complaint.customer_id, complaint.data_key_id = m.survivor.id, m.survivor.data_key_id
     return len(moved)
 
@@ -936,7 +1016,7 @@ def handlers(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
 def my_complaints(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[ComplaintRow], int]:
-    """The handler's work list (我的投诉): the open complaints assigned to the acting user and the
+    """The handler's work list (待处理投诉): the open complaints assigned to the acting user and the
     unassigned open ones of the store they work in now; overdue first, then by the nearest
     deadline, then oldest."""
     now = clock.now()

@@ -1,12 +1,18 @@
 """个人信息副本: the customer's data as one encrypted file (SPEC §4, §8; PIPL art. 45).
 
-A copy is a list of sections (profile, contacts, tags, orders, order lines, payments, service
-log, consents, consent events, rights requests); a later issue adds complaints or points by
-adding one Section to SECTIONS. Each section becomes one CSV (UTF-8 with BOM, so Excel opens the
-Chinese) and one key of data.json; all of them go into a zip encrypted with AES-256 (WinZip AES,
-which 7-Zip, WinRAR and the usual unzip tools open) under a random password the caller shows
-separately from the file. Nothing is written to disk or to the database: the bytes go straight to
-the browser.
+A copy is a list of sections (profile, contacts, tags, orders, order lines, payments, membership
+cards, stored value, points, service log, complaints, complaint timeline, complaint attachments,
+consents, consent events, rights requests); more data is added as one more Section in SECTIONS.
+Each section becomes one CSV (UTF-8 with BOM, so Excel opens the Chinese) and one key of
+data.json; all of them go into a zip encrypted with AES-256 (WinZip AES, which 7-Zip, WinRAR and
+the usual unzip tools open) under a random password the caller shows separately from the file.
+Nothing is written to disk or to the database: the bytes go straight to the browser.
+
+Complaints are the customer's own (a merged customer's are the survivor's): their text, the
+timeline's notes and replies (internal notes too: they are about the customer, like the service
+log; staff names are left out) and the file names of their attachments are opened with the
+complaint's data key. Attachments are listed (name, type, size, time), not included: their bytes
+are given out one by one through the complaint (member portal or staff), never in the copy.
 
 Level-3 fields (bank account, credit card, investments, health) are left out of a copy that staff
 produce; only the member themself gets them (SPEC §8). The audit entry names the fields and
@@ -30,19 +36,28 @@ from sqlmodel import Session
 from custapp import clock
 from custapp.i18n import normalize_locale, t
 from custapp.models import (
+    Complaint,
+    ComplaintAttachment,
+    ComplaintEvent,
     ConsentEvent,
     ConsentState,
     Customer,
     CustomerContact,
     CustomerTag,
+    MemberCard,
+    MemberTier,
     Order,
     OrderLine,
     OrderPayment,
+    PointsEntry,
     RightsRequest,
     ServiceLog,
+    StoredValueEntry,
 )
 from custapp.services import (
     audit,
+    complaint_attachments,
+    complaints,
     consent,
     customer_fields,
     datakeys,
@@ -79,10 +94,11 @@ class CopyContext:
     def t(self, key: str, **params: object) -> str:
         return t(key, self.locale, **params)
 
-    def open(self, token: str | None, context: str, name: str) -> str:
+    def open(self, token: str | None, context: str, name: str, *, key_id: int | None = None) -> str:
+        """`token` opened with the customer's data key, or `key_id` (a complaint's own)."""
         try:
             value = datakeys.decrypt(
-                self.session, self.customer.data_key_id, token, context=context
+                self.session, key_id or self.customer.data_key_id, token, context=context
             )
         except DomainError:  # the data key is destroyed: nothing left to give
             return ""
@@ -230,6 +246,189 @@ def _payments(ctx: CopyContext) -> list[dict[str, str]]:
     ]
 
 
+def _order_numbers(ctx: CopyContext, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(ctx.session.exec(select(Order.id, Order.number).where(Order.id.in_(ids))).all())
+
+
+def _membership_cards(ctx: CopyContext) -> list[dict[str, str]]:
+    cards = list(
+        ctx.session.exec(
+            select(MemberCard)
+            .where(MemberCard.customer_id == ctx.customer.id)
+            .order_by(MemberCard.issued_at, MemberCard.id)
+        ).scalars()
+    )
+    if not cards:
+        return []
+    tiers = {
+        code: name_en if ctx.locale == "en" else name_zh
+        for code, name_zh, name_en in ctx.session.exec(
+            select(MemberTier.code, MemberTier.name_zh, MemberTier.name_en)
+        ).all()
+    }
+    store_names = stores.store_names(ctx.session, list({c.store_id for c in cards if c.store_id}))
+    return [
+        {
+            "number": c.number,
+            "tier": tiers.get(c.tier_code, c.tier_code),
+            "member_class": ctx.t(f"membership.class.{c.member_class}"),
+            "status": ctx.t(f"membership.card_status.{c.status}"),
+            "store": store_names.get(c.store_id or 0, ""),
+            "issued": _when(c.issued_at),
+            "upgraded": _when(c.upgraded_at),
+            "ended": _when(c.ended_at),
+        }
+        for c in cards
+    ]
+
+
+def _stored_value(ctx: CopyContext) -> list[dict[str, str]]:
+    entries = list(
+        ctx.session.exec(
+            select(StoredValueEntry)
+            .where(StoredValueEntry.customer_id == ctx.customer.id)
+            .order_by(StoredValueEntry.created_at, StoredValueEntry.id)
+        ).scalars()
+    )
+    numbers = _order_numbers(ctx, {e.order_id for e in entries if e.order_id})
+    return [
+        {
+            "time": _when(e.created_at),
+            "kind": ctx.t(f"membership.stored_value.{e.kind}"),
+            "amount": yuan_text(e.amount_fen),
+            "method": ctx.t(f"orders.method.{e.method}") if e.method else "",
+            "order": numbers.get(e.order_id or 0, ""),
+        }
+        for e in entries
+    ]
+
+
+def _points(ctx: CopyContext) -> list[dict[str, str]]:
+    """The points ledger; no balance is stored per entry (the balance is the ledger's sum)."""
+    entries = list(
+        ctx.session.exec(
+            select(PointsEntry)
+            .where(PointsEntry.customer_id == ctx.customer.id)
+            .order_by(PointsEntry.created_at, PointsEntry.id)
+        ).scalars()
+    )
+    numbers = _order_numbers(ctx, {e.order_id for e in entries if e.order_id})
+    return [
+        {
+            "time": _when(e.created_at),
+            "kind": ctx.t(f"points.kind.{e.kind}"),
+            "points": str(e.points),
+            "order": numbers.get(e.order_id or 0, ""),
+            "reference": e.ref or "",  # a gift redemption's request number
+            "reason": e.reason or "",  # a manual adjustment's reason
+        }
+        for e in entries
+    ]
+
+
+def _complaint_part(ctx: CopyContext, complaint: Complaint, token: str | None, part: str) -> str:
+    """A complaint's text, opened with the complaint's data key (as complaints._open does)."""
+    context = complaints._context(part)
+    return ctx.open(token, context, context, key_id=complaint.data_key_id)
+
+
+def _complaints_of(ctx: CopyContext) -> list[Complaint]:
+    return list(
+        ctx.session.exec(
+            select(Complaint)
+            .where(Complaint.customer_id == ctx.customer.id)
+            .order_by(Complaint.created_at, Complaint.id)
+        ).scalars()
+    )
+
+
+def _complaints(ctx: CopyContext) -> list[dict[str, str]]:
+    return [
+        {
+            "number": c.number,
+            "channel": ctx.t(f"complaint.channel.{c.channel}"),
+            "category": ctx.t(f"complaint.category.{c.category}"),
+            "severity": ctx.t(f"complaint.severity.{c.severity}"),
+            "received": _when(c.created_at),
+            "status": ctx.t(f"complaint.status.{c.status}"),
+            "description": _complaint_part(ctx, c, c.description_enc, "description"),
+            "desired": _complaint_part(ctx, c, c.desired_enc, "desired"),
+            "contact": _complaint_part(ctx, c, c.contact_enc, "contact"),
+            "root_cause": _complaint_part(ctx, c, c.root_cause_enc, "root_cause"),
+            "solution": _complaint_part(ctx, c, c.solution_enc, "solution"),
+            "informed_on": c.informed_on.isoformat() if c.informed_on else "",
+            "informed_via": ctx.t(f"complaint.inform.{c.informed_via}") if c.informed_via else "",
+            "satisfaction": str(c.satisfaction or ""),
+            "closed": _when(c.closed_at),
+        }
+        for c in _complaints_of(ctx)
+    ]
+
+
+def _complaint_timeline(ctx: CopyContext) -> list[dict[str, str]]:
+    """The timeline entries that carry text: notes, replies, notes on a status change. Internal
+    notes too (they are about the customer); who wrote them is left out."""
+    complaints = {c.id: c for c in _complaints_of(ctx)}
+    if not complaints:
+        return []
+    events = ctx.session.exec(
+        select(ComplaintEvent)
+        .where(
+            ComplaintEvent.complaint_id.in_(list(complaints)), ComplaintEvent.body_enc.is_not(None)
+        )
+        .order_by(ComplaintEvent.created_at, ComplaintEvent.id)
+    ).scalars()
+    rows = []
+    for e in events:
+        c = complaints[e.complaint_id]
+        rows.append(
+            {
+                "complaint": c.number,
+                "time": _when(e.created_at),
+                "kind": ctx.t(f"complaint_pages.kind.{e.kind}"),
+                "status": ctx.t(f"complaint.status.{e.to_status}") if e.to_status else "",
+                "visible": ctx.t("rights.copy.yes" if e.visible else "rights.copy.no"),
+                "body": _complaint_part(ctx, c, e.body_enc, "event"),
+            }
+        )
+    return rows
+
+
+def _complaint_attachments(ctx: CopyContext) -> list[dict[str, str]]:
+    """The list of a complaint's files, never their bytes (those are opened one by one)."""
+    complaints = {c.id: c for c in _complaints_of(ctx)}
+    if not complaints:
+        return []
+    files = ctx.session.exec(
+        select(
+            ComplaintAttachment.complaint_id,
+            ComplaintAttachment.filename_enc,
+            ComplaintAttachment.content_type,
+            ComplaintAttachment.size,
+            ComplaintAttachment.created_at,
+        )
+        .where(ComplaintAttachment.complaint_id.in_(list(complaints)))
+        .order_by(ComplaintAttachment.created_at, ComplaintAttachment.id)
+    ).all()
+    return [
+        {
+            "complaint": complaints[f.complaint_id].number,
+            "file_name": ctx.open(
+                f.filename_enc,
+                complaint_attachments.FILENAME_CONTEXT,
+                "complaint_attachment.filename",
+                key_id=complaints[f.complaint_id].data_key_id,
+            ),
+            "content_type": f.content_type,
+            "size": str(f.size),
+            "time": _when(f.created_at),
+        }
+        for f in files
+    ]
+
+
 def _service_log(ctx: CopyContext) -> list[dict[str, str]]:
     entries = ctx.session.exec(
         select(ServiceLog)
@@ -323,7 +522,45 @@ SECTIONS: list[Section] = [
     ),
     Section("order_lines", ("order", "item", "quantity", "unit_price", "amount"), _order_lines),
     Section("payments", ("order", "method", "amount"), _payments),
+    Section(
+        "membership_cards",
+        ("number", "tier", "member_class", "status", "store", "issued", "upgraded", "ended"),
+        _membership_cards,
+    ),
+    Section("stored_value", ("time", "kind", "amount", "method", "order"), _stored_value),
+    Section("points", ("time", "kind", "points", "order", "reference", "reason"), _points),
     Section("service_log", ("time", "kind", "content", "outcome", "next_follow_up"), _service_log),
+    Section(
+        "complaints",
+        (
+            "number",
+            "channel",
+            "category",
+            "severity",
+            "received",
+            "status",
+            "description",
+            "desired",
+            "contact",
+            "root_cause",
+            "solution",
+            "informed_on",
+            "informed_via",
+            "satisfaction",
+            "closed",
+        ),
+        _complaints,
+    ),  # fmt: skip
+    Section(
+        "complaint_timeline",
+        ("complaint", "time", "kind", "status", "visible", "body"),
+        _complaint_timeline,
+    ),
+    Section(
+        "complaint_attachments",
+        ("complaint", "file_name", "content_type", "size", "time"),
+        _complaint_attachments,
+    ),
     Section("consents", ("purpose", "state", "notice_version", "time"), _consents),
     Section(
         "consent_events",

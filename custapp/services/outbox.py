@@ -12,6 +12,7 @@ locks) while the rest of the app waits.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -122,6 +123,57 @@ def queue_message(
     return row.id
 
 
+def role_holders(
+    session: Session, *, role: str, store_ids: Iterable[int | None]
+) -> dict[int | None, list[User]]:
+    """Who an alert to `role` reaches, for each store asked about (two queries for them all):
+    every active holder of the role for None; for a store, the holders in that store, or every
+    holder when nobody of that role belongs to it, so an alert is never lost."""
+    stores = set(store_ids)
+    users = list(
+        session.exec(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == role, User.is_active.is_(True))
+            .order_by(User.id)
+        ).scalars()
+    )
+    members: dict[int, set[int]] = {}
+    wanted = [store_id for store_id in stores if store_id is not None]
+    if wanted and users:
+        for store_id, user_id in session.exec(
+            select(UserStore.store_id, UserStore.user_id).where(
+                UserStore.store_id.in_(wanted),
+                UserStore.user_id.in_([user.id for user in users]),
+            )
+        ).all():
+            members.setdefault(store_id, set()).add(user_id)
+    return {
+        store_id: users
+        if store_id is None
+        else [user for user in users if user.id in members.get(store_id, ())] or users
+        for store_id in stores
+    }
+
+
+def alert_users(
+    session: Session, users: Iterable[User], *, subject_key: str, body_key: str, params: dict
+) -> int:
+    """An in-app alert to each of `users`, in their own language; how many were queued."""
+    sent = 0
+    for user in users:
+        queue_message(
+            session,
+            channel="in_app",
+            purpose="staff_alert",
+            subject=t(subject_key, user.locale, **params),
+            body=t(body_key, user.locale, **params),
+            user_id=user.id,
+        )
+        sent += 1
+    return sent
+
+
 def alert_role(
     session: Session,
     *,
@@ -136,34 +188,8 @@ def alert_role(
     With a store, only the role's holders in that store; a store nobody of that role belongs
     to still reaches every holder, so an alert is never lost.
     """
-    users = list(
-        session.exec(
-            select(User)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role == role, User.is_active.is_(True))
-            .order_by(User.id)
-        ).scalars()
-    )
-    if store_id is not None and users:
-        in_store = set(
-            session.exec(
-                select(UserStore.user_id).where(
-                    UserStore.store_id == store_id,
-                    UserStore.user_id.in_([user.id for user in users]),
-                )
-            ).scalars()
-        )
-        users = [user for user in users if user.id in in_store] or users
-    for user in users:
-        queue_message(
-            session,
-            channel="in_app",
-            purpose="staff_alert",
-            subject=t(subject_key, user.locale, **params),
-            body=t(body_key, user.locale, **params),
-            user_id=user.id,
-        )
-    return len(users)
+    users = role_holders(session, role=role, store_ids=[store_id])[store_id]
+    return alert_users(session, users, subject_key=subject_key, body_key=body_key, params=params)
 
 
 def cancel_for_purpose(session: Session, *, customer_id: int, purpose: str) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
+from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
 
 from custapp.db import session_scope
 from custapp.i18n import CATALOGUES, normalize_locale, t
@@ -64,6 +65,21 @@ class SessionState(rx.State):
     menu: list[dict[str, str]] = []
     active_href: str = ""
     _field_errors: dict[str, str] = {}
+
+    # --- leaving a page ------------------------------------------------------------------
+
+    def _clear(self) -> None:
+        """Drop what this page holds that must not travel to another page (rows, decrypted
+        text, drafts shown). A page's state overrides it; the base has nothing to drop."""
+
+    @_override_base_method
+    def _reset_client_storage(self) -> None:
+        """Leaving a page by a full page load (typed address, reload, bookmark) runs no
+        on_unmount; Reflex calls this on every hydrate, on every state of the tree, just before
+        it sends the whole tree to the new page: each page's state drops its data first (SPEC §8;
+        tests/e2e/test_secrets_stay_out.py)."""
+        super()._reset_client_storage()
+        self._clear()
 
     # --- helpers (not events: leading underscore keeps them off the wire) ---------------
 

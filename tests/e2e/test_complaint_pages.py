@@ -138,7 +138,7 @@ def test_front_desk_files_and_handles_the_manager_assigns(app, new_context) -> N
         complaint_id,
     ) == [("filed", 1), ("status", 1), ("note", 0), ("reply", 1)]
 
-    # 我的投诉 lists it (unassigned, of the front desk's store)
+    # 待处理投诉 lists it (unassigned, of the front desk's store)
     app.goto_shell(page, "/my-complaints")
     expect(page.get_by_test_id("complaint-row").filter(has_text=number)).to_have_count(1)
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from custapp import clock
 from custapp.db import session_scope
 from custapp.i18n import t
-from custapp.models import Complaint, ComplaintEvent
+from custapp.models import ApprovalRequest, Complaint, ComplaintEvent
 from custapp.pages.complaint import ComplaintState
 from custapp.pages.complaint_intake import ComplaintNewState
 from custapp.pages.customer_profile import ProfileState
@@ -317,6 +317,30 @@ def test_the_manager_assigns_and_closes(world) -> None:  # noqa: ANN001
     assert not page.close_open and page.h["status"] == "closed"
     assert page.h["satisfaction"] == "4"
     assert [c[1] for c in page.closing][:2] == ["收银失误", "退款致歉"]
+
+
+def test_the_handler_asks_for_compensation_and_the_manager_decides_it(world) -> None:  # noqa: ANN001
+    _, _, filed = _file_on_profile(world)
+    _, page = _complaint_page(_staff_token("desk.one"), filed.id)
+    _ok(page.open_compensation())
+    assert page.comp_open and page.comp_form == "points"
+    assert page.request_compensation({"points": "-5", "reason": ""}) is None
+    assert page.comp_errors == {
+        "points": t("approval.error.compensation_points", "en"),
+        "reason": t("customer.error.reason_required", "en"),
+    }
+    page.set_comp_form("cash")  # not a form: ignored
+    page.set_comp_form("money")
+    assert page.comp_form == "money" and page.comp_errors == {}
+    assert page.request_compensation({"amount": "abc", "reason": "多收二十元"}) is None
+    assert page.comp_errors == {"amount": t("approval.error.compensation_amount", "en")}
+    _ok(page.request_compensation({"amount": "20.00", "reason": "多收二十元"}))
+    assert not page.comp_open
+    with session_scope() as session:
+        asked = session.exec(
+            select(ApprovalRequest).where(ApprovalRequest.complaint_id == filed.id)
+        ).scalar_one()
+        assert (asked.kind, asked.amount_fen, asked.status) == ("compensation", 2000, "pending")
 
 
 def test_the_intake_page_for_a_found_customer_or_an_anonymous_walk_in(world) -> None:  # noqa: ANN001

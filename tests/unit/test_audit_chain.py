@@ -146,3 +146,62 @@ def test_concurrent_writers_keep_one_valid_chain(db):
     result = _verify()
     assert result.ok and result.checked == 100
     assert audit.read_checkpoint()["seq"] == 100
+
+
+def _write_many(count: int, *, name: str = "batch") -> None:
+    actor = Actor(user_id=None, name=name)
+    with session_scope() as session:
+        written = audit.record_many(
+            session,
+            [
+                {"actor": actor, "action": "test.batch", "customer_id": n + 1,
+                 "detail": {"n": n}, "reason": f"batch {n}"}
+                for n in range(count)
+            ],
+        )  # fmt: skip
+    assert written == count
+
+
+def test_record_many_interleaved_with_record_keeps_one_chain(db):
+    _write(2)
+    _write_many(5)
+    _write(1)
+    with session_scope() as session:
+        assert audit.record_many(session, []) == 0  # nothing to write: the head is not touched
+    _write_many(3, name="second batch")
+    _write(1)
+    result = _verify()
+    assert result.ok and result.checked == 12
+    assert audit.read_checkpoint()["seq"] == 12
+    with session_scope() as session:
+        rows = session.exec(select(AuditEntry).order_by(AuditEntry.seq)).scalars().all()
+    assert [r.action for r in rows] == (
+        ["test.event"] * 2 + ["test.batch"] * 5 + ["test.event"] + ["test.batch"] * 3
+        + ["test.event"]
+    )  # fmt: skip
+    batch = rows[2:7]
+    assert [(r.target_type, r.target_id, r.customer_id) for r in batch] == [
+        ("customer", str(n + 1), n + 1) for n in range(5)
+    ]
+    assert [r.detail for r in batch] == [f'{{"n": {n}}}' for n in range(5)]
+    assert len({r.created_at for r in batch}) == 1
+
+
+def test_a_tampered_entry_of_a_batch_is_caught(db):
+    _write(1)
+    _write_many(4)
+    _write(1)
+    assert _verify().ok
+    _sql("UPDATE audit_log SET detail = '{\"n\": 9}' WHERE seq = 4")
+    result = _verify()
+    assert not result.ok
+    assert (result.bad_seq, result.problem) == (4, "audit.verify.altered_row")
+
+
+def test_deleting_the_end_of_a_batch_is_caught_by_the_checkpoint(db):
+    _write(1)
+    _write_many(4)
+    _sql("DELETE FROM audit_log WHERE seq = 5")
+    result = _verify()
+    assert not result.ok
+    assert (result.bad_seq, result.problem) == (5, "audit.verify.truncated")

@@ -124,3 +124,79 @@ def test_an_odd_count_median_and_a_bad_window(world) -> None:  # noqa: ANN001
 def test_front_desk_is_refused(world) -> None:  # noqa: ANN001
     with pytest.raises(PermissionDenied):
         call(complaint_reports.kpis, world["desk"])
+
+
+def test_awkward_instants_give_the_databases_own_figures(world, db) -> None:  # noqa: ANN001
+    """Receipt times on the local week's edges and to the microsecond: the trend puts each in
+    its local week (SQLite reads times to the millisecond, so 23:59:59.999999 is the next day
+    there), and the medians are what the database itself computes (SQLite: as the ORDER BY ...
+    LIMIT/OFFSET over julianday() differences and date() with the zone's offset would give,
+    to the last bit)."""
+    from sqlalchemy import func, select
+
+    from custapp.services.complaint_reports import _hours
+
+    edges = [
+        _local(2026, 5, 25, 0, 0),  # Monday 00:00:00 local, exactly
+        _local(2026, 5, 25, 0, 0) - timedelta(microseconds=1),  # Sunday 23:59:59.999999
+        _local(2026, 5, 18, 0, 0) + timedelta(microseconds=500),
+        _local(2026, 5, 24, 23, 59) + timedelta(seconds=59, microseconds=999_000),
+        _local(2026, 3, 9, 7, 7) + timedelta(seconds=7, microseconds=123_456),
+    ]
+    for n, at in enumerate(edges):
+        clock.set_now(at)
+        row = call(
+            complaints.file_complaint, world["desk"], customer_id=world["w"], channel="phone",
+            category="billing", severity="high", description="时间边界",
+        )  # fmt: skip
+        with session_scope() as session:
+            c = session.get(Complaint, row.id)
+            c.first_response_at = at + timedelta(hours=n, minutes=7, microseconds=333 * n + 1)
+            c.response_by = None
+            if n % 2:
+                c.informed_at = at + timedelta(hours=30 + n, microseconds=777 * n)
+                c.resolution_by = None
+    clock.set_now(NOW)
+    k = call(complaint_reports.kpis, world["boss"])
+    with session_scope() as session:
+        rows = session.exec(
+            select(Complaint.created_at, Complaint.category).where(
+                Complaint.created_at >= NOW - timedelta(days=90)
+            )
+        ).all()
+        expected: dict[date, dict[str, int]] = {}
+        for created, category in rows:
+            if db == "sqlite":  # julianday() and date() read a time to the millisecond
+                created += timedelta(microseconds=500)
+                created = created.replace(microsecond=created.microsecond // 1000 * 1000)
+            day = clock.to_local(created).date()
+            week = expected.setdefault(day - timedelta(days=day.weekday()), {})
+            week[category] = week.get(category, 0) + 1
+        assert {t.week: {c: n for c, n in t.counts.items() if n} for t in k.trend} == {
+            t.week: expected.get(t.week, {}) for t in k.trend
+        }
+        assert k.received == len(rows) == 12
+        assert k.repeat_complainants == 3  # x, y and now w
+        if db != "sqlite":
+            return
+        # SQLite: the database's own arithmetic, as the figures were computed before
+        c = Complaint
+        window = [c.created_at >= NOW - timedelta(days=90), c.created_at <= NOW]
+        for value, stop, median in (
+            (_hours(session, c.first_response_at, c.created_at), c.first_response_at,
+             k.median_first_response_hours),
+            (_hours(session, c.informed_at, c.created_at), c.informed_at,
+             k.median_resolution_hours),
+        ):  # fmt: skip
+            n = session.exec(select(func.count(stop)).where(*window)).scalar_one()
+            middle = (
+                select(value.label("v")).where(*window, stop.is_not(None)).order_by(value)
+                .limit(2 - n % 2).offset((n - 1) // 2).subquery()
+            )  # fmt: skip
+            assert median == session.exec(select(func.avg(middle.c.v))).scalar_one()
+        week = func.date(c.created_at, "+480 minutes", "weekday 0", "-6 days")
+        by_sql = session.exec(
+            select(week, c.category, func.count()).where(*window).group_by(week, c.category)
+        ).all()
+        trend = {(t.week.isoformat(), cat): n for t in k.trend for cat, n in t.counts.items() if n}
+        assert trend == {(w, cat): n for w, cat, n in by_sql}

@@ -215,6 +215,117 @@ def test_warning_escalation_and_second_level_fire_exactly_once(world) -> None:  
     assert total == 1 and overdue[0].overdue
 
 
+def _alerts_since(last_id: int) -> dict[int, list[tuple[str, str]]]:
+    """The in-app messages queued after `last_id`, decrypted, per user."""
+    from custapp.services import outbox
+
+    out: dict[int, list[tuple[str, str]]] = {}
+    with session_scope() as session:
+        for m in session.exec(
+            select(OutboxMessage).where(OutboxMessage.id > last_id).order_by(OutboxMessage.id)
+        ).scalars():
+            out.setdefault(m.user_id, []).append(
+                (
+                    outbox._open(session, m.data_key_id, m.subject_enc, "subject"),
+                    outbox._open(session, m.data_key_id, m.body_enc, "body"),
+                )
+            )
+    return out
+
+
+def _last_message_id() -> int:
+    with session_scope() as session:
+        return session.exec(select(func.coalesce(func.max(OutboxMessage.id), 0))).scalar_one()
+
+
+def test_one_scan_follows_up_many_marks_grouped_per_store_and_assignee(world) -> None:  # noqa: ANN001
+    import re
+
+    from custapp.i18n import t
+    from custapp.models import Store
+    from custapp.services import audit
+
+    with session_scope() as session:
+        branch = Store(code="BR", name="分店", created_at=clock.now())
+        session.add(branch)
+        session.flush()
+        branch_id = branch.id
+    desk2 = _staff("desk.two", "front_desk", branch_id)
+    boss2 = _staff("boss.two", "cs_manager", branch_id)
+    main = [_file(world) for _ in range(22)]  # more than the 20 numbers an alert names
+    branch_rows = [_file({**world, "desk": desk2}) for _ in range(3)]
+    assigned = main[:2]
+    call(complaints.assign, world["boss"], complaint_ids=[r.id for r in assigned],
+         assignee_id=world["desk"].user_id)  # fmt: skip
+    every = main + branch_rows
+    number = {r.id: r.number for r in every}
+    before = _last_message_id()
+
+    clock.set_now(NOON + timedelta(hours=24))  # every response clock: warned and breached
+    counts = complaints.run_escalations()
+    assert counts == {
+        **{f"{c}:{lv}": 0 for c in complaints.CLOCKS for lv in complaints.LEVELS},
+        "response:warned": 25,
+        "response:escalated": 25,
+    }
+    for r in every:
+        assert _escalations(r.id) == ["response:warned", "response:escalated"]
+    with session_scope() as session:
+        entries = session.exec(
+            select(AuditEntry.action, AuditEntry.customer_id, AuditEntry.detail).where(
+                AuditEntry.action.in_(("complaint.warned", "complaint.escalated"))
+            )
+        ).all()
+        assert audit.verify_chain(session).ok
+    for action in ("complaint.warned", "complaint.escalated"):
+        mine = sorted(d for a, _, d in entries if a == action)
+        assert mine == sorted(
+            f'{{"clock": "response", "complaint": {r.id}}}' for r in every
+        )  # one entry per complaint
+    assert {cid for _, cid, _ in entries} == {world["cid"]}
+
+    def named(text: str) -> set[str]:
+        return set(re.findall(r"T\d{12}", text))
+
+    alerts = _alerts_since(before)
+    assert set(alerts) == {world["desk"].user_id, world["boss"].user_id, boss2.user_id}
+    # the assignee: one warning naming both of theirs
+    ((subject, body),) = alerts[world["desk"].user_id]
+    assert subject == t("complaint.warned_many_subject", "zh_CN", count=2)
+    assert named(body) == {r.number for r in assigned}
+    # the main store's manager: the unassigned warnings in one alert, the breaches in another
+    warned, escalated = alerts[world["boss"].user_id]
+    assert warned[0] == t("complaint.warned_many_subject", "zh_CN", count=20)
+    assert named(warned[1]) == {r.number for r in main[2:]}
+    assert escalated[0] == t("complaint.escalated_many_subject", "zh_CN", count=22)
+    listed = named(escalated[1])
+    assert len(listed) == 20 and escalated[1].endswith("…")  # 20 numbers, then an ellipsis
+    assert listed == set(sorted(number[r.id] for r in main)[:20])
+    # the branch's manager: its own three, per level
+    assert [named(b) for _, b in alerts[boss2.user_id]] == [{r.number for r in branch_rows}] * 2
+    assert desk2.user_id not in alerts
+
+    before = _last_message_id()
+    assert sum(complaints.run_escalations().values()) == 0  # a second scan adds nothing
+    assert _alerts_since(before) == {}
+    for r in every:
+        assert _escalations(r.id) == ["response:warned", "response:escalated"]
+    with session_scope() as session:
+        assert (
+            session.exec(
+                select(func.count()).where(AuditEntry.action.like("complaint.%escalated%"))
+            ).scalar_one()
+            == 25
+        )
+
+    clock.set_now(NOON + timedelta(hours=48))  # second level: every manager, every store
+    assert complaints.run_escalations()["response:escalated2"] == 25
+    alerts = _alerts_since(before)
+    second = t("complaint.escalated2_many_subject", "zh_CN", count=25)
+    for boss in (world["boss"], boss2):
+        assert [s for s, _ in alerts[boss.user_id]].count(second) == 1
+
+
 def test_the_workflow_refuses_skipped_steps_and_closing_needs_everything(world) -> None:  # noqa: ANN001
     row = _file(world)
     assert refusal(complaints.move, world["desk"], complaint_id=row.id, to_status="closed") == (
@@ -303,3 +414,71 @@ def test_a_merge_moves_complaints_re_encrypted(world) -> None:  # noqa: ANN001
     assert "已致电客户" in [e.body for e in moved.timeline]
     rows, total = call(complaints.customer_complaints, world["desk"], customer_id=survivor)
     assert total == 1 and rows[0].id == row.id
+
+
+# --- the business-hours calendar (CUSTAPP_COMPLAINT_BUSINESS_HOURS) ------------------------------
+
+
+def _shanghai(day: int, hour: int, minute: int = 0) -> datetime:
+    """March 2026 (the 2nd a Monday), Shanghai wall clock (no DST), as the UTC instant."""
+    return datetime(2026, 3, day, hour, minute, tzinfo=UTC) - timedelta(hours=8)
+
+
+def _business_hours(monkeypatch, hours: str) -> None:  # noqa: ANN001
+    from custapp.settings import get_settings
+
+    monkeypatch.setenv("CUSTAPP_COMPLAINT_BUSINESS_HOURS", hours)
+    get_settings.cache_clear()
+
+
+def test_business_hours_move_a_friday_evening_complaint_into_next_week(world, monkeypatch) -> None:  # noqa: ANN001
+    _business_hours(monkeypatch, "mon-fri 08:00-20:00")
+    clock.set_now(_shanghai(6, 19))  # Friday 19:00: one business hour left this week
+    critical = _file(world, "critical")  # 4 h / 24 h
+    assert (critical.response_by, critical.resolution_by) == (_shanghai(9, 11), _shanghai(10, 19))
+    normal = _file(world, "normal")  # 24 h / 48 h
+    assert (normal.response_by, normal.resolution_by) == (_shanghai(10, 19), _shanghai(12, 19))
+
+
+def test_with_business_hours_a_hold_over_a_weekend_keeps_the_time_left(world, monkeypatch) -> None:  # noqa: ANN001
+    _business_hours(monkeypatch, "mon-fri 09:00-18:00")
+    clock.set_now(_shanghai(5, 10))  # Thursday 10:00
+    row = _file(world)  # normal: 24 h / 48 h of business time
+    assert (row.response_by, row.resolution_by) == (_shanghai(9, 16), _shanghai(12, 13))
+    clock.set_now(_shanghai(6, 15))  # Friday 15:00: 10 h and 34 h of business time left
+    call(complaints.hold, world["desk"], complaint_id=row.id, note="等待客户提供小票")
+    clock.set_now(_shanghai(8, 12))  # Sunday noon
+    call(complaints.resume, world["desk"], complaint_id=row.id)
+    c = _complaint(row.id)
+    assert (c.response_by, c.resolution_by) == (_shanghai(10, 10), _shanghai(12, 16))
+    # a hold outside the hours (overnight) costs the customer nothing and gives nothing back
+    _to(world, row.id, "investigating")
+    clock.set_now(_shanghai(11, 19))  # Wednesday 19:00
+    call(complaints.hold, world["desk"], complaint_id=row.id)
+    clock.set_now(_shanghai(12, 8, 30))  # Thursday 08:30
+    call(complaints.resume, world["desk"], complaint_id=row.id)
+    c = _complaint(row.id)
+    assert (c.status, c.response_by, c.resolution_by) == ("investigating", None, _shanghai(12, 16))
+
+
+def test_with_business_hours_the_warning_comes_at_80_percent_of_business_time(
+    world,
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    _business_hours(monkeypatch, "mon-fri 09:00-18:00")
+    clock.set_now(_shanghai(2, 9))  # Monday 09:00
+    row = _file(world)  # normal: first response in 24 business hours, Wednesday 15:00
+    assert row.response_by == _shanghai(4, 15)
+    # 80 % of the wall-clock span (Tuesday 04:12) is not 80 % of the business time
+    clock.set_now(_shanghai(3, 12))
+    complaints.run_escalations()
+    assert _escalations(row.id) == []
+    clock.set_now(_shanghai(4, 10, 11))  # 4 h 49 min of business time left: under 80 %
+    complaints.run_escalations()
+    assert _escalations(row.id) == []
+    clock.set_now(_shanghai(4, 10, 12))  # 4.8 h left: 80 % of 24 h used
+    complaints.run_escalations()
+    assert _escalations(row.id) == ["response:warned"]
+    clock.set_now(_shanghai(4, 15))
+    complaints.run_escalations()
+    assert _escalations(row.id) == ["response:warned", "response:escalated"]

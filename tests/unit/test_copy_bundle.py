@@ -1,6 +1,8 @@
 """个人信息副本 (issue 4, acceptance 4): the copy holds the customer's data and nothing of any
 other customer, opens only with its password, leaves level-3 data out unless the member asks
-for it themself, is written nowhere, and its audit entry names fields, never values."""
+for it themself, is written nowhere, and its audit entry names fields, never values. It covers
+the customer's membership cards, stored value, points and complaints (text, timeline notes and
+replies, the list of attachments without their bytes) too."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import csv
 import io
 import json
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import pyzipper
@@ -19,10 +21,14 @@ from custapp.db import session_scope
 from custapp.models import AuditEntry, RightsRequest
 from custapp.services import (
     bootstrap,
+    complaint_attachments,
+    complaints,
     consent,
     copy_bundle,
     customers,
+    membership,
     orders,
+    points,
     rights,
     service_log,
 )
@@ -302,3 +308,174 @@ def test_the_copy_speaks_the_requested_language(world):
     header = next(csv.reader(io.StringIO(files["payments.csv"].lstrip("\ufeff"))))
     assert header == ["Order", "Payment method", "Amount (yuan)"]
     assert json.loads(files["data.json"])["sections"]["payments"][0]["method"] == "WeChat Pay"
+
+
+# --- membership and complaints ---------------------------------------------------------------
+
+JPEG = b"\xff\xd8\xff\xe0" + b"SUITCASE-PIXELS-" * 32
+COMPLAINT_A = {
+    "description": "张三丰的行李箱在寄存时被划破",
+    "desired": "张三丰希望赔偿维修费",
+    "reply": "张三丰先生您好，我们已安排维修",
+    "note": "内部备注：张三丰为老客户，优先处理",
+    "investigating": "张三丰的箱子已送检",
+    "root_cause": "寄存架边缘有毛刺",
+    "solution": "赔偿维修费并打磨寄存架",
+    "reason": "张三丰投诉补偿积分",
+    "filename": "张三丰的行李箱.jpg",
+}
+COMPLAINT_B = {
+    "description": "李四光的外套被弄脏",
+    "desired": "李四光要求干洗",
+    "reply": "李四光先生您好",
+}
+
+
+def _call(fn, actor: Actor, **kwargs):  # noqa: ANN001, ANN202
+    with session_scope() as session:
+        return fn(session, actor=actor, **kwargs)
+
+
+@pytest.fixture
+def members(world) -> dict:  # noqa: ANN001
+    """A: a silver card, a purchase from stored value with points, an adjustment, a closed
+    complaint with a reply, an internal note and an attachment. B: a complaint with a reply."""
+    desk, boss = world["desk"], _staff("boss.one", "cs_manager")
+    a, b = world["a"]["id"], world["b"]["id"]
+    card = _call(
+        membership.issue_card, desk, customer_id=a, tier_code="silver", application_signed=True,
+        first_topup_fen=20_000, topup_method="wechat", fee_method="cash",
+    ).card  # fmt: skip
+    bought = _call(
+        orders.post_purchase, desk, customer_id=a, lines=[("洗车", 1, 19_990)],
+        payments=[("stored_value", 17_991)], card_number=card.number,
+    )  # fmt: skip
+    _call(points.adjust_points, boss, customer_id=a, points=50, reason=COMPLAINT_A["reason"])
+    c = COMPLAINT_A
+    filed = _call(
+        complaints.file_complaint, desk, customer_id=a, channel="counter", category="product",
+        severity="high", description=c["description"], desired=c["desired"],
+    )  # fmt: skip
+    _call(complaints.add_note, boss, complaint_id=filed.id, body=c["reply"], visible=True)
+    _call(complaints.add_note, boss, complaint_id=filed.id, body=c["note"])
+    _call(complaint_attachments.add_complaint_attachment, desk, complaint_id=filed.id,
+          filename=c["filename"], content=JPEG)  # fmt: skip
+    for step, note in (("investigating", c["investigating"]), ("solution_proposed", ""),
+                       ("customer_informed", ""), ("return_visit", "")):  # fmt: skip
+        _call(complaints.move, boss, complaint_id=filed.id, to_status=step, note=note)
+    _call(
+        complaints.close, boss, complaint_id=filed.id, root_cause=c["root_cause"],
+        solution=c["solution"], informed_on=date(2026, 4, 10), informed_via="phone",
+        satisfaction=4,
+    )  # fmt: skip
+    other = _call(
+        complaints.file_complaint, desk, customer_id=b, channel="phone", category="service",
+        severity="normal", description=COMPLAINT_B["description"], desired=COMPLAINT_B["desired"],
+    )  # fmt: skip
+    _call(complaints.add_note, boss, complaint_id=other.id, body=COMPLAINT_B["reply"], visible=True)
+    _call(complaint_attachments.add_complaint_attachment, desk, complaint_id=other.id,
+          filename="李四光的外套.jpg", content=JPEG)  # fmt: skip
+    return {
+        "card": card.number, "order": bought.number, "complaint": filed.number,
+        "other": other.number,
+    }  # fmt: skip
+
+
+def _sections(content: bytes, password: str) -> tuple[dict, dict[str, str]]:
+    files = _open(content, password)
+    return json.loads(files["data.json"])["sections"], files
+
+
+def test_the_copy_holds_the_customers_membership_and_complaints(world, members):  # noqa: ANN001
+    _, content, password = _build(world["comp"], world["a"]["request"].id)
+    data, files = _sections(content, password)
+    (card,) = data["membership_cards"]
+    assert card == {
+        "number": members["card"], "tier": "银卡", "member_class": "VIP 会员", "status": "有效",
+        "store": "", "issued": card["issued"], "upgraded": "", "ended": "",
+    } and card["issued"]  # fmt: skip
+    assert [(e["kind"], e["amount"], e["order"]) for e in data["stored_value"]] == [
+        ("充值", "200.00", ""), ("储值消费", "-179.91", members["order"]),
+    ]  # fmt: skip
+    assert [(e["kind"], e["points"], e["order"], e["reason"]) for e in data["points"]] == [
+        ("消费积分", "179", members["order"], ""), ("人工调整", "50", "", COMPLAINT_A["reason"]),
+    ]  # fmt: skip
+    (complaint,) = data["complaints"]
+    c = COMPLAINT_A
+    assert complaint == {
+        "number": members["complaint"], "channel": "柜台", "category": "产品质量",
+        "severity": "高", "received": complaint["received"], "status": "已结案",
+        "description": c["description"], "desired": c["desired"], "contact": "",
+        "root_cause": c["root_cause"], "solution": c["solution"], "informed_on": "2026-04-10",
+        "informed_via": "电话", "satisfaction": "4", "closed": complaint["closed"],
+    }  # fmt: skip
+    number = members["complaint"]
+    assert [
+        (e["complaint"], e["kind"], e["status"], e["visible"], e["body"])
+        for e in data["complaint_timeline"]
+    ] == [
+        (number, "回复客户", "", "是", c["reply"]),
+        (number, "备注", "", "否", c["note"]),  # the internal note too: it is about the customer
+        (number, "状态变更", "调查中", "是", c["investigating"]),
+    ]
+    (attachment,) = data["complaint_attachments"]
+    assert (attachment["complaint"], attachment["file_name"], attachment["content_type"],
+            attachment["size"]) == (number, c["filename"], "image/jpeg", str(len(JPEG)))  # fmt: skip
+    # the list of files, never their bytes; no staff name
+    text = _all_text(files)
+    assert "SUITCASE-PIXELS" not in text and "boss.one" not in text and "desk.one" not in text
+    # another customer's complaint is not in the copy
+    for value in (members["other"], *COMPLAINT_B.values(), "李四光的外套.jpg"):
+        assert value not in text, value
+    # CSV headers are labelled
+    header = next(csv.reader(io.StringIO(files["complaint_attachments.csv"].lstrip("\ufeff"))))
+    assert header == ["投诉编号", "文件名", "文件类型", "大小（字节）", "时间"]
+
+
+def test_the_other_customers_copy_holds_only_their_complaint(world, members):  # noqa: ANN001
+    _, content, password = _build(world["comp"], world["b"]["request"].id)
+    data, files = _sections(content, password)
+    assert [c["number"] for c in data["complaints"]] == [members["other"]]
+    assert data["complaints"][0]["description"] == COMPLAINT_B["description"]
+    assert [e["body"] for e in data["complaint_timeline"]] == [COMPLAINT_B["reply"]]
+    assert [f["file_name"] for f in data["complaint_attachments"]] == ["李四光的外套.jpg"]
+    assert data["membership_cards"] == data["stored_value"] == data["points"] == []
+    text = _all_text(files)
+    for value in (members["complaint"], members["card"], *COMPLAINT_A.values()):
+        assert value not in text, value
+
+
+def test_staff_and_member_copies_hold_the_same_complaints(world, members):  # noqa: ANN001
+    _, content, password = _build(world["comp"], world["a"]["request"].id)
+    staff, _ = _sections(content, password)
+    member = Actor(user_id=None, name="member#1", kind="member", roles=frozenset({"member"}),
+                   customer_id=world["a"]["id"])  # fmt: skip
+    with session_scope() as session:
+        _, content, password = copy_bundle.member_build_copy(session, actor=member)
+    own, files = _sections(content, password)
+    for name in ("membership_cards", "stored_value", "points", "complaints",
+                 "complaint_timeline", "complaint_attachments"):  # fmt: skip
+        assert own[name] == staff[name], name
+    # and level 3 is still only in the member's own
+    assert A["bank_account"] in _all_text(files)
+    assert "bank_account" not in {row["field"] for row in staff["profile"]}
+
+
+def test_the_complaint_fields_given_out_are_audited_by_name(world, members):  # noqa: ANN001
+    _build(world["comp"], world["a"]["request"].id)
+    with session_scope() as session:
+        entry = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "rights.copy")
+        ).scalar_one()
+        fields = set(entry.fields.split(","))
+        text = f"{entry.detail} {entry.fields}"
+    assert {
+        "complaint.description", "complaint.desired", "complaint.root_cause",
+        "complaint.solution", "complaint.event", "complaint_attachment.filename",
+    } <= fields  # fmt: skip
+    assert "complaint.contact" not in fields  # nothing to give: not named
+    for section in ("membership_cards", "stored_value", "points", "complaints",
+                    "complaint_timeline", "complaint_attachments"):  # fmt: skip
+        assert section in text
+    for value in COMPLAINT_A.values():
+        assert value not in text, value

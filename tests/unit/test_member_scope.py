@@ -175,6 +175,8 @@ def _argument(name: str, world: dict, aim: str) -> object:
         "category": "billing",
         "description": "积分没有到账",
         "score": 1,
+        "filename": "破损照片.jpg",
+        "content": b"\xff\xd8\xff\xe0" + b"pixels" * 8,
     }
     if name in values:
         return values[name]

@@ -511,6 +511,31 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     "complaints.my_complaints": lambda s, w: {"page": 1},
     # --- complaint review (issue 6) ---
     "complaint_reports.kpis": lambda s, w: {"days": 30},
+    # --- complaint attachments (issue 6) ---
+    "complaint_attachments.add_complaint_attachment": lambda s, w: {
+        "complaint_id": _complaint(s),
+        "filename": "破损照片.jpg",
+        "content": JPEG,
+    },
+    "complaint_attachments.list_complaint_attachments": lambda s, w: {
+        "complaint_id": _complaint(s)
+    },
+    "complaint_attachments.open_complaint_attachment": lambda s, w: {
+        "attachment_id": SERVICE_MODULES["complaint_attachments"].add_complaint_attachment(
+            s,
+            actor=system_actor("test"),
+            complaint_id=_complaint(s),
+            filename="小票.jpg",
+            content=JPEG,
+        )  # fmt: skip
+    },
+    "complaint_attachments.member_add_attachment": lambda s, w: {
+        **_own_complaint(s),
+        "filename": "破损照片.jpg",
+        "content": JPEG,
+    },
+    "complaint_attachments.member_attachments": lambda s, w: _own_complaint(s),
+    "complaint_attachments.member_open_attachment": lambda s, w: _own_complaint_attachment(s, w),
 }
 
 # A factory of a member's own operation returns the member's customer under this key: the
@@ -651,6 +676,22 @@ def _own_complaint(session: Session, **more) -> dict:  # noqa: ANN003
         "complaint_id": _complaint(session, customer_id, steps=steps),
         **more,
     }
+
+
+JPEG = b"\xff\xd8\xff\xe0" + b"pixels" * 8
+
+
+def _own_complaint_attachment(session: Session, world: World) -> dict:
+    """A file the member added to their own complaint in the portal."""
+    own = _own_complaint(session)
+    member = Actor(
+        user_id=world.actor_id, name="member", kind="member", roles=frozenset({MEMBER}),
+        customer_id=own[MEMBER_CUSTOMER],
+    )  # fmt: skip
+    attachment_id = SERVICE_MODULES["complaint_attachments"].member_add_attachment(
+        session, actor=member, complaint_id=own["complaint_id"], filename="小票.jpg", content=JPEG
+    )
+    return {MEMBER_CUSTOMER: own[MEMBER_CUSTOMER], "attachment_id": attachment_id}
 
 
 def _own_redemption_request(session: Session) -> dict:
