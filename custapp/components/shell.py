@@ -176,8 +176,9 @@ def page(title_key: str, *children: rx.Component) -> rx.Component:
 
 
 def field_error(message: rx.Var) -> rx.Component:
+    """The message under a field; nothing for "" or a key missing from an errors dict."""
     return rx.cond(
-        message != "",
+        message,
         rx.text(message, color_scheme="red", size="1", data_testid="field-error"),
     )
 
