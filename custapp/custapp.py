@@ -8,6 +8,7 @@ from custapp.pages.approvals import ApprovalsState, approvals_page
 from custapp.pages.audit import AuditState, audit_page
 from custapp.pages.care import CareState, care_page
 from custapp.pages.complaint import ComplaintState, complaint_page
+from custapp.pages.complaint_attachments import ComplaintAttachmentsState
 from custapp.pages.complaint_intake import ComplaintNewState, complaint_new_page
 from custapp.pages.complaints_review import ComplaintsReviewState, complaints_review_page
 from custapp.pages.compliance import ComplianceState, compliance_page
@@ -89,4 +90,10 @@ app.add_page(
 app.add_page(
     complaint_new_page, route="/complaints/new", title=TITLE, on_load=ComplaintNewState.load
 )
-app.add_page(complaint_page, route="/complaints/[id]", title=TITLE, on_load=ComplaintState.load)
+app.add_page(
+    complaint_page,
+    route="/complaints/[id]",
+    title=TITLE,
+    # both again on a reconnect's hydrate, which clears every page's state
+    on_load=[ComplaintState.load, ComplaintAttachmentsState.load],
+)

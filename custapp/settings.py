@@ -64,7 +64,7 @@ def _complaint_deadlines() -> dict[str, tuple[int, int]]:
         for item in text.split(","):
             severity, _, hours = item.strip().partition("=")
             response, _, resolution = hours.partition("/")
-            if severity and response.isdigit() and resolution.isdigit():
+            if severity and response.isdecimal() and resolution.isdecimal():
                 found[severity] = (int(response), int(resolution))
     return found
 

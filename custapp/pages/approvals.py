@@ -69,7 +69,7 @@ def inbox_row(item: approvals.InboxItem, t, locale: str) -> dict[str, str]:  # n
 
 def _parse(key: str) -> tuple[str, int]:
     kind, _, raw = str(key).partition(":")
-    return kind, int(raw) if raw.isdigit() else 0
+    return kind, int(raw) if raw.isdecimal() else 0
 
 
 class ApprovalsState(PagedMixin, SessionState):

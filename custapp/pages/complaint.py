@@ -30,7 +30,12 @@ from custapp.models.approvals import COMPENSATION_FORMS
 from custapp.models.complaints import INFORM_WAYS
 from custapp.pages.complaint_attachments import complaint_attachments_section
 from custapp.pages.complaint_intake import labelled
-from custapp.pages.profile_complaints import overdue_badge, severity_badge, status_badge
+from custapp.pages.profile_complaints import (
+    compensation_text,
+    overdue_badge,
+    severity_badge,
+    status_badge,
+)
 from custapp.services import approvals, complaints, gifts
 from custapp.services.complaints import MAX_TEXT, MOVES
 from custapp.services.customer_input import parse_fen
@@ -59,7 +64,7 @@ CLOSE_FIELDS = (
 
 def _as_id(value: object) -> int:
     text = str(value).strip()
-    return int(text) if text.isdigit() and len(text) < 19 else 0
+    return int(text) if text.isdecimal() and len(text) < 19 else 0
 
 
 def _text(form: object, name: str) -> str:
@@ -205,11 +210,11 @@ class ComplaintState(SessionState):
             ),
         ]
         self.closing = [[self._t(k), v] for k, v in closing if v]
-        self.timeline = [self._entry(e) for e in reversed(view.timeline)]
+        self.timeline = [self._entry(e, view.gifts) for e in reversed(view.timeline)]
         self.moves = [[to, self._t(f"complaint.status.{to}")] for to in MOVES.get(r.status, ())]
         self.loaded = True
 
-    def _entry(self, e: complaints.TimelineEntry) -> dict[str, str]:
+    def _entry(self, e: complaints.TimelineEntry, gifts: dict) -> dict[str, str]:
         change = ""
         if e.to_status:
             to = self._t(f"complaint.status.{e.to_status}")
@@ -224,6 +229,8 @@ class ComplaintState(SessionState):
                 clock=self._t(f"complaint_pages.clock.{clock_name}"),
                 level=self._t(f"complaint_pages.level.{level}"),
             )
+        elif e.kind == "compensation":
+            detail = compensation_text(self, detail, gifts)
         return {
             "time": clock.format_local(e.created_at),
             "who": e.actor_name or self._t("complaint_pages.system"),
@@ -367,7 +374,7 @@ class ComplaintState(SessionState):
             complaint_id=self._id,
             form=kind,
             reason=_text(form, "reason"),
-            points=int(points_text) if points_text.isdigit() and len(points_text) <= 9 else None,
+            points=int(points_text) if points_text.isdecimal() and len(points_text) <= 9 else None,
             amount_fen=amount,
             gift_id=_as_id(_text(form, "gift")) or None,
         )

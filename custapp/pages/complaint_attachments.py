@@ -29,7 +29,7 @@ PAGE_SIZE = complaint_attachments.MAX_PAGE_SIZE
 def as_id(value: object) -> int:
     """A row id the browser sent as text or number; anything else names no row (0)."""
     text = str(value).strip()
-    return int(text) if text.isdigit() and len(text) < 19 else 0
+    return int(text) if text.isdecimal() and len(text) < 19 else 0
 
 
 def type_label(content_type: str) -> str:
@@ -103,8 +103,12 @@ class ComplaintAttachmentsState(PagedMixin, SessionState):
 
     @rx.event
     def load(self):
-        """On mount of the section: the files of the complaint in the address."""
+        """With the complaint page (the route's on_load): the files of the complaint in the
+        address. Someone who may not handle complaints is sent away by ComplaintState.load."""
         self._clear()
+        actor = self._actor()
+        if actor is None or not actor.can("complaint.handle"):
+            return None
         self._complaint_id = as_id(self.router.page.params.get("id", ""))
         self.hint = self._t("complaint_attachment.hint", limit=complaint_attachments.MAX_FILES)
         if not self._complaint_id:
@@ -145,30 +149,39 @@ class ComplaintAttachmentsState(PagedMixin, SessionState):
     @rx.event(background=True)
     async def upload(self, chunks: rx.UploadChunkIterator):
         async with self:
+            # the complaint on screen when the upload began: the user may move to another one
+            # while the file travels, and the file must not follow them there
+            complaint_id = self._complaint_id
             self.uploading, self.error = True, ""
         filename, content, refused = await read_upload(chunks)
         async with self:
+            still_here = self.loaded and self._complaint_id == complaint_id
             self.uploading = False
             if refused:
-                self.error = self._t(refused)
+                self.error = self._t(refused) if still_here else ""
                 return
             _, error = self._call(
                 complaint_attachments.add_complaint_attachment,
-                complaint_id=self._complaint_id,
+                complaint_id=complaint_id,
                 filename=filename,
                 content=content,
             )
             if error:
-                self.error = self._field_errors.get("file", error)
-                return
-            self.page = 1
-            self._fetch()
+                self.error = self._field_errors.get("file", error) if still_here else ""
+            elif still_here:
+                self.page = 1
+                self._fetch()
             message = self._t("complaint_attachment.uploaded")
         from custapp.pages.complaint import ComplaintState  # that page imports this module
 
+        if error:  # shown next to the upload, or as a toast once the user left the complaint
+            if not still_here:
+                yield rx.toast.error(error)
+            return
         yield rx.clear_selected_files(UPLOAD_ID)
         yield rx.toast.success(message)
-        yield ComplaintState.load  # the timeline shows the new entry
+        if still_here:
+            yield ComplaintState.load  # the timeline shows the new entry
 
     @rx.event
     def download(self, attachment_id: str):
@@ -281,8 +294,7 @@ def complaint_attachments_section() -> rx.Component:
             spacing="3",
             width="100%",
         ),
-        on_mount=S.load,
-        on_unmount=S.leave,
+        on_unmount=S.leave,  # loaded by the route's on_load (custapp.py)
         width="100%",
         data_testid="complaint-attachments",
     )

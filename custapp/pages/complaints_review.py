@@ -89,7 +89,7 @@ class ComplaintsReviewState(PagedMixin, SessionState):
         return self._t("complaint_review.hours", hours=f"{value:.1f}")
 
     def _kpis(self) -> None:
-        days = int(self.window) if self.window.isdigit() else 90
+        days = int(self.window) if self.window.isdecimal() else 90
         k, error = self._call(complaint_reports.kpis, days=days)
         self.kpi_loaded = True
         if error or k is None:
@@ -134,7 +134,7 @@ class ComplaintsReviewState(PagedMixin, SessionState):
         assignee = None
         if self.f_assignee == "0":
             assignee = 0
-        elif self.f_assignee.isdigit():
+        elif self.f_assignee.isdecimal():
             assignee = int(self.f_assignee)
         return complaints.QueueFilter(
             overdue=self.f_overdue,
@@ -203,7 +203,7 @@ class ComplaintsReviewState(PagedMixin, SessionState):
 
     @rx.event
     def set_assignee(self, value: str):
-        self.f_assignee = value if isinstance(value, str) and value.isdigit() else ANY
+        self.f_assignee = value if isinstance(value, str) and value.isdecimal() else ANY
         return self._refilter()
 
     @rx.event
@@ -238,14 +238,14 @@ class ComplaintsReviewState(PagedMixin, SessionState):
 
     @rx.event
     def set_assign_to(self, value: str):
-        self.assign_to = value if isinstance(value, str) and value.isdigit() else ""
+        self.assign_to = value if isinstance(value, str) and value.isdecimal() else ""
 
     @rx.event
     def assign_selected(self):
-        ids = [int(i) for i in self.selected if i.isdigit()]
+        ids = [int(i) for i in self.selected if i.isdecimal()]
         if not ids:
             return rx.toast.error(self._t("complaint_review.pick_some"))
-        if not self.assign_to.isdigit():
+        if not self.assign_to.isdecimal():
             return rx.toast.error(self._t("complaint_review.pick_handler"))
         done, error = self._call(
             complaints.assign, complaint_ids=ids, assignee_id=int(self.assign_to)

@@ -455,7 +455,7 @@ class ComplianceState(PagedMixin, SessionState):
     @rx.event
     def open_view(self, notice_id: str):
         detail, error = self._call(
-            compliance.get_notice, notice_id=int(notice_id) if str(notice_id).isdigit() else 0
+            compliance.get_notice, notice_id=int(notice_id) if str(notice_id).isdecimal() else 0
         )
         if error:
             return rx.toast.error(error)

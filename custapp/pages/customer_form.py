@@ -53,7 +53,7 @@ def contact_inputs(form: dict, rows: list[dict[str, str]]) -> list[customers.Con
     inputs = []
     for row in rows:
         key = row["key"]
-        contact_id = int(row["id"]) if row.get("id", "").isdigit() else None
+        contact_id = int(row["id"]) if row.get("id", "").isdecimal() else None
         phone = _text(form, f"contact_phone_{key}")
         inputs.append(
             customers.ContactInput(
@@ -166,7 +166,7 @@ class CustomerFormState(SessionState):
             self._load_notice()
             return None
         profile, error = self._call(
-            customer_profile.get_profile, customer_id=int(raw) if raw.isdigit() else 0
+            customer_profile.get_profile, customer_id=int(raw) if raw.isdecimal() else 0
         )
         if error:
             return [rx.redirect("/customers"), rx.toast.error(error)]

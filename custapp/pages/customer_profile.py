@@ -74,7 +74,7 @@ class ProfileState(SessionState):
             return redirect
         self._clear_reveal()
         raw = str(self.router.page.params.get("cid", ""))
-        if not raw.isdigit():
+        if not raw.isdecimal():
             return [rx.redirect("/customers"), rx.toast.error(self._t("error.not_found"))]
         self.cid, self.tab, self.history_page = int(raw), "overview", 1
         self.can_update = actor.can("customer.update")

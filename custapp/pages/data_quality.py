@@ -157,7 +157,7 @@ class DataQualityState(PagedMixin, SessionState):
     # --- 合并 ---------------------------------------------------------------------------------
 
     def _chosen(self) -> tuple[int, int] | None:
-        if not (self.survivor_id.isdigit() and self.merged_id.isdigit()):
+        if not (self.survivor_id.isdecimal() and self.merged_id.isdecimal()):
             return None
         return int(self.survivor_id), int(self.merged_id)
 

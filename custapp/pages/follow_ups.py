@@ -83,7 +83,7 @@ class FollowUpsState(PagedMixin, SessionState):
 
     @rx.event
     def open_complete(self, entry_id: str):
-        self._complete_id = int(entry_id) if str(entry_id).isdigit() else 0
+        self._complete_id = int(entry_id) if str(entry_id).isdecimal() else 0
         self.complete_error, self.complete_open = "", True
 
     @rx.event

@@ -27,7 +27,7 @@ def _number(text: str) -> int | str | None:
     text = text.strip().replace(",", "")
     if not text:
         return None
-    return int(text) if text.isdigit() and len(text) <= 9 else text
+    return int(text) if text.isdecimal() and len(text) <= 9 else text
 
 
 def _day(text: str) -> date | str | None:
@@ -143,7 +143,7 @@ class GiftsState(PagedMixin, SessionState):
             "is_active": bool(form.get("is_active")),
         }
         if self.edit_id:
-            gift_id = int(self.edit_id) if self.edit_id.isdigit() else 0
+            gift_id = int(self.edit_id) if self.edit_id.isdecimal() else 0
             _, error = self._call(gifts.update_gift, gift_id=gift_id, **values)
         else:
             _, error = self._call(gifts.create_gift, **values)

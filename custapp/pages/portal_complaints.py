@@ -26,6 +26,7 @@ from custapp.components.shell import (
 )
 from custapp.models.complaints import CATEGORIES
 from custapp.pages.complaint_attachments import read_upload, size_text, upload_zone
+from custapp.pages.profile_complaints import compensation_text
 from custapp.services import complaint_attachments, complaints
 from custapp.settings import get_settings
 from custapp.states.paging import PagedMixin
@@ -52,7 +53,7 @@ STATUS_COLORS = {
 def _as_id(value: object) -> int:
     """A row id the browser sent as text or number; anything else names no row (0)."""
     text = str(value).strip()
-    return int(text) if text.isdigit() and len(text) < 19 else 0
+    return int(text) if text.isdecimal() and len(text) < 19 else 0
 
 
 class PortalComplaintsState(PagedMixin, SessionState):
@@ -199,9 +200,9 @@ class PortalComplaintsState(PagedMixin, SessionState):
                 else ""
             ),
         }
-        self.timeline = [self._entry(e) for e in view.timeline]
+        self.timeline = [self._entry(e, view.gifts) for e in view.timeline]
 
-    def _entry(self, e: complaints.TimelineEntry) -> dict[str, str]:
+    def _entry(self, e: complaints.TimelineEntry, gifts: dict) -> dict[str, str]:
         if e.kind == "filed":
             what = self._t("portal_complaints.event.filed")
         elif e.kind == "status":
@@ -211,7 +212,10 @@ class PortalComplaintsState(PagedMixin, SessionState):
         elif e.kind == "score":
             what = self._t("portal_complaints.event.score", score=e.detail)
         elif e.kind == "compensation":
-            what = self._t("portal_complaints.event.compensation", detail=e.detail)
+            what = self._t(
+                "portal_complaints.event.compensation",
+                detail=compensation_text(self, e.detail, gifts),
+            )
         elif e.kind == "reply":
             what = self._t("portal_complaints.event.reply")
         else:

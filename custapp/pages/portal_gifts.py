@@ -103,8 +103,8 @@ class PortalGiftsState(PagedMixin, SessionState):
     @rx.event
     def submit_request(self, form: dict):
         raw = str(form.get("quantity", "1")).strip()
-        quantity = int(raw) if raw.isdigit() else 0
-        gift_id = int(self.gift_id) if self.gift_id.isdigit() else 0
+        quantity = int(raw) if raw.isdecimal() else 0
+        gift_id = int(self.gift_id) if self.gift_id.isdecimal() else 0
         filed, error = self._call(gifts.member_file_request, gift_id=gift_id, quantity=quantity)
         if error:
             self.errors = self._field_errors or {"quantity": error}
@@ -115,7 +115,7 @@ class PortalGiftsState(PagedMixin, SessionState):
 
     @rx.event
     def cancel(self, request_id: str):
-        rid = int(request_id) if str(request_id).isdigit() else 0
+        rid = int(request_id) if str(request_id).isdecimal() else 0
         _, error = self._call(gifts.member_cancel_request, request_id=rid)
         if error:
             return rx.toast.error(error)

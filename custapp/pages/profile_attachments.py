@@ -62,7 +62,7 @@ class AttachmentsState(PagedMixin, SessionState):
         self.rows, self.total, self.page = [], 0, 1
         raw = str(self.router.page.params.get("cid", ""))
         actor = self._actor()
-        if actor is None or not raw.isdigit():
+        if actor is None or not raw.isdecimal():
             return None
         self.cid = int(raw)
         self.can_write = actor.can("attachment.write")
@@ -169,7 +169,7 @@ class AttachmentsState(PagedMixin, SessionState):
 
     @rx.event
     def ask_open(self, attachment_id: str, label: str):
-        self.open_id = int(attachment_id) if str(attachment_id).isdigit() else 0
+        self.open_id = int(attachment_id) if str(attachment_id).isdecimal() else 0
         self.open_label, self.open_error, self.open_dialog = str(label)[:40], "", True
 
     @rx.event

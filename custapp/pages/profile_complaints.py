@@ -13,6 +13,7 @@ import reflex as rx
 
 from custapp import clock
 from custapp.components.shell import T, form_dialog, list_section, paged_table, toolbar, two_line
+from custapp.money import format_fen
 from custapp.pages.complaint_intake import IntakeMixin, intake_fields
 from custapp.services import complaints
 from custapp.states.paging import PagedMixin
@@ -149,6 +150,23 @@ class ProfileComplaintsState(IntakeMixin, PagedMixin, SessionState):
 
 
 # --- shared pieces (the complaint page and 待处理投诉 use them too) ---------------------------------
+
+
+def compensation_text(state: SessionState, detail: str, gifts: dict[int, tuple[str, str]]) -> str:
+    """What an approved compensation gave, in the reader's language: "points:50" → "50 积分",
+    "money:2000:card" → "¥20.00，已存入储值卡", "gift:7" → "礼品：保温杯"."""
+    kind, _, rest = detail.partition(":")
+    if kind == "points" and rest.isdecimal():
+        return state._t("complaint.compensation.points", points=f"{int(rest):,}")
+    if kind == "money":
+        amount, _, via = rest.partition(":")
+        if amount.isdecimal() and via in ("card", "counter"):
+            return state._t(f"complaint.compensation.money_{via}", amount=format_fen(int(amount)))
+    if kind == "gift" and rest.isdecimal():
+        zh, en = gifts.get(int(rest), ("", ""))
+        name = (en or zh) if state.locale.startswith("en") else zh
+        return state._t("complaint.compensation.gift", gift=name or "—")
+    return detail
 
 
 def status_badge(code: rx.Var, label: rx.Var) -> rx.Component:

@@ -344,7 +344,7 @@ class ConsentTabState(PagedMixin, SessionState):
     def record(self, form: dict):
         answers = read_answers(form, self.choices)
         scan = str(form.get("attachment_id", ""))
-        scan_id = int(scan) if scan.isdigit() else None
+        scan_id = int(scan) if scan.isdecimal() else None
         errors = answer_errors(form, answers, scan=scan_id is not None)
         if errors or not answers:
             self.errors = {f: self._t(k) for f, k in errors.items()}

@@ -292,7 +292,7 @@ class MembershipTabState(PagedMixin, SessionState):
                 reason=str(form.get("reason", "")),
             ), "membership.closed"
         text = str(form.get("points", "")).strip().lstrip("+")
-        amount = int(text) if text.lstrip("-").isdigit() and len(text) <= 9 else text
+        amount = int(text) if text.lstrip("-").isdecimal() and len(text) <= 9 else text
         if self.action == "ask_adjust":
             return self._call(
                 approvals.request_points_adjustment,

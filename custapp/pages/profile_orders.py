@@ -33,7 +33,7 @@ def _pay(method: str = "") -> dict[str, str]:
 
 def _quantity(text: str) -> int | None:
     text = text.strip()
-    return int(text) if text.isdigit() and len(text) <= 9 else None
+    return int(text) if text.isdecimal() and len(text) <= 9 else None
 
 
 def _fen(text: str) -> int | None:
@@ -82,7 +82,7 @@ class OrdersState(PagedMixin, SessionState):
 
     def _cid(self) -> int:
         raw = str(self.router.page.params.get("cid", ""))
-        return int(raw) if raw.isdigit() else 0
+        return int(raw) if raw.isdecimal() else 0
 
     @rx.var
     def draft_total(self) -> str:

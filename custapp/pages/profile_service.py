@@ -44,7 +44,7 @@ class ServiceLogState(PagedMixin, SessionState):
         self._clear()
         raw = str(self.router.page.params.get("cid", ""))
         actor = self._actor()
-        if actor is None or not raw.isdigit():
+        if actor is None or not raw.isdecimal():
             return None
         self._cid, self.can_write = int(raw), actor.can("service_log.write")
         return self._fetch()
@@ -117,7 +117,7 @@ class ServiceLogState(PagedMixin, SessionState):
 
     @rx.event
     def open_complete(self, entry_id: str):
-        self._complete_id = int(entry_id) if str(entry_id).isdigit() else 0
+        self._complete_id = int(entry_id) if str(entry_id).isdecimal() else 0
         self.complete_error, self.complete_open = "", True
 
     @rx.event

@@ -238,7 +238,7 @@ class ProvisionsState(SessionState):
 
     @rx.event
     def set_recipient_active(self, recipient_id: str, active: bool):
-        if not str(recipient_id).isdigit():
+        if not str(recipient_id).isdecimal():
             return None
         _, error = self._call(
             provision.set_recipient_active, recipient_id=int(recipient_id), active=bool(active)
@@ -346,7 +346,7 @@ class ProvisionsState(SessionState):
         segment = self._segment(form) if self.mode == "segment" else None
         result, error = self._call(
             provision.create_provision,
-            recipient_id=int(recipient) if recipient.isdigit() else None,
+            recipient_id=int(recipient) if recipient.isdecimal() else None,
             purpose=purpose,
             categories=list(self.sel_categories),
             period_from=str(form.get("period_from", "")),

@@ -273,7 +273,7 @@ class RightsState(PagedMixin, SessionState):
     @rx.event
     def open_detail(self, request_id: str):
         self._close_detail()
-        self._detail_id = int(request_id) if str(request_id).isdigit() else 0
+        self._detail_id = int(request_id) if str(request_id).isdecimal() else 0
         error = self._load_detail()
         if error:
             self._close_detail()
@@ -310,7 +310,7 @@ class RightsState(PagedMixin, SessionState):
 
     @rx.event
     def assign(self, to_me: bool):
-        if not to_me and not self.d_handler.isdigit():
+        if not to_me and not self.d_handler.isdecimal():
             self.d_error = self._t("rights.error.handler")
             return None
         handler = None if to_me else int(self.d_handler)

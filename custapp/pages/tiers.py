@@ -25,7 +25,7 @@ def _money(text: str) -> int | str:
 
 def _percent(text: str) -> int | str:
     text = text.strip()
-    return int(text) if text.isdigit() and len(text) <= 3 else text
+    return int(text) if text.isdecimal() and len(text) <= 3 else text
 
 
 class TiersState(SessionState):

@@ -122,7 +122,7 @@ class UsersState(PagedMixin, SessionState):
 
     @rx.event
     def save(self):
-        store_ids = [int(s) for s in self.sel_stores if s.isdigit()]
+        store_ids = [int(s) for s in self.sel_stores if s.isdecimal()]
         if self.editing_id:
             _, error = self._call(
                 users.set_roles, user_id=self.editing_id, roles=list(self.sel_roles)

@@ -186,7 +186,8 @@ def record_many(session: Session, entries: list[dict]) -> int:
     connection.execute(_INSERT, rows)
     last = rows[-1]
     connection.execute(_ADVANCE_HEAD, {"new_seq": last["seq"], "new_mac": last["mac"]})
-    _checkpoint_after_commit(session, last["seq"], last["mac"])
+    for row in rows[-2:]:  # the slot of the entry before the last holds it, not an older head
+        _checkpoint_after_commit(session, row["seq"], row["mac"])
     return len(rows)
 
 
@@ -196,7 +197,8 @@ def record_many(session: Session, entries: list[dict]) -> int:
 # slot seq % 2, written in place with one pwrite under an flock: no temporary file, no rename
 # (a rename over the old file made ext4 flush it, ~3 ms per audited event). A write torn by a
 # crash can spoil only the slot being written; the other slot still holds the previous head,
-# one entry behind, so the check never loses more than the one entry that was being written.
+# one entry behind (a transaction writes its last two advances, one per slot), so the check
+# never loses more than the one entry that was being written.
 # Like the rename before it, nothing is fsynced: a power cut may lose the newest advance.
 
 _SLOT = 512
@@ -209,17 +211,24 @@ _LISTENING = "custapp_audit_listening"
 
 
 def _checkpoint_after_commit(session: Session, seq: int, mac: str) -> None:
-    session.info[_PENDING] = (seq, mac)
+    """After the commit, the head goes to the checkpoint: the last two advances of the
+    transaction, one per slot, so a torn write of the newest leaves the one before it."""
+    session.info[_PENDING] = [*session.info.get(_PENDING, ())[-1:], (seq, mac)]
     if not session.info.get(_LISTENING):  # a flag: event.contains is slow
         if not event.contains(session, "after_commit", _write_pending):
             event.listen(session, "after_commit", _write_pending)
+            event.listen(session, "after_rollback", _drop_pending)
         session.info[_LISTENING] = True
 
 
+def _drop_pending(session: Session) -> None:
+    """Rolled back: those entries were never written."""
+    session.info.pop(_PENDING, None)
+
+
 def _write_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        write_checkpoint(*pending)
+    for seq, mac in session.info.pop(_PENDING, ()):
+        write_checkpoint(seq, mac)
 
 
 def _checkpoint_mac(seq: int, mac: str) -> str:

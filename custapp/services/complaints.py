@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 from custapp import clock
 from custapp.i18n import t
-from custapp.models import Customer, User, UserRole
+from custapp.models import Customer, Gift, User, UserRole
 from custapp.models.complaints import (
     CATEGORIES,
     CHANNELS,
@@ -123,6 +123,7 @@ class ComplaintView:
     closed_at: datetime | None
     reopened_count: int
     timeline: list[TimelineEntry]
+    gifts: dict[int, tuple[str, str]]  # id -> (name_zh, name_en) of gifts given as compensation
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -699,6 +700,14 @@ def _view(session: Session, complaint: Complaint, *, customer_side: bool) -> Com
         )  # fmt: skip
         for e in events
     ]
+    given = {
+        int(e.detail[5:]) for e in timeline
+        if e.kind == "compensation" and e.detail.startswith("gift:") and e.detail[5:].isdecimal()
+    }  # fmt: skip
+    gifts = {
+        g.id: (g.name_zh, g.name_en)
+        for g in session.exec(select(Gift).where(Gift.id.in_(given))).scalars()
+    } if given else {}  # fmt: skip
     row = _rows(session, [complaint])[0]
     if customer_side:
         row = ComplaintRow(**{**row.__dict__, "assignee_id": None, "assignee_name": ""})
@@ -720,6 +729,7 @@ def _view(session: Session, complaint: Complaint, *, customer_side: bool) -> Com
         closed_at=complaint.closed_at,
         reopened_count=complaint.reopened_count,
         timeline=timeline,
+        gifts=gifts,
     )  # fmt: skip
 
 

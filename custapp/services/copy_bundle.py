@@ -361,6 +361,7 @@ def _complaints(ctx: CopyContext) -> list[dict[str, str]]:
             "informed_on": c.informed_on.isoformat() if c.informed_on else "",
             "informed_via": ctx.t(f"complaint.inform.{c.informed_via}") if c.informed_via else "",
             "satisfaction": str(c.satisfaction or ""),
+            "no_score_reason": _complaint_part(ctx, c, c.no_score_reason_enc, "no_score_reason"),
             "closed": _when(c.closed_at),
         }
         for c in _complaints_of(ctx)
@@ -547,6 +548,7 @@ SECTIONS: list[Section] = [
             "informed_on",
             "informed_via",
             "satisfaction",
+            "no_score_reason",
             "closed",
         ),
         _complaints,

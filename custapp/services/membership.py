@@ -770,7 +770,7 @@ def topup_receipt(session: Session, *, actor: Actor, number: str) -> Receipt:
     """The 小票 of a top-up, by its number (D<local yyyymmdd><entry id>), with the balance right
     after it. Audited as a view of the customer's data."""
     text = number.strip() if isinstance(number, str) else ""
-    entry_id = int(text[9:]) if len(text) == 17 and text[1:].isdigit() else 0
+    entry_id = int(text[9:]) if len(text) == 17 and text[1:].isdecimal() else 0
     entry = session.get(StoredValueEntry, entry_id) if entry_id else None
     if entry is None or entry.kind != "topup" or topup_number(entry.created_at, entry.id) != text:
         raise NotFound("error.not_found")

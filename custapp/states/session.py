@@ -194,7 +194,7 @@ class SessionState(rx.State):
     @rx.event
     def switch_store(self, store_id: str):
         actor = self._actor()
-        if actor is None or not store_id.isdigit():
+        if actor is None or not store_id.isdecimal():
             return
         _, error = self._call(auth.switch_store, store_id=int(store_id))
         if error:

@@ -189,6 +189,9 @@ def test_a_member_complaint_from_the_portal_to_its_closing(app, new_context) -> 
     timeline = dialog.get_by_test_id("complaint-timeline")
     expect(timeline).to_contain_text(ZH["portal_complaints.event.filed"])
     expect(timeline).to_contain_text("已收到，正在核实当天的收银记录")
+    expect(timeline).to_contain_text(
+        ZH["portal_complaints.event.compensation"].format(detail="50 积分")
+    )
     expect(timeline).not_to_contain_text(INTERNAL)
     expect(timeline).not_to_contain_text(HANDLER)  # staff names stay inside
     dialog.get_by_test_id("rate-4").click()

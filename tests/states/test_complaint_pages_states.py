@@ -25,8 +25,8 @@ from custapp.pages.complaint import ComplaintState
 from custapp.pages.complaint_intake import ComplaintNewState
 from custapp.pages.customer_profile import ProfileState
 from custapp.pages.my_complaints import MyComplaintsState
-from custapp.pages.profile_complaints import ProfileComplaintsState
-from custapp.services import complaints, customers, stores
+from custapp.pages.profile_complaints import ProfileComplaintsState, compensation_text
+from custapp.services import approvals, complaints, customers, stores
 from custapp.services.actor import system_actor
 from custapp.states.session import SessionState
 
@@ -329,6 +329,12 @@ def test_the_handler_asks_for_compensation_and_the_manager_decides_it(world) -> 
         "points": t("approval.error.compensation_points", "en"),
         "reason": t("customer.error.reason_required", "en"),
     }
+    # digits int() cannot read ("²" is a digit to str.isdigit) are refused, not a crash
+    assert page.request_compensation({"points": "²", "reason": "多收二十元"}) is None
+    assert page.comp_errors == {"points": t("approval.error.compensation_points", "en")}
+    _, elsewhere = _complaint_page(_staff_token("desk.one"), filed.id)
+    elsewhere.router = _router("/complaints/[id]", id="²")
+    assert elsewhere.load() is not None and not elsewhere.loaded  # sent back to the list
     page.set_comp_form("cash")  # not a form: ignored
     page.set_comp_form("money")
     assert page.comp_form == "money" and page.comp_errors == {}
@@ -341,6 +347,15 @@ def test_the_handler_asks_for_compensation_and_the_manager_decides_it(world) -> 
             select(ApprovalRequest).where(ApprovalRequest.complaint_id == filed.id)
         ).scalar_one()
         assert (asked.kind, asked.amount_fen, asked.status) == ("compensation", 2000, "pending")
+        approvals.approve(session, actor=system_actor("test"), request_id=asked.id)
+    # the timeline says what was given in words, never the stored "money:2000:counter"
+    _ok(page.load())
+    given = next(e for e in page.timeline if e["kind"] == "compensation")
+    assert given["detail"] == "¥20.00, paid at the counter" and given["visible"] == "1"
+    assert compensation_text(page, "points:1200", {}) == "1,200 points"
+    assert compensation_text(page, "gift:7", {7: ("保温杯", "Flask")}) == "Gift: Flask"
+    page.locale = "zh_CN"
+    assert compensation_text(page, "gift:7", {7: ("保温杯", "Flask")}) == "礼品：保温杯"
 
 
 def test_the_intake_page_for_a_found_customer_or_an_anonymous_walk_in(world) -> None:  # noqa: ANN001

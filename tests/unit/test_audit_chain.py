@@ -4,6 +4,7 @@ chain."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -205,3 +206,33 @@ def test_deleting_the_end_of_a_batch_is_caught_by_the_checkpoint(db):
     result = _verify()
     assert not result.ok
     assert (result.bad_seq, result.problem) == (5, "audit.verify.truncated")
+
+
+def _slots() -> list[int]:
+    """The seq in each of the checkpoint file's two slots."""
+    from custapp.settings import get_settings
+
+    data = get_settings().audit_checkpoint.read_bytes()
+    return sorted(
+        json.loads(data[i * 512 : (i + 1) * 512].replace(b"\0", b"").strip())["seq"]
+        for i in range(2)
+    )
+
+
+def test_after_a_batch_the_checkpoint_holds_its_last_two_entries(db):
+    """A torn write of the newest slot then loses one entry of the batch, not all of it."""
+    _write(1)
+    _write_many(6)
+    last = _verify().checked
+    assert _slots() == [last - 1, last]
+
+
+def test_a_rolled_back_entry_never_reaches_the_checkpoint(db):
+    _write(2)
+    before = _slots()
+    with pytest.raises(RuntimeError), session_scope() as session:
+        audit.record(session, actor=system_actor("test"), action="test.undone")
+        raise RuntimeError("the work failed")
+    _write(1)
+    assert _slots() == [before[1], before[1] + 1]
+    assert _verify().ok

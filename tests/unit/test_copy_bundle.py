@@ -407,7 +407,8 @@ def test_the_copy_holds_the_customers_membership_and_complaints(world, members):
         "severity": "高", "received": complaint["received"], "status": "已结案",
         "description": c["description"], "desired": c["desired"], "contact": "",
         "root_cause": c["root_cause"], "solution": c["solution"], "informed_on": "2026-04-10",
-        "informed_via": "电话", "satisfaction": "4", "closed": complaint["closed"],
+        "informed_via": "电话", "satisfaction": "4", "no_score_reason": "",
+        "closed": complaint["closed"],
     }  # fmt: skip
     number = members["complaint"]
     assert [
