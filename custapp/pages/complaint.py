@@ -38,7 +38,7 @@ from custapp.pages.profile_complaints import (
 )
 from custapp.services import approvals, complaints, gifts
 from custapp.services.complaints import MAX_TEXT, MOVES
-from custapp.services.customer_input import parse_fen
+from custapp.services.customer_input import parse_fen, row_id
 from custapp.states.session import SessionState
 
 # action -> (label key, icon): the dialogs of the one-text actions
@@ -60,11 +60,6 @@ CLOSE_FIELDS = (
     "satisfaction",
     "no_score_reason",
 )
-
-
-def _as_id(value: object) -> int:
-    text = str(value).strip()
-    return int(text) if text.isdecimal() and len(text) < 19 else 0
 
 
 def _text(form: object, name: str) -> str:
@@ -123,7 +118,7 @@ class ComplaintState(SessionState):
         if redirect:
             return redirect
         self._clear()
-        self._id = _as_id(self.router.page.params.get("id", ""))
+        self._id = row_id(self.router.page.params.get("id", ""))
         self.can_assign = actor.can("complaint.assign")
         self.can_close = actor.can("complaint.close")
         error = self._fetch_view()
@@ -331,7 +326,7 @@ class ComplaintState(SessionState):
     @rx.event
     def assign(self, _form: dict | None = None):
         _, error = self._call(
-            complaints.assign, complaint_ids=[self._id], assignee_id=_as_id(self.assign_to)
+            complaints.assign, complaint_ids=[self._id], assignee_id=row_id(self.assign_to)
         )
         if error:
             self.assign_error = self._field_errors.get("assignee", error)
@@ -376,7 +371,7 @@ class ComplaintState(SessionState):
             reason=_text(form, "reason"),
             points=int(points_text) if points_text.isdecimal() and len(points_text) <= 9 else None,
             amount_fen=amount,
-            gift_id=_as_id(_text(form, "gift")) or None,
+            gift_id=row_id(_text(form, "gift")) or None,
         )
         if error:
             self.comp_errors = dict(self._field_errors)

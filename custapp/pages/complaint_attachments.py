@@ -19,17 +19,12 @@ from custapp.pages.profile_attachments import ACCEPT
 from custapp.pages.profile_attachments import _size as size_text
 from custapp.services import attachments, complaint_attachments
 from custapp.services.complaint_attachments import ComplaintAttachmentRow
+from custapp.services.customer_input import row_id
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
 UPLOAD_ID = "complaint-attachment-file"
 PAGE_SIZE = complaint_attachments.MAX_PAGE_SIZE
-
-
-def as_id(value: object) -> int:
-    """A row id the browser sent as text or number; anything else names no row (0)."""
-    text = str(value).strip()
-    return int(text) if text.isdecimal() and len(text) < 19 else 0
 
 
 def type_label(content_type: str) -> str:
@@ -85,6 +80,30 @@ def upload_zone(upload_id: str, hint_key: str) -> rx.Component:
     )
 
 
+def upload_form(
+    upload_id: str, handler, error: rx.Var, uploading: rx.Var, *, label: str, icon: str,  # noqa: ANN001
+    testid: str,
+) -> rx.Component:  # fmt: skip
+    """The drop zone, the refusal under it and the button that sends the file to `handler`."""
+    return rx.vstack(
+        upload_zone(upload_id, "attachment.file_hint"),
+        field_error(error),
+        rx.hstack(
+            rx.button(
+                rx.icon(icon, size=14),
+                T(label),
+                loading=uploading,
+                on_click=handler(rx.upload_files_chunk(upload_id=upload_id)),
+                data_testid=testid,
+            ),
+            justify="end",
+            width="100%",
+        ),
+        spacing="2",
+        width="100%",
+    )
+
+
 class ComplaintAttachmentsState(PagedMixin, SessionState):
     loaded: bool = False
     rows: list[dict[str, str]] = []
@@ -109,7 +128,7 @@ class ComplaintAttachmentsState(PagedMixin, SessionState):
         actor = self._actor()
         if actor is None or not actor.can("complaint.handle"):
             return None
-        self._complaint_id = as_id(self.router.page.params.get("id", ""))
+        self._complaint_id = row_id(self.router.page.params.get("id", ""))
         self.hint = self._t("complaint_attachment.hint", limit=complaint_attachments.MAX_FILES)
         if not self._complaint_id:
             return None
@@ -189,7 +208,7 @@ class ComplaintAttachmentsState(PagedMixin, SessionState):
         if str(attachment_id) not in {r["id"] for r in self.rows}:
             return rx.toast.error(self._t("complaint_attachment.error.not_found"))
         opened, error = self._call(
-            complaint_attachments.open_complaint_attachment, attachment_id=as_id(attachment_id)
+            complaint_attachments.open_complaint_attachment, attachment_id=row_id(attachment_id)
         )
         if error:
             return rx.toast.error(error)
@@ -242,23 +261,15 @@ def _adder() -> rx.Component:
     S = ComplaintAttachmentsState
     return rx.cond(
         S.can_add,
-        rx.vstack(
-            upload_zone(UPLOAD_ID, "attachment.file_hint"),
-            field_error(S.error),
-            rx.hstack(
-                rx.button(
-                    rx.icon("paperclip", size=14),
-                    T("complaint_attachment.upload"),
-                    loading=S.uploading,
-                    on_click=S.upload(rx.upload_files_chunk(upload_id=UPLOAD_ID)),
-                    data_testid="complaint-attachment-upload",
-                ),
-                justify="end",
-                width="100%",
-            ),
-            spacing="2",
-            width="100%",
-        ),
+        upload_form(
+            UPLOAD_ID,
+            S.upload,
+            S.error,
+            S.uploading,
+            label="complaint_attachment.upload",
+            icon="paperclip",
+            testid="complaint-attachment-upload",
+        ),  # fmt: skip
         rx.text(T("complaint_attachment.cannot_add"), size="1", color_scheme="gray"),
     )
 

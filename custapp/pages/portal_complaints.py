@@ -25,9 +25,10 @@ from custapp.components.shell import (
     two_line,
 )
 from custapp.models.complaints import CATEGORIES
-from custapp.pages.complaint_attachments import read_upload, size_text, upload_zone
+from custapp.pages.complaint_attachments import read_upload, size_text, upload_form
 from custapp.pages.profile_complaints import compensation_text
 from custapp.services import complaint_attachments, complaints
+from custapp.services.customer_input import row_id
 from custapp.settings import get_settings
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
@@ -48,12 +49,6 @@ STATUS_COLORS = {
     "on_hold": "orange",
     "reopened": "red",
 }
-
-
-def _as_id(value: object) -> int:
-    """A row id the browser sent as text or number; anything else names no row (0)."""
-    text = str(value).strip()
-    return int(text) if text.isdecimal() and len(text) < 19 else 0
 
 
 class PortalComplaintsState(PagedMixin, SessionState):
@@ -162,7 +157,7 @@ class PortalComplaintsState(PagedMixin, SessionState):
     def open_complaint(self, complaint_id: str):
         """One of the member's own complaints, with what the customer may see of its handling."""
         self._close_detail()
-        view, error = self._call(complaints.member_complaint, complaint_id=_as_id(complaint_id))
+        view, error = self._call(complaints.member_complaint, complaint_id=row_id(complaint_id))
         if error:
             return rx.toast.error(error)
         self._show(view)
@@ -284,7 +279,7 @@ class PortalComplaintsState(PagedMixin, SessionState):
         if str(attachment_id) not in {f["id"] for f in self.files}:
             return rx.toast.error(self._t("complaint_attachment.error.not_found"))
         opened, error = self._call(
-            complaint_attachments.member_open_attachment, attachment_id=_as_id(attachment_id)
+            complaint_attachments.member_open_attachment, attachment_id=row_id(attachment_id)
         )
         if error:
             return rx.toast.error(error)
@@ -298,7 +293,7 @@ class PortalComplaintsState(PagedMixin, SessionState):
         if not self._open_id:
             return rx.toast.error(self._t("complaint.error.not_found"))
         rated, error = self._call(
-            complaints.member_rate, complaint_id=self._open_id, score=_as_id(score)
+            complaints.member_rate, complaint_id=self._open_id, score=row_id(score)
         )
         if error:
             self.rate_error = next(iter(self._field_errors.values()), error)
@@ -633,19 +628,15 @@ def _files() -> rx.Component:
             S.files_can_add,
             rx.vstack(
                 rx.text(T("complaint_attachment.portal.hint"), size="1", color_scheme="gray"),
-                upload_zone(FILE_UPLOAD_ID, "attachment.file_hint"),
-                field_error(S.file_error),
-                rx.hstack(
-                    rx.button(
-                        rx.icon("image-up", size=14),
-                        T("complaint_attachment.portal.upload"),
-                        loading=S.uploading,
-                        on_click=S.add_file(rx.upload_files_chunk(upload_id=FILE_UPLOAD_ID)),
-                        data_testid="complaint-file-upload",
-                    ),
-                    justify="end",
-                    width="100%",
-                ),
+                upload_form(
+                    FILE_UPLOAD_ID,
+                    S.add_file,
+                    S.file_error,
+                    S.uploading,
+                    label="complaint_attachment.portal.upload",
+                    icon="image-up",
+                    testid="complaint-file-upload",
+                ),  # fmt: skip
                 spacing="2",
                 width="100%",
             ),

@@ -227,6 +227,14 @@ def is_row_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
 
 
+def row_id(value: object) -> int:
+    """An id a browser sent as text or a number, as the int it names; 0 when it names no row
+    (other text, "²", a number past the id columns)."""
+    text = str(value).strip()
+    number = int(text) if text.isdecimal() and len(text) < 19 else 0
+    return number if is_row_id(number) else 0
+
+
 def check_reason(reason: object) -> str:
     """A reason for a reveal or an override: 2..200 characters once stripped."""
     text = reason.strip() if isinstance(reason, str) else ""
