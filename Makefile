@@ -39,7 +39,8 @@ migrate: setup
 
 run: setup migrate
 	$(BIN)/custapp seed-demo --if-empty
-	$(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+	CUSTAPP_ALLOWED_ORIGINS="$${CUSTAPP_ALLOWED_ORIGINS:-http://localhost:$(PORT)}" \
+		$(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -10,6 +10,11 @@ config = rx.Config(
     app_name="custapp",
     db_url=_settings.database_url,
     redis_url=_settings.redis_url,
+    # The client address (per-address login back-off, audit) from X-Forwarded-For, as appended
+    # by this many trusted reverse proxies; 0 ignores the header, which any client can forge.
+    trusted_proxy_hops=_settings.trusted_proxy_hops,
+    # /_event and the API answer pages of these origins only (Reflex's default "*" reflects any)
+    cors_allowed_origins=_settings.allowed_origins,
     # Memory for one worker: the default disk manager pickles backend vars to .states/ (SPEC §8).
     state_manager_mode="redis" if _settings.redis_url else "memory",
     telemetry_enabled=False,

@@ -91,7 +91,6 @@ def main() -> None:
                     "display_name": "m",
                     "is_active": True,
                     "must_change_password": False,
-                    "failed_logins": 0,
                     "created_at": now,
                     "updated_at": now,
                 }

@@ -98,11 +98,9 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(_args: argparse.Namespace) -> int:
-    from custapp.db import session_scope
-    from custapp.services.audit import verify_chain
+    from custapp.services.audit import verify_and_alert
 
-    with session_scope(write=False) as session:
-        result = verify_chain(session)
+    result = verify_and_alert()
     if result.ok:
         print(t("audit.verify.ok", count=result.checked))
         return 0

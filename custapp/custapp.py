@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from custapp import transport
 from custapp.pages.account import AccountState, account_page
 from custapp.pages.activate import ActivateState, activate_page
 from custapp.pages.approvals import ApprovalsState, approvals_page
@@ -36,7 +37,7 @@ from custapp.security import passwords
 from custapp.settings import get_settings
 
 passwords.configure_pool(get_settings().hash_workers)
-app = rx.App()
+app = rx.App(api_transformer=transport.secure)
 TITLE = "客户信息管理系统"
 app.add_page(login_page, route="/login", title=TITLE, on_load=LoginState.load)
 app.add_page(activate_page, route="/activate", title=TITLE, on_load=ActivateState.load)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-from custapp.settings import get_settings
+from custapp.settings import get_settings, private_dir, private_file
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -32,6 +33,18 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _private_sqlite_files(url: str) -> None:
+    """The database file is made 0600 before SQLite opens it: SQLite gives its -wal and -shm the
+    main file's mode. Files an older version left readable to others are tightened."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    main = Path(database)
+    private_file(main, create=True)
+    for suffix in ("-wal", "-shm"):
+        private_file(main.with_name(main.name + suffix))
+
+
 _engines: dict[str, Engine] = {}
 
 
@@ -39,6 +52,7 @@ def engine_for(url: str) -> Engine:
     engine = _engines.get(url)
     if engine is None:
         if url.startswith("sqlite"):
+            _private_sqlite_files(url)
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
             _sqlite_pragmas(engine)
         else:
@@ -57,7 +71,7 @@ def dispose_engines() -> None:
 def get_engine() -> Engine:
     settings = get_settings()
     if settings.is_sqlite:
-        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.instance_dir)
     return engine_for(settings.database_url)
 
 

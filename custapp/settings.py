@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,6 +15,30 @@ if TYPE_CHECKING:
     from custapp.services.business_hours import Week
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def private_dir(path: Path) -> Path:
+    """Make `path` a folder for this app's user alone (0700), created or, from an older install,
+    tightened. Explicit chmod: the process's umask may be anything."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _tighten(path, 0o700)
+    return path
+
+
+def private_file(path: Path, *, create: bool = False) -> None:
+    """Make a file 0600: an existing one (one gone meanwhile is fine), or with create=True a new
+    empty one."""
+    if create:
+        with suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    with suppress(FileNotFoundError):
+        _tighten(path, 0o600)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    info = path.stat()
+    if info.st_mode & 0o777 != mode and info.st_uid == os.getuid():
+        path.chmod(mode)
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -118,7 +143,10 @@ class Settings:
     session_absolute_hours: int
     lockout_failures: int
     lockout_minutes: int
+    trusted_proxy_hops: int  # reverse proxies in front that append X-Forwarded-For (0: none)
     redis_url: str | None
+    allowed_origins: tuple[str, ...]  # pages of these origins may use /_event and the API
+    secure_cookies: bool  # served over HTTPS: the session cookie only travels encrypted
     mail_sender: str  # "console" or "smtp"
     smtp_host: str | None
     smtp_port: int
@@ -133,6 +161,9 @@ class Settings:
     rights_due_days: int  # a rights request is due this many local calendar days after receipt
     points_expiry: str  # never | days | year_end (end of the following calendar year, SPEC §3)
     points_expiry_days: int  # with "days": points last this many local days, the day earned first
+    stored_value_cap_fen: int  # a card's stored-value balance may not exceed this (issue 14)
+    topup_max_fen: int  # one top-up may not exceed this
+    refund_approval_fen: int  # cash refunded on one purchase above this goes to 审批
     care_holidays: dict[str, str]  # MM-DD -> name
     complaint_deadlines: dict[str, tuple[int, int]]  # severity -> (response h, resolution h)
     complaint_second_level_hours: int  # after a breach, escalate again this many hours later
@@ -171,7 +202,14 @@ def get_settings() -> Settings:
         session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", 12),
         lockout_failures=_int("LOCKOUT_FAILURES", 5),
         lockout_minutes=_int("LOCKOUT_MINUTES", 15),
+        trusted_proxy_hops=_int("TRUSTED_PROXY_HOPS", 0),
         redis_url=_env("REDIS_URL"),
+        allowed_origins=tuple(
+            o.strip().rstrip("/")
+            for o in (_env("ALLOWED_ORIGINS", "http://localhost:3000") or "").split(",")
+            if o.strip()
+        ),
+        secure_cookies=_env("SECURE_COOKIES", "false").lower() in ("1", "true", "yes", "on"),
         mail_sender=_env("MAIL_SENDER", "console"),
         smtp_host=_env("SMTP_HOST"),
         smtp_port=_int("SMTP_PORT", 587),
@@ -186,6 +224,9 @@ def get_settings() -> Settings:
         rights_due_days=_int("RIGHTS_DUE_DAYS", 15),
         points_expiry=_points_expiry(),
         points_expiry_days=_int("POINTS_EXPIRY_DAYS", 365),
+        stored_value_cap_fen=_yuan_as_fen("STORED_VALUE_CAP_YUAN", 5000),
+        topup_max_fen=_yuan_as_fen("TOPUP_MAX_YUAN", 2000),
+        refund_approval_fen=_yuan_as_fen("REFUND_APPROVAL_YUAN", 500),
         care_holidays=_holidays(),
         complaint_deadlines=_complaint_deadlines(),
         complaint_second_level_hours=_int("COMPLAINT_SECOND_LEVEL_HOURS", 24),

@@ -1,6 +1,7 @@
 """审批 (SPEC §3, §8 Money): what the front desk asks cs_manager to decide: a same-day void of a
-purchase (作废) and a manual points adjustment (积分调整), and a complaint's compensation (投诉补偿: points, money or a gift). Gift redemptions keep their own table
-(gifts.py); the approvals inbox gathers both.
+purchase (作废), a cash refund above the threshold (退款, issue 14), a manual points adjustment
+(积分调整), and a complaint's compensation (投诉补偿: points, money or a gift). Gift redemptions keep
+their own table (gifts.py); the approvals inbox gathers both.
 
 A request holds ids, the points and the reason (a reason is never a value of the customer's
 data, like the audit's); deciding it runs the real operation in the same transaction.
@@ -11,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-APPROVAL_KINDS = ("order_void", "points_adjust", "compensation")
+APPROVAL_KINDS = ("order_void", "order_refund", "points_adjust", "compensation")
 COMPENSATION_FORMS = ("points", "money", "gift")
 APPROVAL_STATUSES = ("pending", "approved", "rejected", "cancelled")
 
@@ -26,7 +27,7 @@ class ApprovalRequest(SQLModel, table=True):
         Index("ix_approval_requests_order", "order_id"),
         Index("ix_approval_requests_complaint", "complaint_id"),
         CheckConstraint(
-            "kind IN ('order_void', 'points_adjust', 'compensation')",
+            "kind IN ('order_void', 'order_refund', 'points_adjust', 'compensation')",
             name="ck_approval_requests_kind",
         ),
     )
@@ -34,10 +35,14 @@ class ApprovalRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=20)
     customer_id: int = Field(foreign_key="customers.id")
-    order_id: int | None = Field(default=None, foreign_key="orders.id")  # order_void
-    points: int | None = None  # points_adjust: + adds, − deducts; compensation: points given
+    order_id: int | None = Field(default=None, foreign_key="orders.id")  # order_void, order_refund
+    # points_adjust: + adds, − deducts; compensation: points given
+    points: int | None = Field(default=None, sa_type=BigInteger)
     complaint_id: int | None = Field(default=None, foreign_key="complaints.id")  # compensation
-    amount_fen: int | None = Field(default=None, sa_type=BigInteger)  # money compensation
+    # money compensation; order_refund: the amount refunded
+    amount_fen: int | None = Field(default=None, sa_type=BigInteger)
+    # order_refund: how the money goes back, JSON [[method, fen], ...]
+    payments: str | None = Field(default=None, max_length=300)
     gift_id: int | None = Field(default=None, foreign_key="gifts.id")  # gift compensation
     reason: str = Field(max_length=200)
     status: str = Field(default="pending", max_length=10)

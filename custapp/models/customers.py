@@ -89,7 +89,7 @@ class Customer(SQLModel, table=True):
     value_class: str = Field(default="scattered", max_length=10)
     first_purchase_at: datetime | None = None
     last_purchase_at: datetime | None = None
-    spend_12m_fen: int = 0
+    spend_12m_fen: int = Field(default=0, sa_type=BigInteger)
     # data quality and real-name verification
     completeness: int = 0
     verify_status: str = Field(default="unverified", max_length=12, index=True)

@@ -9,7 +9,7 @@ that a member or the front desk files and cs_manager approves or rejects (客服
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import BigInteger, CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
 REQUEST_STATUSES = ("pending", "approved", "rejected", "cancelled")
@@ -29,7 +29,7 @@ class Gift(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name_zh: str = Field(max_length=40)
     name_en: str = Field(max_length=80)
-    points_cost: int  # points for one gift
+    points_cost: int = Field(sa_type=BigInteger)  # points for one gift
     stock: int
     active_from: date | None = None  # first local day it can be requested; None: always
     active_to: date | None = None  # last local day; None: no end
@@ -57,7 +57,7 @@ class RedemptionRequest(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customers.id")
     gift_id: int = Field(foreign_key="gifts.id", index=True)
     quantity: int
-    points_total: int  # quantity × the gift's cost when filed
+    points_total: int = Field(sa_type=BigInteger)  # quantity × the gift's cost when filed
     status: str = Field(default="pending", max_length=10)
     channel: str = Field(max_length=10)  # counter | portal
     filed_by: int | None = Field(default=None, foreign_key="users.id")

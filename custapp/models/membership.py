@@ -136,13 +136,16 @@ class PointsLot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id")
     order_id: int | None = Field(default=None, foreign_key="orders.id", index=True)
-    points: int  # awarded
-    remaining: int
-    spent: int = 0  # redeemed, adjusted away, or paid off a clawback
-    expired: int = 0
-    taken: int = 0  # drawn back by a refund of the lot's order
-    forgiven: int = 0  # refunded points not clawed back because they had expired
-    clawed: int = 0  # refunded points that had been spent: drawn from other lots or owed
+    points: int = Field(sa_type=BigInteger)  # awarded
+    remaining: int = Field(sa_type=BigInteger)
+    # redeemed, adjusted away, or paid off a clawback
+    spent: int = Field(default=0, sa_type=BigInteger)
+    expired: int = Field(default=0, sa_type=BigInteger)
+    taken: int = Field(default=0, sa_type=BigInteger)  # drawn back by a refund of the lot's order
+    # refunded points not clawed back because they had expired
+    forgiven: int = Field(default=0, sa_type=BigInteger)
+    # refunded points that had been spent: drawn from other lots or owed
+    clawed: int = Field(default=0, sa_type=BigInteger)
     expires_on: date | None = None  # last local day the points can be used; None: never
     created_at: datetime
 
@@ -160,7 +163,7 @@ class PointsEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id")
     kind: str = Field(max_length=16)
-    points: int
+    points: int = Field(sa_type=BigInteger)
     lot_id: int | None = Field(default=None, foreign_key="points_lots.id", index=True)
     order_id: int | None = Field(default=None, foreign_key="orders.id")
     ref: str | None = Field(default=None, max_length=40)  # e.g. redemption:<id>
@@ -175,5 +178,5 @@ class PointsClawback(SQLModel, table=True):
     __tablename__ = "points_clawbacks"
 
     customer_id: int = Field(primary_key=True, foreign_key="customers.id")
-    points: int = 0
+    points: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime

@@ -16,8 +16,6 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=100)
     is_active: bool = True
     must_change_password: bool = False
-    failed_logins: int = 0
-    locked_until: datetime | None = None
     last_login_at: datetime | None = None
     locale: str | None = Field(default=None, max_length=10)
     customer_id: int | None = Field(default=None, index=True)
@@ -59,7 +57,13 @@ class LoginSession(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Back-off for member logins, per account and per address (no hard lock; SPEC §8)."""
+    """What limits login attempts (SPEC §8), one row per key (services.auth):
+
+    - ``staff:<keyed hash of the typed name>``: failures counts the attempts since the last
+      success; the 5th sets next_allowed_at 15 minutes ahead (the lock).
+    - ``ip:<address>``: member logins and codes from an address; failures grows the back-off.
+    - ``member:<phone index>``: a member account's evaluation rate; only next_allowed_at counts.
+    """
 
     __tablename__ = "login_throttles"
 

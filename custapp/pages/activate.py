@@ -11,7 +11,7 @@ from custapp.components.shell import T, language_switch
 from custapp.db import session_scope
 from custapp.services import member_access
 from custapp.services.errors import ValidationFailed
-from custapp.states.session import SessionState
+from custapp.states.session import SessionState, fresh_tab
 
 
 class ActivateState(SessionState):
@@ -55,8 +55,9 @@ class ActivateState(SessionState):
         if not result.ok:
             self.error = self._t(result.error or "member.activate.invalid", **(result.params or {}))
             return
+        await self._start_over()  # nothing of an earlier login on this tab travels on
         self.token = result.token or ""
-        yield rx.redirect("/portal")
+        yield fresh_tab("/portal")
 
 
 def _field(label: str, name: str, error=None, **props) -> rx.Component:  # noqa: ANN001, ANN003

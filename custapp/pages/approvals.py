@@ -1,5 +1,5 @@
 """审批 for cs_manager: every pending approval in one paged list, oldest first (gift redemptions,
-voids and points adjustments asked for at the counter), with approve and reject (with a reason).
+voids, cash refunds and points adjustments asked for at the counter), with approve and reject (with a reason).
 The services decide and check every permission again; the page only lists and forwards."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ PAGE_SIZE = 20
 KIND_COLOURS = {
     "redemption": "violet",
     "order_void": "red",
+    "order_refund": "amber",
     "points_adjust": "blue",
     "compensation": "orange",
 }
@@ -48,6 +49,8 @@ def inbox_row(item: approvals.InboxItem, t, locale: str) -> dict[str, str]:  # n
         detail = t(
             "approval.void_detail", number=a.order_number, amount=format_fen(a.order_paid_fen)
         )
+    elif a.kind == "order_refund":
+        detail = t("approval.refund_detail", number=a.order_number, amount=format_fen(a.amount_fen))
     elif a.kind == "compensation":
         detail = t(
             f"approval.compensation.{a.form}", complaint=a.complaint_number,

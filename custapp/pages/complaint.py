@@ -50,8 +50,6 @@ ACTIONS = {
     "move": ("complaint_pages.action.move", "arrow-right"),
 }
 SCORES = ("1", "2", "3", "4", "5")
-# moves the customer always sees, with their note (complaints.move makes them visible)
-SEEN_MOVES = ("investigating", "customer_informed")
 CLOSE_FIELDS = (
     "root_cause",
     "solution",
@@ -83,9 +81,10 @@ class ComplaintState(SessionState):
     action: str = ""
     action_title: str = ""
     action_to: str = ""
-    action_visible: bool = False
-    action_locked: bool = False  # the customer always (or never) sees it: no switch
+    action_visible: bool = False  # 客户可见: ticked by the handler only (a reply always is)
+    action_locked: bool = False  # 回复客户: the customer sees it, no checkbox
     action_field_error: str = ""
+    action_outcome_error: str = ""
     action_error: str = ""
     # 分派
     assign_open: bool = False
@@ -258,15 +257,14 @@ class ComplaintState(SessionState):
             )
         else:
             self.action_title = self._t(ACTIONS[action][0])
-        self.action_visible = action == "reply" or self.action_to in SEEN_MOVES
-        self.action_locked = action != "move" or self.action_to in SEEN_MOVES
-        self.action_field_error = self.action_error = ""
+        self.action_visible = self.action_locked = action == "reply"
+        self.action_field_error = self.action_outcome_error = self.action_error = ""
         self.action_open = True
 
     @rx.event
     def set_action_visible(self, value: bool):
-        if self.action == "move" and not self.action_locked:
-            self.action_visible = bool(value)
+        if self.action_open and not self.action_locked:
+            self.action_visible = value is True
 
     @rx.event
     def close_dialogs(self):
@@ -274,29 +272,40 @@ class ComplaintState(SessionState):
 
     @rx.event
     def submit_action(self, form: dict):
+        # clicks queued while the first submit ran arrive after it closed the dialog: the note
+        # was written once, so they do nothing
+        if not self.action_open:
+            return None
         text = _text(form, "text")
-        action = self.action
+        action, visible = self.action, self.action_visible
         if action == "move":
             _, error = self._call(
                 complaints.move,
                 complaint_id=self._id,
                 to_status=self.action_to,
                 note=text,
-                visible=self.action_visible,
+                visible=visible,
+                outcome=_text(form, "outcome") if self.action_to == "customer_informed" else "",
             )
         elif action in ("note", "reply"):
             _, error = self._call(
-                complaints.add_note, complaint_id=self._id, body=text, visible=action == "reply"
+                complaints.add_note, complaint_id=self._id, body=text, visible=visible
             )
         elif action == "hold":
-            _, error = self._call(complaints.hold, complaint_id=self._id, note=text)
+            _, error = self._call(
+                complaints.hold, complaint_id=self._id, note=text, visible=visible
+            )
         elif action == "reopen":
-            _, error = self._call(complaints.reopen, complaint_id=self._id, note=text)
+            _, error = self._call(
+                complaints.reopen, complaint_id=self._id, note=text, visible=visible
+            )
         else:
             return None
         if error:
-            self.action_field_error = next(iter(self._field_errors.values()), "")
-            self.action_error = "" if self.action_field_error else error
+            fields = self._field_errors
+            self.action_outcome_error = fields.get("outcome", "")
+            self.action_field_error = next((m for f, m in fields.items() if f != "outcome"), "")
+            self.action_error = "" if fields else error
             return None
         self.action_open = False
         return self._done(f"complaint_pages.done.{action}")
@@ -360,6 +369,8 @@ class ComplaintState(SessionState):
 
     @rx.event
     def request_compensation(self, form: dict):
+        if not self.comp_open:  # a click queued behind the submit that closed the dialog
+            return None
         kind = self.comp_form
         points_text = _text(form, "points").strip().lstrip("+")
         amount_text = _text(form, "amount").strip()
@@ -738,9 +749,36 @@ def _timeline() -> rx.Component:
     )
 
 
+def _outcome_field() -> rx.Component:
+    """At 已告知客户: the outcome told to the customer, which they see in the portal."""
+    S = ComplaintState
+    return rx.cond(
+        S.action_to == "customer_informed",
+        labelled(
+            "complaint_pages.field.outcome",
+            rx.vstack(
+                rx.text_area(
+                    name="outcome",
+                    id="action-outcome",
+                    rows="3",
+                    max_length=MAX_TEXT,
+                    placeholder=T("complaint_pages.outcome_hint"),
+                    width="100%",
+                ),
+                rx.text(T("complaint_pages.outcome_visible"), size="1", color_scheme="gray"),
+                spacing="1",
+                width="100%",
+            ),
+            S.action_outcome_error,
+            "action-outcome-field",
+        ),
+    )
+
+
 def _action_dialog() -> rx.Component:
     S = ComplaintState
     return form_dialog(
+        _outcome_field(),
         rx.text_area(
             name="text",
             id="action-text",
@@ -760,7 +798,7 @@ def _action_dialog() -> rx.Component:
             ~S.action_locked,
             rx.text(
                 rx.hstack(
-                    rx.switch(
+                    rx.checkbox(
                         checked=S.action_visible,
                         on_change=S.set_action_visible,
                         data_testid="action-visible",
@@ -772,15 +810,16 @@ def _action_dialog() -> rx.Component:
                 as_="label",
                 size="2",
             ),
-            rx.text(
-                rx.cond(
-                    S.action_visible,
-                    T("complaint_pages.will_be_visible"),
-                    T("complaint_pages.will_be_internal"),
-                ),
-                size="1",
-                color_scheme="gray",
+        ),
+        rx.text(
+            rx.cond(
+                S.action_visible,
+                T("complaint_pages.will_be_visible"),
+                T("complaint_pages.will_be_internal"),
             ),
+            size="1",
+            color_scheme="gray",
+            data_testid="action-visibility",
         ),
         title=rx.text(S.action_title),
         is_open=S.action_open,
@@ -939,11 +978,18 @@ def _close_dialog() -> rx.Component:
                 ),  # fmt: skip
                 _close_field(
                     "solution",
-                    rx.text_area(
-                        name="solution",
-                        id="close-solution",
-                        rows="3",
-                        max_length=MAX_TEXT,
+                    rx.vstack(
+                        rx.text_area(
+                            name="solution",
+                            id="close-solution",
+                            rows="3",
+                            max_length=MAX_TEXT,
+                            width="100%",
+                        ),
+                        rx.text(
+                            T("complaint_pages.solution_visible"), size="1", color_scheme="gray"
+                        ),
+                        spacing="1",
                         width="100%",
                     ),
                 ),  # fmt: skip

@@ -99,11 +99,20 @@ class CustomersState(PagedMixin, SessionState):
 
     @rx.event
     def set_filter(self, name: str, value: str):
-        if name in ("f_lifecycle", "f_grade", "f_value", "f_nature", "f_tag", "sort"):
-            setattr(self, name, value)
-            self.page = 1
-            return self._fetch()
-        return None
+        """One of the choices the page offers (any tag: the service matches it exactly); anything
+        else is refused, so a later page turn never runs on a value the search cannot take."""
+        choices = {
+            "f_lifecycle": (ALL, *LIFECYCLES),
+            "f_grade": (ALL, *GRADES),
+            "f_value": (ALL, *VALUE_CLASSES),
+            "f_nature": (ALL, *NATURES),
+            "sort": SORTS,
+        }
+        if not (name == "f_tag" or value in choices.get(name, ())):
+            return rx.toast.error(self._t("error.bad_request"))
+        setattr(self, name, value)
+        self.page = 1
+        return self._fetch()
 
     @rx.event
     def reclassify(self):

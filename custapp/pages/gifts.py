@@ -131,8 +131,6 @@ class GiftsState(PagedMixin, SessionState):
 
     @rx.event
     def save(self, form: dict):
-        if not isinstance(form, dict):
-            form = {}
         values = {
             "name_zh": str(form.get("name_zh", "")),
             "name_en": str(form.get("name_en", "")),

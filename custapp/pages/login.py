@@ -9,9 +9,7 @@ import reflex as rx
 from custapp.components.shell import T, language_switch
 from custapp.db import session_scope
 from custapp.services import auth
-from custapp.states.session import SessionState
-
-REASONS = ("idle", "expired", "disabled", "logout", "password_reset", "login")
+from custapp.states.session import LOGIN_REASONS, SessionState, fresh_tab
 
 
 class LoginState(SessionState):
@@ -26,7 +24,7 @@ class LoginState(SessionState):
             self._apply_locale(self.locale_pref)
         self.error = ""
         reason = self.router.url.query_parameters.get("reason", "")
-        self.notice = self._t(f"auth.reason.{reason}") if reason in REASONS[:-1] else ""
+        self.notice = self._t(f"auth.reason.{reason}") if reason in LOGIN_REASONS[:-1] else ""
         if self.token and self._resolve().actor is not None:
             return rx.redirect("/")
 
@@ -55,12 +53,12 @@ class LoginState(SessionState):
         if not result.ok:
             self.error = self._t(result.error or "auth.invalid", **(result.params or {}))
             return
+        await self._start_over()  # nothing of an earlier login on this tab travels on
         self.token = result.token or ""
-        self.notice = ""
         if result.must_change_password:
-            yield rx.redirect("/account")
+            yield fresh_tab("/account")
         else:
-            yield rx.redirect("/portal" if result.kind == "member" else "/")
+            yield fresh_tab("/portal" if result.kind == "member" else "/")
 
 
 def _form() -> rx.Component:

@@ -7,6 +7,7 @@ import reflex as rx
 from custapp import clock
 from custapp.components.shell import T, page, pager
 from custapp.services import outbox
+from custapp.services.customer_input import row_id
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
@@ -42,7 +43,7 @@ class MessagesState(PagedMixin, SessionState):
 
     @rx.event
     def mark_read(self, message_id: str):
-        _, error = self._call(outbox.mark_read, message_id=int(message_id))
+        _, error = self._call(outbox.mark_read, message_id=row_id(message_id))
         if error:
             return rx.toast.error(error)
         return self._fetch()

@@ -167,9 +167,7 @@ class PortalComplaintsState(PagedMixin, SessionState):
 
     def _show(self, view: complaints.ComplaintView) -> None:
         row = view.row
-        reply = next(
-            (e.body for e in reversed(view.timeline) if e.to_status == "customer_informed"), ""
-        )
+        reply = next((e.body for e in reversed(view.timeline) if e.kind == "outcome"), "")
         via = self._t(f"portal_complaints.via.{view.informed_via}") if view.informed_via else ""
         when = (
             view.informed_on.isoformat()
@@ -213,6 +211,8 @@ class PortalComplaintsState(PagedMixin, SessionState):
             )
         elif e.kind == "reply":
             what = self._t("portal_complaints.event.reply")
+        elif e.kind == "outcome":
+            what = self._t("portal_complaints.event.outcome")
         else:
             what = self._t("portal_complaints.event.other")
         return {

@@ -1,7 +1,11 @@
 """The profile's 积分与储值 tab: the membership card (办卡, 充值, 升级, 挂失补卡, 退卡), stored value and
 points with their ledgers (paged), manual points adjustments, and the customer's member page
 account (会员中心) with the one-time code the front desk hands over after an identity check. The
-code is shown once in the dialog and dropped from the state when the dialog closes."""
+code is shown once in the dialog and dropped from the state when the dialog closes.
+
+Money moves in two steps (issue 14): the form is checked by the service's preview, the amount
+and the balance after it are shown, and only 确认 commits, with the request held on the server
+(a backend var), checked again by the service."""
 
 from __future__ import annotations
 
@@ -13,11 +17,23 @@ from custapp.money import format_fen
 from custapp.pages.receipt import receipt_href, receipt_link
 from custapp.services import approvals, member_access, membership, points
 from custapp.services.customer_input import parse_fen
+from custapp.settings import get_settings
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
 PAGE_SIZE = 10
 ACTIONS = ("issue", "topup", "upgrade", "replace", "close", "adjust", "ask_adjust")
+# the service of each action and the message when it is done
+CALLS = {
+    "issue": (membership.issue_card, "membership.issued"),
+    "topup": (membership.topup, "membership.topped_up"),
+    "upgrade": (membership.upgrade_card, "membership.upgraded"),
+    "replace": (membership.replace_lost_card, "membership.replaced"),
+    "close": (membership.close_card, "membership.closed"),
+    "adjust": (points.adjust_points, "membership.adjusted"),
+    "ask_adjust": (approvals.request_points_adjustment, "approval.adjust_filed"),
+}
+MONEY_ACTIONS = ("issue", "topup", "upgrade", "close")  # confirmed before they are committed
 # the fields each card action's form holds (service field names: errors land next to them)
 MONEY_METHODS = membership.MONEY_METHODS
 
@@ -111,6 +127,9 @@ class MembershipTabState(PagedMixin, SessionState):
     tiers: list[list[str]] = []  # [code, label with discount, minimum and fee]
     errors: dict[str, str] = {}
     action_error: str = ""
+    limits_hint: str = ""
+    confirm_text: str = ""  # the amount and the balance after it, before 确认
+    _pending: dict = {}  # what 确认 commits: {"action": ..., "kwargs": {...}}
     _card_id: int = 0
     portal: dict[str, str] = {}
     code_open: bool = False
@@ -131,6 +150,7 @@ class MembershipTabState(PagedMixin, SessionState):
         self.loaded, self.portal, self.summary, self.rows = False, {}, {}, []
         self.page, self.total, self.ledger, self.action = 1, 0, "stored_value", ""
         self.topup_note = self.topup_href = ""
+        self._pending, self.confirm_text = {}, ""
         self._close_code()
 
     def _close_code(self) -> None:
@@ -213,6 +233,17 @@ class MembershipTabState(PagedMixin, SessionState):
         if action not in ACTIONS:
             return None
         self.errors, self.action_error = {}, ""
+        self._pending, self.confirm_text = {}, ""
+        settings = get_settings()
+        self.limits_hint = (
+            self._t(
+                "membership.limits_hint",
+                topup=format_fen(settings.topup_max_fen),
+                cap=format_fen(settings.stored_value_cap_fen),
+            )
+            if action in ("issue", "topup", "upgrade")
+            else ""
+        )
         if action in ("issue", "upgrade"):
             tiers, error = self._call(lambda session, actor: membership.list_tiers(session))
             if error:
@@ -239,6 +270,12 @@ class MembershipTabState(PagedMixin, SessionState):
     @rx.event
     def close_action(self):
         self.action, self.errors, self.action_error = "", {}, ""
+        self._pending, self.confirm_text = {}, ""
+
+    @rx.event
+    def back_action(self):
+        """From the confirmation back to the form, as it was typed."""
+        self._pending, self.confirm_text = {}, ""
 
     def _money(self, form: dict, name: str) -> int | str | None:
         """Yuan typed at the counter → fen; empty or unreadable text goes on for the service to
@@ -247,80 +284,92 @@ class MembershipTabState(PagedMixin, SessionState):
         fen = parse_fen(text)[0] if text else None
         return fen if fen is not None else (text or None)
 
-    def _post(self, form: dict):  # noqa: ANN202
-        """The service call of the open action, with the submitted form."""
+    def _request(self, form: dict) -> dict:
+        """The service arguments of the open action, from the submitted form."""
         checked = bool(form.get("confirmed"))
         method = str(form.get("method", "")) or None
         fee_method = str(form.get("fee_method", "")) or None
         if self.action == "issue":
-            return self._call(
-                membership.issue_card,
-                customer_id=self._cid,
-                tier_code=str(form.get("tier", "")),
-                application_signed=checked,
-                first_topup_fen=self._money(form, "amount"),
-                topup_method=method,
-                fee_method=fee_method,
-                member_class=str(form.get("member_class", "")) or None,
-            ), "membership.issued"
+            return {
+                "customer_id": self._cid,
+                "tier_code": str(form.get("tier", "")),
+                "application_signed": checked,
+                "first_topup_fen": self._money(form, "amount"),
+                "topup_method": method,
+                "fee_method": fee_method,
+                "member_class": str(form.get("member_class", "")) or None,
+            }
         if self.action == "topup":
-            return self._call(
-                membership.topup,
-                card_id=self._card_id,
-                amount_fen=self._money(form, "amount"),
-                method=method,
-            ), "membership.topped_up"
+            return {
+                "card_id": self._card_id,
+                "amount_fen": self._money(form, "amount"),
+                "method": method,
+            }
         if self.action == "upgrade":
-            return self._call(
-                membership.upgrade_card,
-                card_id=self._card_id,
-                tier_code=str(form.get("tier", "")),
-                signature_confirmed=checked,
-                topup_fen=self._money(form, "amount"),
-                topup_method=method,
-                fee_method=fee_method,
-            ), "membership.upgraded"
+            return {
+                "card_id": self._card_id,
+                "tier_code": str(form.get("tier", "")),
+                "signature_confirmed": checked,
+                "topup_fen": self._money(form, "amount"),
+                "topup_method": method,
+                "fee_method": fee_method,
+            }
         if self.action == "replace":
-            return self._call(
-                membership.replace_lost_card, card_id=self._card_id, identity_checked=checked
-            ), "membership.replaced"
+            return {"card_id": self._card_id, "identity_checked": checked}
         if self.action == "close":
-            return self._call(
-                membership.close_card,
-                card_id=self._card_id,
-                refund_method=method,
-                reason=str(form.get("reason", "")),
-            ), "membership.closed"
+            return {
+                "card_id": self._card_id,
+                "refund_method": method,
+                "reason": str(form.get("reason", "")),
+            }
         text = str(form.get("points", "")).strip().lstrip("+")
         amount = int(text) if text.lstrip("-").isdecimal() and len(text) <= 9 else text
-        if self.action == "ask_adjust":
-            return self._call(
-                approvals.request_points_adjustment,
-                customer_id=self._cid,
-                points=amount,
-                reason=str(form.get("reason", "")),
-            ), "approval.adjust_filed"
-        return self._call(
-            points.adjust_points,
-            customer_id=self._cid,
-            points=amount,
-            reason=str(form.get("reason", "")),
-        ), "membership.adjusted"
+        return {"customer_id": self._cid, "points": amount, "reason": str(form.get("reason", ""))}
 
-    @rx.event
-    def submit_action(self, form: dict):
-        if self.action not in ACTIONS:
-            return None
-        (result, error), done = self._post(form)
-        # the services name the fields; the dialog's inputs carry these names
+    def _show_errors(self, error: str | None) -> bool:
+        """The services name the fields; the dialog's inputs carry these names."""
         aliases = {
             "first_topup": "amount", "topup": "amount", "topup_method": "method",
             "refund_method": "method", "application_signed": "confirmed",
             "signature_confirmed": "confirmed", "identity_checked": "confirmed",
         }  # fmt: skip
         self.errors = {aliases.get(f, f): m for f, m in self._field_errors.items()}
-        if error:
-            self.action_error = "" if self.errors else error
+        self.action_error = "" if self.errors or not error else error
+        return error is not None
+
+    @rx.event
+    def submit_action(self, form: dict):
+        if self.action not in ACTIONS:
+            return None
+        kwargs = self._request(form)
+        fn, _ = CALLS[self.action]
+        if self.action not in MONEY_ACTIONS:
+            return self._commit(self.action, kwargs)
+        preview, error = self._call(fn, **kwargs, preview=True)
+        if self._show_errors(error):
+            return None
+        self._pending = {"action": self.action, "kwargs": kwargs}
+        self.confirm_text = self._t(
+            f"membership.confirm.{self.action}",
+            amount=format_fen(preview.amount_fen),
+            fee=format_fen(preview.fee_fen),
+            balance=format_fen(preview.balance_fen),
+        )
+        return None
+
+    @rx.event
+    def confirm_action(self):
+        """确认: commit what the confirmation showed (held on the server, never sent back by
+        the browser); the service checks it all again."""
+        pending, self._pending, self.confirm_text = self._pending, {}, ""
+        if not pending or pending["action"] != self.action:
+            return None
+        return self._commit(pending["action"], pending["kwargs"])
+
+    def _commit(self, action: str, kwargs: dict):  # noqa: ANN202
+        fn, done = CALLS[action]
+        result, error = self._call(fn, **kwargs)
+        if self._show_errors(error):
             return None
         self._note_topup(result)
         self.action = ""
@@ -805,8 +854,42 @@ def _action_fields() -> rx.Component:
     )
 
 
+def confirm_panel(
+    text: rx.Var,
+    on_confirm,  # noqa: ANN001
+    on_back,  # noqa: ANN001
+    label: rx.Var | None = None,
+) -> rx.Component:
+    """The confirmation of a money operation: what will happen, 返回修改 and 确认 (or `label`)."""
+    return rx.vstack(
+        rx.text(T("money.confirm_title"), weight="medium", size="2"),
+        rx.callout(text, icon="banknote", color_scheme="amber", data_testid="money-confirm-text"),
+        rx.hstack(
+            rx.button(
+                T("money.back"),
+                type="button",
+                variant="soft",
+                color_scheme="gray",
+                on_click=on_back,
+                data_testid="money-back",
+            ),
+            rx.button(
+                label if label is not None else T("money.confirm"),
+                type="button",
+                on_click=on_confirm,
+                data_testid="money-confirm",
+            ),
+            justify="end",
+            width="100%",
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
 def _action_dialog() -> rx.Component:
     S = MembershipTabState
+    confirming = S.confirm_text != ""
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(
@@ -818,19 +901,32 @@ def _action_dialog() -> rx.Component:
             ),
             rx.form(
                 rx.vstack(
-                    _action_fields(),
-                    field_error(S.action_error),
-                    rx.hstack(
-                        rx.button(
-                            T("common.cancel"),
-                            type="button",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=S.close_action,
+                    # hidden, not removed, while confirming: 返回修改 finds the form as typed
+                    rx.vstack(
+                        rx.cond(
+                            S.limits_hint != "",
+                            rx.text(S.limits_hint, size="1", color_scheme="gray"),
                         ),
-                        rx.button(T("common.save"), type="submit", data_testid="action-submit"),
-                        justify="end",
+                        _action_fields(),
+                        field_error(S.action_error),
+                        rx.hstack(
+                            rx.button(
+                                T("common.cancel"),
+                                type="button",
+                                variant="soft",
+                                color_scheme="gray",
+                                on_click=S.close_action,
+                            ),
+                            rx.button(T("common.save"), type="submit", data_testid="action-submit"),
+                            justify="end",
+                            width="100%",
+                        ),
+                        spacing="3",
                         width="100%",
+                        display=rx.cond(confirming, "none", "flex"),
+                    ),
+                    rx.cond(
+                        confirming, confirm_panel(S.confirm_text, S.confirm_action, S.back_action)
                     ),
                     spacing="3",
                     width="100%",

@@ -1,20 +1,26 @@
 """The profile's 消费记录 tab: the customer's orders one page at a time, 登记消费 (items, split
 payment) and 退款 for users with purchase.post, 作废 of today's untouched purchases for users with
 purchase.void, and each order's 小票 (a new tab). The tab unmounts when another tab is chosen, so
-it loads its page when it mounts; after a posting the list and the profile's overview reload."""
+it loads its page when it mounts; after a posting the list and the profile's overview reload.
+
+A refund and a void are confirmed before they are committed (issue 14): the service's preview
+gives the amount and the stored value after it, the request waits in a backend var, and 确认
+commits it (the service checks it again). A cash refund beyond the threshold becomes a
+申请退款 for cs_manager's 审批."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from custapp import clock
-from custapp.components.shell import T, data_table, field_error, form_dialog, pager
+from custapp.components.shell import T, data_table, field_error, form_actions, pager
 from custapp.models.orders import PAYMENT_METHODS
 from custapp.money import format_fen
-from custapp.pages.profile_membership import discount_label
+from custapp.pages.profile_membership import confirm_panel, discount_label
 from custapp.pages.receipt import receipt_href, receipt_link
 from custapp.services import approvals, membership, orders
 from custapp.services.customer_input import parse_fen
+from custapp.settings import get_settings
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
@@ -63,7 +69,11 @@ class OrdersState(PagedMixin, SessionState):
     refund_method_error: str = ""
     refund_reason_error: str = ""
     refund_error: str = ""
+    refund_confirm: str = ""  # the refund as it will be committed (or asked for), before 确认
+    refund_asks: bool = False  # 确认 files a 申请退款 for 审批
     _refund_id: int = 0
+    _refund_pending: dict = {}  # {"ask": bool, "kwargs": {...}} while the confirmation shows
+    _refund_waiting: set[int] = set()
     # 作废
     can_void: bool = False
     void_open: bool = False
@@ -71,7 +81,9 @@ class OrdersState(PagedMixin, SessionState):
     void_number: str = ""
     void_reason_error: str = ""
     void_error: str = ""
+    void_confirm: str = ""
     _void_id: int = 0
+    _void_pending: dict = {}
     _void_waiting: set[int] = set()
     # the order just posted, with its 小票
     posted_note: str = ""
@@ -128,6 +140,7 @@ class OrdersState(PagedMixin, SessionState):
         voided = {r.original_number for r in rows if r.kind == "void"}
         waiting, _ = self._call(approvals.customer_pending, customer_id=self._cid())
         self._void_waiting = {a.order_id for a in waiting or () if a.kind == "order_void"}
+        self._refund_waiting = {a.order_id for a in waiting or () if a.kind == "order_refund"}
         self.rows = [self._row(r, r.number in voided) for r in rows]
         return None
 
@@ -151,6 +164,7 @@ class OrdersState(PagedMixin, SessionState):
             and clock.to_local(r.created_at).date() == clock.local_today()
         )
         waiting = r.id in self._void_waiting
+        refund_waiting = r.id in self._refund_waiting
         return {
             "id": str(r.id),
             "number": r.number,
@@ -163,9 +177,10 @@ class OrdersState(PagedMixin, SessionState):
             "methods": methods,
             "store": r.store_name or "—",
             "time": clock.format_local(r.created_at),
-            "refundable": "1" if r.refundable_fen > 0 else "",
-            "voidable": "1" if voidable and not waiting else "",
+            "refundable": "1" if r.refundable_fen > 0 and not (waiting or refund_waiting) else "",
+            "voidable": "1" if voidable and not (waiting or refund_waiting) else "",
             "void_waiting": "1" if waiting else "",
+            "refund_waiting": "1" if refund_waiting else "",
             "left": format_fen(r.refundable_fen),
             "first_method": r.payments[0][0] if r.payments else "",
             "receipt": receipt_href("order", r.number),
@@ -212,6 +227,13 @@ class OrdersState(PagedMixin, SessionState):
     @rx.event
     def close_dialogs(self):
         self.purchase_open = self.refund_open = self.void_open = False
+        self.back_to_form()
+
+    @rx.event
+    def back_to_form(self):
+        """From a confirmation back to its form, as it was typed."""
+        self._refund_pending, self._void_pending = {}, {}
+        self.refund_confirm = self.void_confirm = ""
 
     @rx.event
     def add_line(self):
@@ -310,6 +332,7 @@ class OrdersState(PagedMixin, SessionState):
         self.refund_number, self.refund_left = row["number"], row["left"]
         self.refund_method = row["first_method"] if row["first_method"] in PAYMENT_METHODS else ""
         self._set_refund_errors({}, "")
+        self.back_to_form()
         self.refund_open = True
         return None
 
@@ -323,21 +346,54 @@ class OrdersState(PagedMixin, SessionState):
         self.refund_reason_error = errors.get("reason", "")
         self.refund_error = error
 
+    def _confirm_text(self, key: str, preview: membership.Preview, **params) -> str:  # noqa: ANN003
+        text = self._t(key, amount=format_fen(preview.amount_fen), **params)
+        if preview.balance_fen is not None:
+            text += self._t("orders.confirm_balance", balance=format_fen(preview.balance_fen))
+        return text
+
     @rx.event
-    async def submit_refund(self, form: dict):
+    def submit_refund(self, form: dict):
+        """The refund checked and shown for 确认; nothing is posted yet."""
         amount = _fen(str(form.get("amount", "")))
-        posted, error = self._call(
-            orders.post_refund,
-            order_id=self._refund_id,
-            amount_fen=amount,
-            payments=[(self.refund_method, amount)],
-            reason=str(form.get("reason", "")),
+        kwargs = {
+            "order_id": self._refund_id,
+            "amount_fen": amount,
+            "payments": [(self.refund_method, amount)],
+            "reason": str(form.get("reason", "")),
+        }
+        preview, error = self._call(orders.post_refund, **kwargs, preview=True)
+        self._set_refund_errors(self._field_errors, error or "")
+        if error:
+            return None
+        self._refund_pending = {"ask": preview.needs_approval, "kwargs": kwargs}
+        self.refund_asks = preview.needs_approval
+        self.refund_confirm = self._confirm_text(
+            "orders.confirm_refund", preview, method=self._method(self.refund_method)
         )
+        if preview.needs_approval:
+            limit = format_fen(get_settings().refund_approval_fen)
+            self.refund_confirm += self._t("orders.confirm_ask", limit=limit)
+        return None
+
+    @rx.event
+    async def confirm_refund(self):
+        """确认: post the refund held on the server, or file it for 审批 (申请退款)."""
+        pending = self._refund_pending
+        self.back_to_form()
+        if not pending or not self.refund_open:
+            return None
+        ask = pending["ask"]
+        fn = approvals.request_refund if ask else orders.post_refund
+        done, error = self._call(fn, **pending["kwargs"])
         self._set_refund_errors(self._field_errors, error or "")
         if error:
             return None
         self.refund_open = False
-        return await self._after_posting(self._t("orders.refunded", number=posted.number))
+        if ask:
+            self._fetch()
+            return rx.toast.success(self._t("approval.refund_filed", number=done.number))
+        return await self._after_posting(self._t("orders.refunded", number=done.number))
 
     # --- 作废 ----------------------------------------------------------------------------
 
@@ -348,25 +404,47 @@ class OrdersState(PagedMixin, SessionState):
             return None
         self._void_id, self.void_number = int(order_id), row["number"]
         self.void_reason_error = self.void_error = ""
+        self.back_to_form()
         self.void_open = True
         return None
 
-    @rx.event
-    async def submit_void(self, form: dict):
-        """作废 for cs_manager; for the front desk a 申请作废 that cs_manager decides in 审批."""
-        reason = str(form.get("reason", ""))
-        if self.void_asks:
-            done, error = self._call(approvals.request_void, order_id=self._void_id, reason=reason)
-        else:
-            done, error = self._call(orders.void_purchase, order_id=self._void_id, reason=reason)
+    def _void_errors(self, error: str | None) -> bool:
         self.void_reason_error = self._field_errors.get("reason", "")
         self.void_error = "" if self.void_reason_error else (error or "")
-        if error:
-            return None
-        self.void_open = False
+        return error is not None
+
+    @rx.event
+    def submit_void(self, form: dict):
+        """For the front desk a 申请作废 that cs_manager decides in 审批 (no money moves yet);
+        for cs_manager the void checked and shown for 确认."""
+        kwargs = {"order_id": self._void_id, "reason": str(form.get("reason", ""))}
         if self.void_asks:
+            done, error = self._call(approvals.request_void, **kwargs)
+            if self._void_errors(error):
+                return None
+            self.void_open = False
             self._fetch()
             return rx.toast.success(self._t("approval.void_filed", number=done.number))
+        preview, error = self._call(orders.void_purchase, **kwargs, preview=True)
+        if self._void_errors(error):
+            return None
+        self._void_pending = kwargs
+        self.void_confirm = self._confirm_text(
+            "orders.confirm_void", preview, number=self.void_number
+        )
+        return None
+
+    @rx.event
+    async def confirm_void(self):
+        """确认: the void held on the server, checked again by the service."""
+        pending = self._void_pending
+        self.back_to_form()
+        if not pending or not self.void_open:
+            return None
+        done, error = self._call(orders.void_purchase, **pending)
+        if self._void_errors(error):
+            return None
+        self.void_open = False
         return await self._after_posting(self._t("orders.voided", number=done.number))
 
 
@@ -591,9 +669,54 @@ def _purchase_dialog() -> rx.Component:
     )
 
 
+def _confirmed_dialog(
+    *fields: rx.Component,
+    title: rx.Component,
+    is_open: rx.Var,
+    on_submit,  # noqa: ANN001
+    error: rx.Var,
+    submit_label: str,
+    submit_testid: str,
+    confirm_text: rx.Var,
+    on_confirm,  # noqa: ANN001
+    confirm_label: rx.Var | None = None,
+) -> rx.Component:
+    """A small form whose submit shows a confirmation (the form hidden, not removed, so
+    返回修改 finds it as typed) and whose 确认 commits."""
+    S = OrdersState
+    confirming = confirm_text != ""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(title),
+            rx.form(
+                rx.vstack(
+                    rx.vstack(
+                        *fields,
+                        field_error(error),
+                        form_actions(S.close_dialogs, submit_label, submit_testid),
+                        spacing="3",
+                        width="100%",
+                        display=rx.cond(confirming, "none", "flex"),
+                    ),
+                    rx.cond(
+                        confirming,
+                        confirm_panel(confirm_text, on_confirm, S.back_to_form, confirm_label),
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                on_submit=on_submit,
+                reset_on_submit=False,
+            ),
+        ),
+        open=is_open,
+        on_open_change=lambda _o: S.close_dialogs(),
+    )
+
+
 def _refund_dialog() -> rx.Component:
     S = OrdersState
-    return form_dialog(
+    return _confirmed_dialog(
         rx.text(T("orders.refundable"), " ", S.refund_left, size="2"),
         rx.input(
             name="amount",
@@ -614,18 +737,20 @@ def _refund_dialog() -> rx.Component:
         field_error(S.refund_reason_error),
         title=rx.fragment(T("orders.refund"), " ", S.refund_number),
         is_open=S.refund_open,
-        on_close=S.close_dialogs,
         on_submit=S.submit_refund,
         error=S.refund_error,
         submit_label="orders.refund",
         submit_testid="refund-submit",
+        confirm_text=S.refund_confirm,
+        on_confirm=S.confirm_refund,
+        confirm_label=rx.cond(S.refund_asks, T("approval.request_refund"), T("money.confirm")),
     )
 
 
 def _void_dialog(asks: bool) -> rx.Component:
     """作废 (cs_manager) or 申请作废 (front desk): the same reason, a different outcome."""
     S = OrdersState
-    return form_dialog(
+    return _confirmed_dialog(
         rx.text(
             T("approval.void_ask_hint" if asks else "orders.void_hint"),
             size="2",
@@ -643,11 +768,12 @@ def _void_dialog(asks: bool) -> rx.Component:
             T("approval.request_void" if asks else "orders.void_title"), " ", S.void_number
         ),
         is_open=S.void_open & (S.void_asks == asks),
-        on_close=S.close_dialogs,
         on_submit=S.submit_void,
         error=S.void_error,
         submit_label="approval.request_void" if asks else "orders.void",
         submit_testid="void-submit",
+        confirm_text=S.void_confirm,
+        on_confirm=S.confirm_void,
     )
 
 
@@ -731,6 +857,14 @@ def _order_row(row: rx.Var) -> rx.Component:
                     row["void_waiting"] != "",
                     rx.badge(
                         T("approval.void_waiting"), color_scheme="amber", data_testid="void-waiting"
+                    ),
+                ),
+                rx.cond(
+                    row["refund_waiting"] != "",
+                    rx.badge(
+                        T("approval.refund_waiting"),
+                        color_scheme="amber",
+                        data_testid="refund-waiting",
                     ),
                 ),
                 rx.cond(

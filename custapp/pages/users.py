@@ -9,6 +9,7 @@ from custapp import clock
 from custapp.components.shell import T, data_table, field_error, page, pager
 from custapp.security.permissions import STAFF_ROLES
 from custapp.services import users
+from custapp.services.customer_input import row_id
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
@@ -84,7 +85,11 @@ class UsersState(PagedMixin, SessionState):
         self.dialog_open = True
 
     @rx.event
-    def open_edit(self, row: dict):
+    def open_edit(self, user_id: str):
+        """The dialog for one of the accounts on this page (the browser names it by id only)."""
+        row = next((r for r in self.rows if r["id"] == user_id), None)
+        if row is None:
+            return
         self.editing_id = int(row["id"])
         self.form_username, self.form_name = row["username"], row["display_name"]
         self.sel_roles = [r for r in row["roles_raw"].split(",") if r]
@@ -154,14 +159,14 @@ class UsersState(PagedMixin, SessionState):
 
     @rx.event
     def set_active(self, user_id: str, active: bool):
-        _, error = self._call(users.set_active, user_id=int(user_id), active=active)
+        _, error = self._call(users.set_active, user_id=row_id(user_id), active=active)
         if error:
             return rx.toast.error(error)
         return [rx.toast.success(self._t("users.saved")), *self._refetch()]
 
     @rx.event
     def reset_password(self, user_id: str, username: str):
-        result, error = self._call(users.reset_password, user_id=int(user_id))
+        result, error = self._call(users.reset_password, user_id=row_id(user_id))
         if error:
             return rx.toast.error(error)
         self.issued_for, self.issued_password = username, result.temporary_password
@@ -255,7 +260,9 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(row["last_login"]),
         rx.table.cell(
             rx.hstack(
-                rx.button(T("users.edit"), size="1", variant="soft", on_click=S.open_edit(row)),
+                rx.button(
+                    T("users.edit"), size="1", variant="soft", on_click=S.open_edit(row["id"])
+                ),
                 rx.button(
                     T("users.reset_password"),
                     size="1",

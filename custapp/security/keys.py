@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from custapp.security.crypto import KeyRing
-from custapp.settings import get_settings
+from custapp.settings import get_settings, private_dir, private_file
 
 MASTER_FILE = "master.keyring"
 INDEX_FILE = "index.key"
@@ -29,16 +29,24 @@ class Keys:
 
 
 def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
 
 
+def _read_private(path: Path) -> str:
+    """A key file's text; its folder and the file tightened first (0700, 0600), as an older
+    install or a copied backup may have left them readable to others."""
+    private_dir(path.parent)
+    private_file(path)
+    return path.read_text()
+
+
 def _secret_file(path: Path) -> bytes:
     if not path.exists():
         _write_private(path, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-    return base64.urlsafe_b64decode(path.read_text().strip())
+    return base64.urlsafe_b64decode(_read_private(path).strip())
 
 
 def master_key_path() -> Path:
@@ -55,7 +63,7 @@ def get_keys() -> Keys:
         path = folder / MASTER_FILE
         if not path.exists():
             _write_private(path, KeyRing.generate().serialize())
-        ring, from_env = KeyRing.parse(path.read_text()), False
+        ring, from_env = KeyRing.parse(_read_private(path)), False
     index = (
         base64.urlsafe_b64decode(settings.index_key)
         if settings.index_key

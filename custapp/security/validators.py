@@ -1,4 +1,5 @@
-"""Validators for 居民身份证 numbers, unified social credit codes and mainland mobile numbers.
+"""Validators for 居民身份证 numbers, unified social credit codes, mainland mobile numbers, and
+the characters free text may hold.
 
 Each returns a Validation and never raises, whatever it is given: form handlers pass raw input
 straight in. ``error`` is an i18n message key, ``value`` the normalised input.
@@ -24,6 +25,12 @@ USCC_CHECKSUM = "validation.uscc.checksum"
 
 MOBILE_FORMAT = "validation.mobile.format"
 
+REASON_PERSONAL = "validation.reason.personal_number"
+
+TEXT_CONTROL = "validation.text.control"
+TEXT_BIDI = "validation.text.bidi"
+TEXT_INVISIBLE = "validation.text.invisible"
+
 # GB 11643-1999: ISO 7064 MOD 11-2 weights and the check character for each sum mod 11.
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"
@@ -43,6 +50,17 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 _MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
 _MOBILE_SEPARATORS = re.compile(r"[\s\-]")
+
+# UAX #9 explicit formatting: embeddings and overrides, isolates, and the three direction marks.
+# Stored, they make a name read backwards wherever it is shown ("反转abc" as "cba转反").
+_BIDI_CONTROLS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+)
+_MULTILINE_CONTROLS = frozenset("\n\t")
+# Letters and symbols that draw nothing: Hangul fillers and the blank braille pattern.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Format characters (zero-width space and joiners, U+2060, U+FEFF), separators, combining marks.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
 
 
 @dataclass(frozen=True)
@@ -133,6 +151,32 @@ def validate_mobile(value: object) -> Validation:
     return Validation(ok=True, value=text, error=None)
 
 
+def _invisible(ch: str) -> bool:
+    return ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+
+
+def text_problem(value: object, *, multiline: bool = False) -> str | None:
+    """Why free text must not be stored, as a message key; None when it may be.
+
+    Refused: bidi controls; control characters (C0, DEL, C1) and lone surrogates, except line
+    feed and tab in text typed in several lines; and text of invisible characters only. Blank
+    text (white space only, tabs too) is left to the field's own "required" rule: the services
+    strip it to nothing. Only text is judged: other values pass.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if any(ch in _BIDI_CONTROLS for ch in value):
+        return TEXT_BIDI
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Cs") and not (
+            multiline and ch in _MULTILINE_CONTROLS
+        ):
+            return TEXT_CONTROL
+    if all(_invisible(ch) for ch in value):
+        return TEXT_INVISIBLE
+    return None
+
+
 def make_cn_id(region: str, birth: date, seq: int) -> str:
     """A valid ID number (tests, demo seeding): 6-digit region, birth date, 3-digit sequence."""
     if not re.fullmatch(r"[0-9]{6}", region):
@@ -149,3 +193,51 @@ def make_uscc(body17: str) -> str:
     if len(body) != 17 or any(ch not in _USCC_VALUES for ch in body):
         raise ValueError("body must be 17 characters from the USCC alphabet")
     return body + _uscc_check_char(body)
+
+
+# --- personal numbers in free text ------------------------------------------------------------
+
+# A reason may cite the app's own numbers: orders S/R and top-ups D (+16 digits), complaints T
+# (+12), customers C (+11). Their digits alone would read as a card or a mobile.
+_DOCUMENT_NUMBERS = {"S": 16, "R": 16, "D": 16, "T": 12, "C": 11}
+_MOBILE_RUN = re.compile(r"(?:86)?1[3-9][0-9]{9}")
+
+
+def _digit_runs(text: str) -> list[tuple[int, str]]:
+    """The runs of digits in `text` and where each starts. Groups of three or more digits joined
+    by one space or hyphen (134 0810 2203, a card in fours, an ID as 6-8-4) are one run; a date
+    (2026-01-05) stays three."""
+    runs: list[tuple[int, str]] = []
+    last_end, last_group = -2, ""
+    for match in re.finditer(r"[0-9]+", text):
+        group = match.group()
+        if (
+            runs
+            and match.start() == last_end + 1
+            and text[last_end] in " -"
+            and len(group) >= 3
+            and len(last_group) >= 3
+        ):
+            runs[-1] = (runs[-1][0], runs[-1][1] + group)
+        else:
+            runs.append((match.start(), group))
+        last_end, last_group = match.end(), group
+    return runs
+
+
+def holds_personal_number(value: object) -> bool:
+    """Whether free text holds a mobile (also +86), an ID number (15 or 18 characters), a
+    membership card number (88 + 10 digits) or a bank-card-like run of 16-19 digits: what a
+    reason, stored in the audit log, must never hold (SPEC §8). Only text is judged."""
+    if not isinstance(value, str):
+        return False
+    text = unicodedata.normalize("NFKC", value)  # full-width digits from Chinese input methods
+    for start, digits in _digit_runs(text):
+        prefix = text[start - 1].upper() if start else ""
+        if _DOCUMENT_NUMBERS.get(prefix) == len(digits):
+            continue
+        if len(digits) >= 15 or (len(digits) == 12 and digits.startswith("88")):
+            return True
+        if _MOBILE_RUN.fullmatch(digits):
+            return True
+    return False

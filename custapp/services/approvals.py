@@ -1,13 +1,15 @@
 """审批 (SPEC §3, §8 Money): the front desk asks, cs_manager decides.
 
-- The front desk (`purchase.post`) asks for a same-day void of a purchase (作废) or a manual
-  points adjustment (积分调整) with a reason. cs_manager may do either directly on the profile;
-  the request is for the counter that may not.
+- The front desk (`purchase.post`) asks for a same-day void of a purchase (作废), a refund with
+  more cash than the threshold (退款, issue 14) or a manual points adjustment (积分调整) with a
+  reason. cs_manager may do each directly on the profile; the request is for the counter that
+  may not.
 - Asking checks what can be checked now (the purchase can still be voided, one pending void per
   purchase; the adjustment's amount and reason) and changes nothing else.
 - Deciding (`approval.decide`, plus the operation's own permission: `purchase.void` or
   `points.adjust`) locks the customer, then the request, re-checks it is pending and runs the
-  real operation (orders.void_purchase, points.adjust_points) in the same transaction: a refusal
+  real operation (orders.void_purchase, orders.post_refund, points.adjust_points) in the same
+  transaction: a refusal
   there (the day has passed, the points no longer cover it) leaves the request pending and
   nothing written, so the manager rejects it instead.
 - The inbox gathers every pending approval, oldest first: these requests and the gift
@@ -16,6 +18,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,6 +47,7 @@ from custapp.services.guard import ensure, requires
 MAX_PAGE_SIZE = 100
 KIND_PERMISSIONS = {
     "order_void": "purchase.void",
+    "order_refund": "purchase.void",
     "points_adjust": "points.adjust",
     "compensation": "complaint.close",
 }
@@ -54,7 +58,7 @@ INBOX_KINDS = ("redemption", *KIND_PERMISSIONS)
 class ApprovalView:
     id: int
     number: str  # A<id, 8 digits>
-    kind: str  # order_void | points_adjust
+    kind: str  # order_void | order_refund | points_adjust | compensation
     customer_id: int
     customer_number: str
     customer_name: str
@@ -67,7 +71,7 @@ class ApprovalView:
     requested_by: str  # display name of the user who asked
     complaint_number: str  # compensation: the complaint's T… number
     form: str  # compensation: points | money | gift
-    amount_fen: int
+    amount_fen: int  # compensation in money; order_refund: the amount refunded
     gift_name: str
     created_at: datetime
     decided_at: datetime | None
@@ -209,12 +213,7 @@ def request_void(session: Session, *, actor: Actor, order_id: int, reason: str) 
     reason = check_reason(reason)
     purchase = orders.voidable_purchase(session, order_id)
     customer = live_customer(session, purchase.customer_id, lock=True)
-    pending = session.exec(
-        select(ApprovalRequest.id).where(
-            ApprovalRequest.order_id == purchase.id, ApprovalRequest.status == "pending"
-        )
-    ).first()
-    if pending:
+    if _pending_on(session, purchase.id):
         raise DomainError("approval.error.void_pending")
     return _file(
         session,
@@ -224,6 +223,54 @@ def request_void(session: Session, *, actor: Actor, order_id: int, reason: str) 
             customer_id=customer.id,
             order_id=purchase.id,
             reason=reason,
+            requested_by=actor.user_id,
+            created_at=clock.now(),
+        ),  # fmt: skip
+    )
+
+
+def _pending_on(session: Session, order_id: int) -> bool:
+    """A request waiting on the purchase (one at a time: a void and a refund exclude each other)."""
+    return (
+        session.exec(
+            select(ApprovalRequest.id).where(
+                ApprovalRequest.order_id == order_id, ApprovalRequest.status == "pending"
+            )
+        ).first()
+        is not None
+    )
+
+
+@requires("purchase.post")
+def request_refund(
+    session: Session,
+    *,
+    actor: Actor,
+    order_id: int,
+    amount_fen: int,
+    payments: list[tuple[str, int]],
+    reason: str,
+) -> ApprovalView:
+    """申请退款: ask cs_manager for a refund the counter may not post itself (more cash than the
+    threshold). Checked like the refund itself (orders.post_refund's field errors); refused
+    while another request on the purchase is pending."""
+    checked = orders.post_refund(
+        session, actor=actor, order_id=order_id, amount_fen=amount_fen, payments=payments,
+        reason=reason, preview=True,
+    )  # fmt: skip
+    purchase = session.get(Order, order_id)
+    if _pending_on(session, purchase.id):
+        raise DomainError("approval.error.refund_pending")
+    return _file(
+        session,
+        actor,
+        ApprovalRequest(
+            kind="order_refund",
+            customer_id=purchase.customer_id,
+            order_id=purchase.id,
+            amount_fen=checked.amount_fen,
+            payments=json.dumps([[method, amount] for method, amount in payments]),
+            reason=check_reason(reason),
             requested_by=actor.user_id,
             created_at=clock.now(),
         ),  # fmt: skip
@@ -379,11 +426,17 @@ def _decide(
 
 @requires("approval.decide")
 def approve(session: Session, *, actor: Actor, request_id: int) -> ApprovalView:
-    """审批通过: run the void or the adjustment as the deciding manager, in this transaction."""
+    """审批通过: run the void, the refund or the adjustment as the deciding manager, in this
+    transaction."""
     request = _locked(session, request_id)
     ensure(actor, KIND_PERMISSIONS[request.kind], action="approvals.approve", request=request.id)
     if request.kind == "order_void":
         orders.void_purchase(session, actor=actor, order_id=request.order_id, reason=request.reason)
+    elif request.kind == "order_refund":
+        orders.post_refund(
+            session, actor=actor, order_id=request.order_id, amount_fen=request.amount_fen,
+            payments=[tuple(p) for p in json.loads(request.payments)], reason=request.reason,
+        )  # fmt: skip
     elif request.kind == "compensation":
         _compensate(session, actor, request)
     else:

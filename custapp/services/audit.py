@@ -3,7 +3,9 @@
 Each entry's MAC covers its own fields and the previous entry's MAC, keyed with a key outside the
 database, so editing or deleting a row breaks the chain at that row. Deleting the newest rows
 leaves a valid but shorter chain; the checkpoint file (count and last MAC, itself MACed) catches
-that. Entries hold ids, field names and reasons: never a value.
+that. The checkpoint only advances along the chain it vouches for: rows deleted, the head rewound
+and new entries written past it leave it where it was, so verify names the rewritten row. Entries
+hold ids, field names and reasons: never a value.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import hmac
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -20,14 +23,20 @@ from sqlalchemy import bindparam, event, func, select
 from sqlmodel import Session
 
 from custapp import clock
+from custapp.db import session_scope
 from custapp.models import AuditEntry, AuditHead
 from custapp.security.keys import get_keys
+from custapp.security.permissions import AUDITOR, COMPLIANCE
+from custapp.security.validators import REASON_PERSONAL, holds_personal_number
 from custapp.services.actor import Actor
+from custapp.services.errors import ValidationFailed
 from custapp.services.guard import requires
 from custapp.settings import get_settings
 
 GENESIS = "0" * 64
 _PENDING = "custapp_audit_checkpoint"
+_OFF_CHAIN = "custapp_audit_off_chain"
+log = logging.getLogger(__name__)
 
 
 _CANONICAL = (
@@ -78,12 +87,28 @@ _INSERT = _LOG.insert()
 _ENTRY = _LOG.insert().values({c.name: bindparam(f"e_{c.name}") for c in _LOG.c if c.name != "id"})
 _ENTRY = _ENTRY.returning(_LOG.c.id).cte("entry")
 _INSERT_AND_ADVANCE = _ADVANCE_HEAD.add_cte(_ENTRY).returning(select(_ENTRY.c.id).scalar_subquery())
+_MAC_AT = select(_LOG.c.mac).where(_LOG.c.seq == bindparam("seq"))
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
     """Lock the chain head (created by the first migration) so entries chain one at a time."""
     seq, mac = session.connection().execute(_LOCK_HEAD).one()
+    if _PENDING not in session.info:  # the transaction's first entry
+        session.info[_OFF_CHAIN] = not _descends_from_checkpoint(session, seq, mac)
     return seq, mac
+
+
+def _descends_from_checkpoint(session: Session, head_seq: int, head_mac: str) -> bool:
+    """Whether the locked head is on the chain the checkpoint vouches for: the entry at the
+    checkpoint's seq still carries its MAC. Usually the head is the checkpoint (no query); a
+    checkpoint behind it (another transaction's write still to come) costs one lookup."""
+    checkpoint = read_checkpoint()
+    if checkpoint is None or (checkpoint["seq"], checkpoint["mac"]) == (head_seq, head_mac):
+        return True
+    if checkpoint["seq"] > head_seq:  # the head was rewound below what was once written
+        return False
+    at = session.connection().execute(_MAC_AT, {"seq": checkpoint["seq"]}).scalar_one_or_none()
+    return at == checkpoint["mac"]
 
 
 def _entry_values(
@@ -106,6 +131,8 @@ def _entry_values(
     arguments after the first three)."""
     if target_type is None and customer_id is not None:
         target_type, target_id = "customer", customer_id
+    if holds_personal_number(reason):  # the services refuse it at the field first
+        raise ValidationFailed({"reason": REASON_PERSONAL})
     # A plain dict, not an AuditEntry: building the SQLModel instance cost a tenth of a search.
     values = {
         "seq": seq,
@@ -224,10 +251,17 @@ def _checkpoint_after_commit(session: Session, seq: int, mac: str) -> None:
 def _drop_pending(session: Session) -> None:
     """Rolled back: those entries were never written."""
     session.info.pop(_PENDING, None)
+    session.info.pop(_OFF_CHAIN, None)
 
 
 def _write_pending(session: Session) -> None:
-    for seq, mac in session.info.pop(_PENDING, ()):
+    pending = session.info.pop(_PENDING, ())
+    if session.info.pop(_OFF_CHAIN, False):
+        # Rows were deleted and the head rewound: the checkpoint stays on the old chain, so
+        # `audit verify` fails (and alerts) however many entries are written after.
+        log.error("audit head is off the checkpoint's chain; checkpoint not advanced")
+        return
+    for seq, mac in pending:
         write_checkpoint(seq, mac)
 
 
@@ -268,8 +302,9 @@ def _checkpoint_fd() -> int:
     if fd is not None and key is not None and key[0] == os.getpid():
         os.close(fd)  # type: ignore[arg-type]
     _open["key"] = _open["fd"] = None
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.fchmod(fd, 0o600)  # one an older version left readable to others, too
     _open["key"], _open["fd"] = (os.getpid(), str(path)), fd
     return fd
 
@@ -350,11 +385,41 @@ def verify_chain(session: Session, *, batch: int = 5000) -> VerifyResult:
         at = session.exec(
             select(AuditEntry.mac).where(AuditEntry.seq == checkpoint["seq"])
         ).scalar_one_or_none()
-        if at != checkpoint["mac"]:
-            return VerifyResult(False, checked, checkpoint["seq"], "audit.verify.altered_row")
+        if at != checkpoint["mac"]:  # a valid chain, but not the one the checkpoint saw
+            return VerifyResult(False, checked, checkpoint["seq"], "audit.verify.rewritten")
     elif checked:
         return VerifyResult(False, checked, None, "audit.verify.no_checkpoint")
     return VerifyResult(True, checked)
+
+
+def alert_failure(session: Session, result: VerifyResult) -> int:
+    """A failed verify reaches every active compliance officer and auditor (in-app, once each,
+    in their own language, naming the row); how many were alerted."""
+    from custapp.services import outbox  # outbox writes audit entries: a cycle at import time
+
+    holders = {
+        user.id: user
+        for role in (COMPLIANCE, AUDITOR)
+        for user in outbox.role_holders(session, role=role, store_ids=[None])[None]
+    }
+    return outbox.alert_users(
+        session,
+        holders.values(),
+        subject_key="alert.audit_chain.subject",
+        body_key=result.problem or "audit.verify.altered_row",
+        params={"seq": result.bad_seq},
+    )
+
+
+def verify_and_alert() -> VerifyResult:
+    """`custapp audit verify` (daily from cron): the walk in a read-only session (it must not
+    hold SQLite's write lock), then on failure the alert in a short write."""
+    with session_scope(write=False) as session:
+        result = verify_chain(session)
+    if not result.ok:
+        with session_scope() as session:
+            alert_failure(session, result)
+    return result
 
 
 @requires("audit.read")
@@ -362,6 +427,8 @@ def check_chain(session: Session, *, actor: Actor) -> VerifyResult:
     """The auditor's "verify" button: the same check as `custapp audit verify`, audited."""
     result = verify_chain(session)
     record(session, actor=actor, action="audit.verify", outcome="ok" if result.ok else "failed")
+    if not result.ok:
+        alert_failure(session, result)
     return result
 
 

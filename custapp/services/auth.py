@@ -1,19 +1,31 @@
 """Logins, sessions and passwords (SPEC §1 accounts, §8 logins).
 
-Staff lock for 15 minutes after 5 failures. Members get an exponential back-off per phone and
-per address instead (nobody can lock a member out), and the same message whether or not the
-phone exists. bcrypt runs in the bounded pool of security.passwords.
+Every login reserves its attempt in login_throttles, in a committed transaction holding the
+row's lock, before bcrypt runs (outside any transaction), so parallel logins cannot evaluate more
+passwords than the rules allow:
+
+- Staff: at most 5 passwords per typed name (a keyed hash of it, so an unknown name locks
+  exactly like an existing one), then 15 minutes locked; a success clears the count.
+- Members: per address an exponential back-off; per account only a rate (a burst, then one
+  evaluation per interval), so a flood from one address never keeps the member out from another
+  and nobody can lock a member out. The same message whether or not the phone exists.
+
+bcrypt runs in the bounded pool of security.passwords.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from custapp import clock
@@ -26,8 +38,13 @@ from custapp.services.errors import DomainError, ValidationFailed
 from custapp.settings import get_settings
 
 TOUCH_EVERY = timedelta(seconds=60)
-MEMBER_FREE_FAILURES = 3
-MEMBER_MAX_DELAY = timedelta(minutes=5)
+ADDRESS_FREE_FAILURES = 3
+ADDRESS_MAX_DELAY = timedelta(minutes=5)
+ADDRESS_FORGET = timedelta(hours=1)  # an address's failures count until an hour without one
+# One member account: 10 evaluations at once, then one per 30 s (2,880 a day at most, however
+# many addresses try): a code of 8 digits stays out of reach, and the member waits 30 s at most.
+MEMBER_BURST = 10
+MEMBER_INTERVAL = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -80,71 +97,168 @@ def start_session(session: Session, user: User, ip: str | None) -> str:
             ip=ip,
         )
     )
-    user.failed_logins = 0
-    user.locked_until = None
     user.last_login_at = now
     return token
 
 
+def login_hash(username: str) -> str:
+    """A keyed hash of a typed staff login name (normalised): the key of its lockout, and, cut
+    short, the audit log's name for a failed login, since what was typed may be a phone."""
+    name = (username or "").strip().lower()
+    return crypto.keyed_hash(get_keys().index, f"login\x00{name}")
+
+
+def _staff_key(username: str) -> str:
+    return f"staff:{login_hash(username)}"
+
+
+def _throttle_row(session: Session, key: str, now: datetime) -> LoginThrottle:
+    """The throttle row of ``key``, created if missing (as if untouched for a day), locked until
+    the transaction ends: PostgreSQL's row lock, or SQLite's write lock from BEGIN IMMEDIATE."""
+    long_ago = now - timedelta(days=1)
+    values = {"key": key, "failures": 0, "last_failure_at": long_ago, "next_allowed_at": long_ago}
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.exec(
+            upsert(LoginThrottle).values(values).on_conflict_do_nothing(index_elements=["key"])
+        )
+    elif session.get(LoginThrottle, key) is None:
+        try:
+            with session.begin_nested():
+                session.exec(insert(LoginThrottle).values(values))
+        except IntegrityError:
+            pass  # another login created it first
+    return session.exec(
+        select(LoginThrottle)
+        .where(LoginThrottle.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(1, math.ceil(delta.total_seconds()))
+
+
+def _reserve_staff_attempt(session: Session, key: str, now: datetime) -> datetime | int:
+    """Count one attempt before its password is evaluated, and commit, so a parallel login sees
+    it: its number (the last allowed one sets the lock), or the lock's end if none may run."""
+    settings = get_settings()
+    lockout = timedelta(minutes=settings.lockout_minutes)
+    row = _throttle_row(session, key, now)
+    if row.next_allowed_at > now:
+        return row.next_allowed_at
+    if row.failures >= settings.lockout_failures or row.last_failure_at <= now - lockout:
+        row.failures = 0  # a lock that has passed, or failures too old to count
+    row.failures += 1
+    row.last_failure_at = now
+    if row.failures >= settings.lockout_failures:
+        row.next_allowed_at = now + lockout
+    attempt = row.failures
+    session.commit()
+    return attempt
+
+
 def login_staff(session: Session, *, username: str, password: str, ip: str | None) -> LoginResult:
+    """Username + password. Unknown, disabled and existing names get the same answers."""
     settings = get_settings()
     now = clock.now()
+    key = _staff_key(username)
+    attempt = _reserve_staff_attempt(session, key, now)
     username = (username or "").strip().lower()
     user = session.exec(
         select(User).where(User.username == username, User.kind == "staff")
     ).scalar_one_or_none()
-    who = Actor(user_id=user.id if user else None, name=username[:60] or "?", ip=ip)
-    if user is not None and user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        audit.record(session, actor=who, action="auth.login", outcome="failed", reason="locked")
-        return LoginResult(False, error="auth.locked", params={"minutes": minutes})
     user_id = user.id if user else None
+    who = Actor(user_id=user_id, name=f"login:{key[6:18]}", ip=ip)
+    if isinstance(attempt, datetime):
+        audit.record(session, actor=who, action="auth.login", outcome="failed", reason="locked")
+        minutes = math.ceil(_seconds(attempt - now) / 60)
+        return LoginResult(False, error="auth.locked", params={"minutes": minutes})
     valid = check_password(session, password, user.password_hash if user else None)
     user = session.get(User, user_id) if user_id else None  # re-read in the new transaction
     if user is None or not valid or not user.is_active or not user.password_hash:
-        if user is not None and user.is_active:
-            user.failed_logins += 1
-            if user.failed_logins >= settings.lockout_failures:
-                user.failed_logins = 0
-                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-                audit.record(session, actor=who, action="auth.lockout", outcome="failed")
-                return LoginResult(
-                    False, error="auth.locked", params={"minutes": settings.lockout_minutes}
-                )
+        if attempt >= settings.lockout_failures:
+            audit.record(session, actor=who, action="auth.lockout", outcome="failed")
+            return LoginResult(
+                False, error="auth.locked", params={"minutes": settings.lockout_minutes}
+            )
         audit.record(session, actor=who, action="auth.login", outcome="failed")
         return LoginResult(False, error="auth.invalid")
+    session.exec(
+        update(LoginThrottle)
+        .where(LoginThrottle.key == key)
+        .values(failures=0, next_allowed_at=now)
+    )
     token = start_session(session, user, ip)
-    audit.record(session, actor=who, action="auth.login")
+    audit.record(session, actor=Actor(user_id=user.id, name=username, ip=ip), action="auth.login")
     return LoginResult(True, token=token, must_change_password=user.must_change_password)
 
 
-def throttle_wait(session: Session, keys: list[str], now) -> int:  # noqa: ANN001
-    rows = session.exec(select(LoginThrottle).where(LoginThrottle.key.in_(keys))).scalars().all()
-    waits = [(row.next_allowed_at - now).total_seconds() for row in rows]
-    return max([0, *[int(w) + 1 for w in waits if w > 0]])
-
-
-def throttle_fail(session: Session, keys: list[str], now) -> None:  # noqa: ANN001
-    for key in keys:
-        row = session.get(LoginThrottle, key) or LoginThrottle(
-            key=key, failures=0, last_failure_at=now, next_allowed_at=now
+def locked_logins(session: Session, usernames: list[str]) -> set[str]:
+    """Which of these staff login names are locked now."""
+    keys = {_staff_key(name): name for name in usernames}
+    locked = session.exec(
+        select(LoginThrottle.key).where(
+            LoginThrottle.key.in_(keys), LoginThrottle.next_allowed_at > clock.now()
         )
-        row.failures += 1
-        row.last_failure_at = now
-        extra = row.failures - MEMBER_FREE_FAILURES
-        delay = timedelta(seconds=2**extra) if extra >= 0 else timedelta(0)
-        row.next_allowed_at = now + min(delay, MEMBER_MAX_DELAY)
-        session.add(row)
+    ).scalars()
+    return {keys[key] for key in locked}
+
+
+def unlock_login(session: Session, username: str) -> None:
+    session.exec(delete(LoginThrottle).where(LoginThrottle.key == _staff_key(username)))
+
+
+def _address_delay(failures: int) -> timedelta:
+    extra = failures - ADDRESS_FREE_FAILURES
+    if extra < 0:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** min(extra, 16)), ADDRESS_MAX_DELAY)
+
+
+def reserve_member_attempt(session: Session, *, index: str, ip: str | None) -> int:
+    """Reserve one evaluation (a password or a code) for the member account of phone ``index``
+    from address ``ip`` and commit it: 0, or the seconds to wait. A waiting address takes
+    nothing from the account. The attempt counts as a failure of the address until
+    member_attempt_succeeded takes it back."""
+    now = clock.now()
+    address = _throttle_row(session, f"ip:{ip}", now) if ip else None
+    if address is not None and address.next_allowed_at > now:
+        return _seconds(address.next_allowed_at - now)
+    account = _throttle_row(session, f"member:{index}", now)
+    if account.next_allowed_at > now:
+        return _seconds(account.next_allowed_at - now)
+    # A rate, not a count: a burst, then one per interval (next_allowed_at is the generic cell
+    # rate algorithm's arrival time less the burst).
+    earliest = now - (MEMBER_BURST - 1) * MEMBER_INTERVAL
+    account.next_allowed_at = max(account.next_allowed_at, earliest) + MEMBER_INTERVAL
+    if address is not None:
+        if address.last_failure_at <= now - ADDRESS_FORGET:
+            address.failures = 0
+        address.failures += 1
+        address.last_failure_at = now
+        address.next_allowed_at = now + _address_delay(address.failures)
+    session.commit()
+    return 0
+
+
+def member_attempt_succeeded(session: Session, ip: str | None) -> None:
+    if ip:
+        session.exec(
+            update(LoginThrottle)
+            .where(LoginThrottle.key == f"ip:{ip}", LoginThrottle.failures > 0)
+            .values(failures=LoginThrottle.failures - 1)
+        )
 
 
 def login_member(session: Session, *, phone: str, password: str, ip: str | None) -> LoginResult:
     """Phone + password. Unknown phone, wrong password and inactive account look the same."""
-    now = clock.now()
     index = phone_index(phone or "")
-    # Without a known address, only the per-phone back-off applies: one shared "unknown" key
+    # Without a known address, only the account's rate applies: one shared "unknown" key
     # would let anyone slow every member down.
-    keys = [f"member:{index}"] + ([f"ip:{ip}"] if ip else [])
-    wait = throttle_wait(session, keys, now)
+    wait = reserve_member_attempt(session, index=index, ip=ip)
     if wait:
         return LoginResult(False, error="auth.member_wait", params={"seconds": wait}, kind="member")
     user = session.exec(
@@ -155,10 +269,9 @@ def login_member(session: Session, *, phone: str, password: str, ip: str | None)
     user = session.get(User, user_id) if user_id else None
     who = Actor(user_id=user.id if user else None, name="member", kind="member", ip=ip)
     if user is None or not valid or not user.is_active or not user.password_hash:
-        throttle_fail(session, keys, now)
         audit.record(session, actor=who, action="auth.member_login", outcome="failed")
         return LoginResult(False, error="auth.member_invalid", kind="member")
-    session.exec(update(LoginThrottle).where(LoginThrottle.key == keys[0]).values(failures=0))
+    member_attempt_succeeded(session, ip)
     token = start_session(session, user, ip)
     audit.record(session, actor=who, action="auth.member_login", actor_name=f"member#{user.id}")
     return LoginResult(True, token=token, kind="member")
@@ -256,13 +369,15 @@ def logout(session: Session, *, token: str, ip: str | None = None) -> None:
     )
 
 
-def end_sessions(session: Session, *, user_id: int, reason: str) -> int:
-    """End every open session of a user at once (disable, password reset)."""
-    result = session.exec(
-        update(LoginSession)
-        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
-        .values(ended_at=clock.now(), end_reason=reason)
+def end_sessions(session: Session, *, user_id: int, reason: str, keep: int | None = None) -> int:
+    """End every open session of a user at once (disable, password reset or change), but the
+    session ``keep`` (the one changing its own password)."""
+    query = update(LoginSession).where(
+        LoginSession.user_id == user_id, LoginSession.ended_at.is_(None)
     )
+    if keep is not None:
+        query = query.where(LoginSession.id != keep)
+    result = session.exec(query.values(ended_at=clock.now(), end_reason=reason))
     return result.rowcount or 0
 
 
@@ -288,6 +403,7 @@ def change_password(
     user.password_hash = passwords.hash_password(new, rounds=get_settings().bcrypt_rounds)
     user.must_change_password = False
     user.updated_at = clock.now()
+    end_sessions(session, user_id=user.id, reason="password_change", keep=actor.session_id)
     audit.record(
         session, actor=actor, action="auth.password_change", target_type="user", target_id=user.id
     )

@@ -21,6 +21,7 @@ from custapp.security.permissions import (
     SYSADMIN,
     role_combination_problem,
 )
+from custapp.security.validators import text_problem
 from custapp.services import audit, auth
 from custapp.services.actor import Actor
 from custapp.services.errors import ValidationFailed
@@ -73,6 +74,8 @@ def create_staff_user(
         errors["username"] = "users.error.username_format"
     elif session.exec(select(User.id).where(User.username == username)).first():
         errors["username"] = "users.error.username_taken"
+    if problem := text_problem(display_name):
+        errors["display_name"] = problem
     problems = passwords.password_problems(password, username=username)
     if problems:
         errors["password"] = problems[0]

@@ -23,6 +23,10 @@ closing, escalation.
   on the complaint by a conditional UPDATE, so it fires exactly once, and lands on the timeline
   and in the outbox.
 - Every write takes the complaint's row lock first (SELECT ... FOR UPDATE).
+- What the customer sees: the moves of SEEN_MOVES, holds, resumes, closing and reopening (the
+  change, not its note), the outcome told at customer_informed, the solution once closed,
+  compensation and replies. A note on any step is a timeline entry of its own, internal unless
+  the handler passes visible=True (issue 14 item 12).
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ MOVES = {
     "return_visit": ("investigating",),
     "reopened": ("investigating",),
 }
+# the moves the customer always sees on their timeline (the others stay internal)
+SEEN_MOVES = ("investigating", "customer_informed")
 CLOCKS = ("response", "resolution")
 LEVELS = ("warned", "escalated", "escalated2")
 
@@ -97,7 +103,7 @@ class ComplaintRow:
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    kind: str  # filed | status | note | reply | assign | escalation | score
+    kind: str  # filed | status | note | reply | outcome | assign | escalation | score | …
     from_status: str
     to_status: str
     visible: bool
@@ -372,15 +378,30 @@ def _stop_response(complaint: Complaint, now: datetime) -> None:
         complaint.response_by = None
 
 
+def _note(session: Session, complaint: Complaint, actor: Actor, body: str, visible: object) -> None:
+    """A note on the timeline, an entry of its own: internal unless `visible` is exactly True
+    (then a reply the customer sees, and the first one stops the first-response clock)."""
+    if not body:
+        return
+    shown = visible is True
+    if shown:
+        _stop_response(complaint, clock.now())
+    _event(session, complaint, actor, "reply" if shown else "note", body=body, visible=shown)
+
+
 @requires("complaint.handle")
 def move(
     session: Session, *, actor: Actor, complaint_id: int, to_status: str, note: str = "",
-    visible: bool = False,
+    visible: bool = False, outcome: str = "",
 ) -> ComplaintRow:  # fmt: skip
-    """Move a complaint one step of the workflow, with an optional note (`visible`: shown to the
-    customer). Refused: complaint.error.move (not a step from here)."""
+    """Move a complaint one step of the workflow, with an optional note (internal unless
+    `visible`) and, at customer_informed, the outcome told to the customer (which they see).
+    Field errors: note, outcome. Refused: complaint.error.move (not a step from here)."""
     errors: dict[str, str] = {}
     body = _text(note, "note", errors, required=False)
+    told = _text(outcome, "outcome", errors, required=False)
+    if told and to_status != "customer_informed":
+        errors["outcome"] = "complaint.error.outcome_not_here"
     if errors:
         raise ValidationFailed(errors)
     complaint = locked(session, complaint_id)
@@ -395,9 +416,12 @@ def move(
     if informed:
         complaint.informed_at, complaint.resolution_by = now, None
     _event(
-        session, complaint, actor, "status", from_status=before, to_status=to_status, body=body,
-        visible=informed or visible or to_status == "investigating",
+        session, complaint, actor, "status", from_status=before, to_status=to_status,
+        visible=to_status in SEEN_MOVES,
     )  # fmt: skip
+    if told:
+        _event(session, complaint, actor, "outcome", body=told, visible=True)
+    _note(session, complaint, actor, body, visible)
     _audit(session, actor, "complaint.move", complaint, status=to_status)
     if informed:
         _tell_customer(session, complaint, "complaint.informed_subject", "complaint.informed_body")
@@ -415,18 +439,18 @@ def add_note(
     if errors:
         raise ValidationFailed(errors)
     complaint = locked(session, complaint_id)
-    now = clock.now()
-    if visible:
-        _stop_response(complaint, now)
-    complaint.updated_at = now
-    _event(session, complaint, actor, "reply" if visible else "note", body=text, visible=visible)
-    _audit(session, actor, "complaint.note", complaint, visible=visible)
+    complaint.updated_at = clock.now()
+    _note(session, complaint, actor, text, visible)
+    _audit(session, actor, "complaint.note", complaint, visible=visible is True)
     return _rows(session, [complaint])[0]
 
 
 @requires("complaint.handle")
-def hold(session: Session, *, actor: Actor, complaint_id: int, note: str = "") -> ComplaintRow:
-    """On hold, waiting for the customer: both clocks pause."""
+def hold(
+    session: Session, *, actor: Actor, complaint_id: int, note: str = "", visible: bool = False
+) -> ComplaintRow:
+    """On hold, waiting for the customer: both clocks pause. The note is internal unless
+    `visible`."""
     errors: dict[str, str] = {}
     body = _text(note, "note", errors, required=False)
     if errors:
@@ -439,7 +463,8 @@ def hold(session: Session, *, actor: Actor, complaint_id: int, note: str = "") -
     complaint.held_status, complaint.held_since = before, now
     complaint.status, complaint.updated_at = "on_hold", now
     _event(session, complaint, actor, "status", from_status=before, to_status="on_hold",
-           body=body, visible=True)  # fmt: skip
+           visible=True)  # fmt: skip
+    _note(session, complaint, actor, body, visible)
     _audit(session, actor, "complaint.hold", complaint)
     return _rows(session, [complaint])[0]
 
@@ -552,8 +577,11 @@ def close(
 
 
 @requires("complaint.handle")
-def reopen(session: Session, *, actor: Actor, complaint_id: int, note: str) -> ComplaintRow:
-    """Reopen a closed complaint with a reason: a new resolution clock starts."""
+def reopen(
+    session: Session, *, actor: Actor, complaint_id: int, note: str, visible: bool = False
+) -> ComplaintRow:
+    """Reopen a closed complaint with a reason (internal unless `visible`): a new resolution
+    clock starts."""
     errors: dict[str, str] = {}
     body = _text(note, "note", errors, required=True)
     if errors:
@@ -569,7 +597,8 @@ def reopen(session: Session, *, actor: Actor, complaint_id: int, note: str) -> C
     complaint.status, complaint.updated_at = "reopened", now
     complaint.reopened_count += 1
     _event(session, complaint, actor, "status", from_status="closed", to_status="reopened",
-           body=body, visible=True)  # fmt: skip
+           visible=True)  # fmt: skip
+    _note(session, complaint, actor, body, visible)
     _audit(session, actor, "complaint.reopen", complaint)
     return _rows(session, [complaint])[0]
 

@@ -369,7 +369,7 @@ def _complaints(ctx: CopyContext) -> list[dict[str, str]]:
 
 
 def _complaint_timeline(ctx: CopyContext) -> list[dict[str, str]]:
-    """The timeline entries that carry text: notes, replies, notes on a status change. Internal
+    """The timeline entries that carry text: notes, replies, outcomes told to the customer. Internal
     notes too (they are about the customer); who wrote them is left out."""
     complaints = {c.id: c for c in _complaints_of(ctx)}
     if not complaints:

@@ -19,7 +19,14 @@ from sqlmodel import Session
 
 from custapp import clock
 from custapp.models import User
-from custapp.security.validators import REQUIRED, validate_cn_id, validate_mobile, validate_uscc
+from custapp.security.validators import (
+    REASON_PERSONAL,
+    REQUIRED,
+    holds_personal_number,
+    validate_cn_id,
+    validate_mobile,
+    validate_uscc,
+)
 from custapp.services.customer_fields import FIELDS, GENDERS, ID_TYPES, NATURES, SOURCE_CHANNELS
 from custapp.services.errors import ValidationFailed
 
@@ -236,10 +243,13 @@ def row_id(value: object) -> int:
 
 
 def check_reason(reason: object) -> str:
-    """A reason for a reveal or an override: 2..200 characters once stripped."""
+    """A reason for a reveal or an override: 2..200 characters once stripped, and no mobile,
+    ID or card number in it (the audit log stores it)."""
     text = reason.strip() if isinstance(reason, str) else ""
     if not REASON_LENGTH[0] <= len(text) <= REASON_LENGTH[1]:
         raise ValidationFailed({"reason": "customer.error.reason_required"})
+    if holds_personal_number(text):
+        raise ValidationFailed({"reason": REASON_PERSONAL})
     return text
 
 

@@ -7,7 +7,8 @@ their phone, the code and a new password of their own, and is logged in.
 - Only the code's bcrypt hash is stored, a newer code voids the older ones, and the code is shown
   to the front desk once (the caller must not keep it in state longer than the dialog).
 - Wrong phone, wrong code, a used or an expired code all give the same message, behind the same
-  per-phone and per-address back-off as the member login.
+  per-account rate and per-address back-off as the member login.
+- A new password ends every other session of the account.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from custapp import clock
-from custapp.models import LoginThrottle, MemberCode, User
+from custapp.models import MemberCode, User
 from custapp.security import passwords
 from custapp.services import audit, auth, customer_fields
 from custapp.services.actor import Actor
@@ -111,10 +112,8 @@ def activate(
     problems = passwords.password_problems(password or "", username="")
     if problems:
         raise ValidationFailed({"password": problems[0]})
-    now = clock.now()
     index = auth.phone_index((phone or "").strip())
-    keys = [f"member:{index}"] + ([f"ip:{ip}"] if ip else [])
-    wait = auth.throttle_wait(session, keys, now)
+    wait = auth.reserve_member_attempt(session, index=index, ip=ip)
     if wait:
         return auth.LoginResult(
             False, error="auth.member_wait", params={"seconds": wait}, kind="member"
@@ -122,6 +121,7 @@ def activate(
     user = session.exec(
         select(User).where(User.login_index == index, User.kind == "member")
     ).scalar_one_or_none()
+    now = clock.now()
     pending = []
     if user is not None and user.is_active:
         pending = session.exec(
@@ -145,7 +145,6 @@ def activate(
         auth.check_password(session, code, None)  # the same time whether or not one exists
     who = Actor(user_id=user_id, name="member", kind="member", ip=ip)
     if match is None:
-        auth.throttle_fail(session, keys, now)
         audit.record(session, actor=who, action="member.activate", outcome="failed")
         return auth.LoginResult(False, error="member.activate.invalid", kind="member")
     claimed = session.exec(
@@ -160,7 +159,8 @@ def activate(
     user.password_hash = passwords.hash_password(password, rounds=get_settings().bcrypt_rounds)
     user.must_change_password = False
     user.updated_at = now
-    session.exec(update(LoginThrottle).where(LoginThrottle.key == keys[0]).values(failures=0))
+    auth.end_sessions(session, user_id=user.id, reason="password_change")
+    auth.member_attempt_succeeded(session, ip)
     token = auth.start_session(session, user, ip)
     audit.record(
         session,

@@ -7,6 +7,11 @@
 - The card fee is its own payment record, never a stored-value entry, and never paid from it.
 - Balances and points belong to the customer, so a replacement card carries them as they are.
 - Audit entries hold ids, tier codes and amounts, never a value of the customer's data.
+- Limits (issue 14): a card's balance never exceeds settings.stored_value_cap_fen (the limit of
+  a registered single-purpose prepaid card), one top-up never exceeds settings.topup_max_fen.
+- Every operation that moves money takes `preview=True`: it runs every check of the real call
+  and returns what would happen (a Preview) without writing, for the confirmation the counter
+  shows; the commit is a second call that checks everything again.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from custapp.services.customer_input import MAX_FEN, check_reason, is_row_id
 from custapp.services.customers import display_names, live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.settings import get_settings
 
 MONEY_METHODS = tuple(m for m in PAYMENT_METHODS if m != "stored_value")  # fees, top-ups, 退卡
 MAX_PAGE_SIZE = 100
@@ -90,6 +96,16 @@ class TopupReceipt:
     balance_fen: int  # after the top-up
     store_name: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a money operation would do, for the confirmation before it is committed."""
+
+    amount_fen: int  # the money moved: a top-up, a refund, a void's payments
+    fee_fen: int = 0  # a card fee paid with it
+    balance_fen: int | None = None  # the stored value after it; None when no card is involved
+    needs_approval: bool = False  # a refund the counter may only ask for (审批)
 
 
 @dataclass(frozen=True)
@@ -367,6 +383,8 @@ def stored_value_problem(
         return "membership.error.no_active_card"
     if not refund and balance(session, customer_id) < amount_fen:
         return "membership.error.insufficient_balance"
+    if refund and balance(session, customer_id) + amount_fen > get_settings().stored_value_cap_fen:
+        return "membership.error.balance_over_cap"
     return None
 
 
@@ -383,7 +401,8 @@ def record_stored_value(
     store_id: int | None = None,
 ) -> StoredValueEntry:
     """Append one ledger entry; the caller holds the customer's row lock. The balance is checked
-    after the entry, in the same transaction: it never goes below zero."""
+    after the entry, in the same transaction: it never goes below zero, and an entry that adds
+    money never takes it above the cap."""
     entry = StoredValueEntry(
         customer_id=customer_id,
         card_id=card_id,
@@ -399,6 +418,8 @@ def record_stored_value(
     session.flush()
     if amount_fen < 0 and balance(session, customer_id) < 0:
         raise DomainError("membership.error.insufficient_balance")
+    if amount_fen > 0 and balance(session, customer_id) > get_settings().stored_value_cap_fen:
+        raise DomainError("membership.error.balance_over_cap")
     return entry
 
 
@@ -417,6 +438,19 @@ def _check_money(
     if value < minimum:
         errors[name] = key
     return value
+
+
+def _check_topup_limits(
+    session: Session, customer_id: int, amount: int, name: str, errors: dict[str, str]
+) -> None:
+    """A top-up within the single limit that keeps the balance within the cap."""
+    if not amount or name in errors:
+        return
+    settings = get_settings()
+    if amount > settings.topup_max_fen:
+        errors[name] = "membership.error.topup_over_limit"
+    elif balance(session, customer_id) + amount > settings.stored_value_cap_fen:
+        errors[name] = "membership.error.balance_over_cap"
 
 
 def _check_method(value: object, name: str, errors: dict[str, str]) -> str:
@@ -508,11 +542,12 @@ def issue_card(
     fee_method: str | None = None,
     member_class: str | None = None,
     application_attachment_id: int | None = None,
-) -> CardResult:
+    preview: bool = False,
+) -> CardResult | Preview:
     """Issue a card in one transaction: the membership application confirmed and signed by the
     customer (a checkbox, optionally the scanned form from the customer's attachments), the
-    tier's card fee paid separately, and the first top-up of at least the tier's minimum.
-    The member class defaults to unit for an organisation, else VIP.
+    tier's card fee paid separately, and the first top-up of at least the tier's minimum (and
+    within the limits). The member class defaults to unit for an organisation, else VIP.
     Field errors: tier, application_signed, application_attachment, first_topup, topup_method,
     fee_method, member_class; refused when the customer already holds an active card."""
     errors: dict[str, str] = {}
@@ -539,10 +574,13 @@ def issue_card(
         )
         if attachment is None or attachment.customer_id != customer.id:
             errors["application_attachment"] = "membership.error.attachment"
+    _check_topup_limits(session, customer.id, topup, "first_topup", errors)
     if errors:
         raise ValidationFailed(errors)
     if active_card(session, customer.id) is not None:
         raise DomainError("membership.error.has_active_card")
+    if preview:
+        return Preview(topup, tier.card_fee_fen, balance(session, customer.id) + topup)
     card = _new_card(
         session,
         MemberCard(
@@ -598,10 +636,11 @@ def upgrade_card(
     topup_fen: int,
     topup_method: str,
     fee_method: str | None = None,
-) -> CardResult:
+    preview: bool = False,
+) -> CardResult | Preview:
     """升级: the customer's signature confirmation, a top-up of at least the new tier's first
-    top-up and the new tier's card fee; the card number stays. Field errors: tier,
-    signature_confirmed, topup, topup_method, fee_method."""
+    top-up (within the limits) and the new tier's card fee; the card number stays. Field errors:
+    tier, signature_confirmed, topup, topup_method, fee_method."""
     card, customer = _card_for_update(session, card_id)
     _require_active(card)
     current = session.get(MemberTier, card.tier_code)
@@ -620,8 +659,11 @@ def upgrade_card(
         topup_method = _check_method(topup_method, "topup_method", errors)
     if tier and tier.card_fee_fen:
         fee_method = _check_method(fee_method, "fee_method", errors)
+    _check_topup_limits(session, customer.id, topup, "topup", errors)
     if errors:
         raise ValidationFailed(errors)
+    if preview:
+        return Preview(topup, tier.card_fee_fen, balance(session, customer.id) + topup)
     card.tier_code = tier.code
     card.upgraded_at = clock.now()
     fee = _fee(session, actor, card, tier, "upgrade", fee_method or "")
@@ -676,8 +718,14 @@ def replace_lost_card(
 
 @requires("card.close")
 def close_card(
-    session: Session, *, actor: Actor, card_id: int, refund_method: str | None, reason: str
-) -> ClosedCard:
+    session: Session,
+    *,
+    actor: Actor,
+    card_id: int,
+    refund_method: str | None,
+    reason: str,
+    preview: bool = False,
+) -> ClosedCard | Preview:
     """退卡: the remaining stored value is paid back by the chosen method (a closure_refund entry)
     and the card is closed for good; points stay with the customer. Field errors:
     refund_method, reason."""
@@ -692,6 +740,8 @@ def close_card(
         errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+    if preview:
+        return Preview(max(left, 0), 0, 0)
     if left > 0:
         record_stored_value(
             session, actor=actor, customer_id=customer.id, kind="closure_refund",
@@ -711,16 +761,26 @@ def close_card(
 
 @requires("topup.post")
 def topup(
-    session: Session, *, actor: Actor, card_id: int, amount_fen: int, method: str
-) -> TopupReceipt:
-    """充值 onto an active card; returns the receipt (小票). Field errors: amount, method."""
+    session: Session,
+    *,
+    actor: Actor,
+    card_id: int,
+    amount_fen: int,
+    method: str,
+    preview: bool = False,
+) -> TopupReceipt | Preview:
+    """充值 onto an active card, within the single limit and the balance cap; returns the receipt
+    (小票). Field errors: amount, method."""
     errors: dict[str, str] = {}
     amount = _check_money(amount_fen, "amount", errors, minimum=1, key="membership.error.amount")
     method = _check_method(method, "method", errors)
+    card, customer = _card_for_update(session, card_id)
+    _check_topup_limits(session, customer.id, amount, "amount", errors)
     if errors:
         raise ValidationFailed(errors)
-    card, customer = _card_for_update(session, card_id)
     _require_active(card)
+    if preview:
+        return Preview(amount, 0, balance(session, customer.id) + amount)
     entry = _topup_entry(session, actor, card, amount, method)
     audit.record(
         session,
@@ -838,6 +898,8 @@ def update_tier(
     if not _is_int(discount_pct) or not 1 <= discount_pct <= 100:
         errors["discount_pct"] = "orders.error.discount"
     minimum = _check_money(min_first_topup_fen, "min_first_topup", errors)
+    if minimum > get_settings().topup_max_fen:  # else no card of the tier could be issued
+        errors["min_first_topup"] = "membership.error.topup_over_limit"
     fee = _check_money(card_fee_fen, "card_fee", errors)
     if errors:
         raise ValidationFailed(errors)

@@ -4,6 +4,9 @@ Money is integer fen end to end. A purchase's paid amount is its total × the di
 rounded half up to the fen once per order; the payments (one or several methods) must add up to
 exactly that. A refund is a new order pointing at its purchase, never an edit. Both refresh the
 customer's stored classification in the same transaction (classification.refresh_customer).
+Cash refunded on one purchase beyond settings.refund_approval_fen needs `purchase.void`
+(cs_manager); the counter asks for it in 审批 (approvals.request_refund). A refund and a void
+take `preview=True` for the confirmation the counter shows before committing (membership.Preview).
 
 Audit entries hold ids only (the customer, the order, the purchase refunded) and, for a refund,
 the reason typed; listing a customer's orders is not audited separately: it is part of the
@@ -39,6 +42,7 @@ from custapp.services.customer_input import MAX_FEN, check_reason, is_row_id
 from custapp.services.customers import live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.settings import get_settings
 
 STORED_VALUE = "stored_value"
 MAX_LINES = 50
@@ -339,6 +343,27 @@ def _refunded(session: Session, purchase_ids: list[int]) -> dict[int, int]:
     return {oid: int(total or 0) for oid, total in rows}
 
 
+def _cash_refunded(session: Session, purchase_id: int) -> int:
+    """Σ paid back in cash by the refunds of a purchase."""
+    total = session.exec(
+        select(func.coalesce(func.sum(OrderPayment.amount_fen), 0))
+        .join(Order, Order.id == OrderPayment.order_id)
+        .where(
+            Order.original_order_id == purchase_id,
+            Order.kind == "refund",
+            OrderPayment.method == "cash",
+        )
+    ).scalar_one()
+    return int(total)
+
+
+def _stored_after(session: Session, customer_id: int, stored_fen: int) -> int | None:
+    """The stored value after `stored_fen` goes back to it; None without a card or a move."""
+    if not stored_fen and membership.active_card(session, customer_id) is None:
+        return None
+    return membership.balance(session, customer_id) + stored_fen
+
+
 @requires("purchase.post")
 def post_refund(
     session: Session,
@@ -348,10 +373,13 @@ def post_refund(
     amount_fen: int,
     payments: Sequence[tuple[str, int]],
     reason: str,
-) -> PostedOrder:
+    preview: bool = False,
+) -> PostedOrder | membership.Preview:
     """Refund part or all of what is left of a purchase (paid − refunded so far), paid back by
-    the given methods; the reason (2-200 characters) is kept in the audit entry. Field errors:
-    `amount`, `payments.<i>.method|amount`, `payments`, `reason`."""
+    the given methods; the reason (2-200 characters) is kept in the audit entry. Cash refunded
+    on the purchase beyond the threshold needs `purchase.void`, else it is refused (the preview
+    says needs_approval). Field errors: `amount`, `payments.<i>.method|amount`, `payments`,
+    `reason`."""
     purchase = session.get(Order, order_id) if is_row_id(order_id) else None
     if purchase is None:
         raise NotFound("error.not_found")
@@ -380,6 +408,18 @@ def post_refund(
         errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+    cash = sum(amount for method, amount in clean_payments if method == "cash")
+    needs_approval = (
+        cash > 0
+        and _cash_refunded(session, purchase.id) + cash > get_settings().refund_approval_fen
+        and not actor.can("purchase.void")
+    )
+    if preview:
+        stored = sum(amount for method, amount in clean_payments if method == STORED_VALUE)
+        after = _stored_after(session, customer.id, stored)
+        return membership.Preview(amount_fen, 0, after, needs_approval)
+    if needs_approval:
+        raise DomainError("orders.error.refund_needs_approval")
     refund = _insert(
         session,
         Order(
@@ -437,7 +477,9 @@ def voidable_purchase(session: Session, order_id: object) -> Order:
 
 
 @requires("purchase.void")
-def void_purchase(session: Session, *, actor: Actor, order_id: int, reason: str) -> PostedOrder:
+def void_purchase(
+    session: Session, *, actor: Actor, order_id: int, reason: str, preview: bool = False
+) -> PostedOrder | membership.Preview:
     """作废: cs_manager reverses a whole purchase on the local day it was posted, by a reversing
     order of kind "void" (never a deletion): the same payments go back (stored value as a
     correction entry), the points are taken back like a full refund. Field error: reason."""
@@ -445,6 +487,14 @@ def void_purchase(session: Session, *, actor: Actor, order_id: int, reason: str)
     purchase = voidable_purchase(session, order_id)
     customer = live_customer(session, purchase.customer_id, lock=True)
     purchase = voidable_purchase(session, purchase.id)  # again, under the customer's lock
+    paid_by = session.exec(
+        select(OrderPayment.method, OrderPayment.amount_fen)
+        .where(OrderPayment.order_id == purchase.id)
+        .order_by(OrderPayment.id)
+    ).all()
+    stored = sum(amount for method, amount in paid_by if method == STORED_VALUE)
+    if preview:
+        return membership.Preview(purchase.paid_fen, 0, _stored_after(session, customer.id, stored))
     void = _insert(
         session,
         Order(
@@ -462,16 +512,10 @@ def void_purchase(session: Session, *, actor: Actor, order_id: int, reason: str)
         ),
         "V",
     )
-    paid_by = session.exec(
-        select(OrderPayment.method, OrderPayment.amount_fen)
-        .where(OrderPayment.order_id == purchase.id)
-        .order_by(OrderPayment.id)
-    ).all()
     session.add_all(
         OrderPayment(order_id=void.id, method=method, amount_fen=amount)
         for method, amount in paid_by
     )
-    stored = sum(amount for method, amount in paid_by if method == STORED_VALUE)
     if stored:
         membership.record_stored_value(
             session, actor=actor, customer_id=customer.id, kind="correction", amount_fen=stored,

@@ -114,7 +114,7 @@ def list_users(
         select(UserStore.user_id, UserStore.store_id).where(UserStore.user_id.in_(ids))
     ):
         stores[uid].append(sid)
-    now = clock.now()
+    locked = auth.locked_logins(session, [u.username or "" for u in users])
     return [
         UserRow(
             id=u.id,
@@ -123,7 +123,7 @@ def list_users(
             roles=sorted(roles[u.id], key=STAFF_ROLES.index),
             store_ids=sorted(stores[u.id]),
             is_active=u.is_active,
-            locked=bool(u.locked_until and u.locked_until > now),
+            locked=(u.username or "") in locked,
             must_change_password=u.must_change_password,
             last_login_at=u.last_login_at,
         )
@@ -243,8 +243,7 @@ def reset_password(session: Session, *, actor: Actor, user_id: int) -> NewPasswo
     temporary = passwords.generate_temporary_password()
     user.password_hash = passwords.hash_password(temporary, rounds=get_settings().bcrypt_rounds)
     user.must_change_password = True
-    user.failed_logins = 0
-    user.locked_until = None
+    auth.unlock_login(session, user.username or "")
     user.updated_at = clock.now()
     auth.end_sessions(session, user_id=user_id, reason="password_reset")
     audit.record(

@@ -8,11 +8,13 @@ disabled or expired session stops working at its next event.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
 from reflex.state import _override_base_method  # Reflex's own marker for a base-method override
+from reflex_base.event import EventHandler
 
 from custapp.db import session_scope
 from custapp.i18n import CATALOGUES, normalize_locale, t
@@ -21,8 +23,20 @@ from custapp.services import auth, stores
 from custapp.services.actor import Actor
 from custapp.services.errors import DomainError, PermissionDenied, ValidationFailed
 from custapp.services.guard import ensure
+from custapp.settings import get_settings
+from custapp.states.event_arguments import CheckedSetVar, checked
 
 SESSION_COOKIE = "custapp_session"
+# why the login page is shown (login: not logged in); the login page names each but the last
+LOGIN_REASONS = (
+    "idle",
+    "expired",
+    "disabled",
+    "logout",
+    "password_reset",
+    "password_change",
+    "login",
+)
 
 # route, label key, icon, permission (None: every logged-in staff user)
 MENU = (
@@ -51,8 +65,26 @@ MENU = (
 )
 
 
+def fresh_tab(path: str) -> rx.event.EventSpec:
+    """A full page load of `path` under a new Reflex client token. Reflex keys a tab's state
+    tree by the token it keeps in sessionStorage, which outlives a login; a new one starts an
+    empty tree, so not even a var the server-side reset missed can reach the next user."""
+    return rx.call_script(f"sessionStorage.clear(); location.replace({json.dumps(path)})")
+
+
+def _refused(state: SessionState) -> rx.event.EventSpec:
+    """What the browser gets for an event whose arguments do not fit the handler."""
+    return rx.toast.error(t("error.bad_request", state.locale))
+
+
 class SessionState(rx.State):
-    token: str = rx.Cookie("", name=SESSION_COOKIE, same_site="strict", max_age=12 * 3600)
+    token: str = rx.Cookie(
+        "",
+        name=SESSION_COOKIE,
+        same_site="strict",
+        max_age=12 * 3600,
+        secure=get_settings().secure_cookies,  # CUSTAPP_SECURE_COOKIES behind HTTPS
+    )
     locale_pref: str = rx.Cookie("", name="custapp_locale", max_age=365 * 86400)
     locale: str = "zh_CN"
     msgs: dict[str, str] = CATALOGUES["zh_CN"]
@@ -65,6 +97,21 @@ class SessionState(rx.State):
     menu: list[dict[str, str]] = []
     active_href: str = ""
     _field_errors: dict[str, str] = {}
+
+    # --- arguments from the browser (issue 14, item 9) -------------------------------------
+
+    @classmethod
+    @_override_base_method
+    def _create_event_handler(cls, fn: Any, event_handler_cls: type = EventHandler):  # noqa: ANN401, ANN206
+        """Reflex registers every handler of this state and of every page state here: each one
+        refuses, with a message, arguments that do not fit its type hints
+        (custapp/states/event_arguments.py)."""
+        return super()._create_event_handler(checked(fn, _refused), event_handler_cls)
+
+    @classmethod
+    @_override_base_method
+    def _create_setvar(cls) -> None:
+        cls.setvar = cls.event_handlers["setvar"] = CheckedSetVar(cls, _refused)
 
     # --- leaving a page ------------------------------------------------------------------
 
@@ -82,6 +129,26 @@ class SessionState(rx.State):
         self._clear()
 
     # --- helpers (not events: leading underscore keeps them off the wire) ---------------
+
+    async def _start_over(self) -> None:
+        """Reset every state of this tab's tree to its defaults, backend vars too: at logout, at
+        login and on the way to the login page, nothing of the previous user stays. The tab's
+        language choice is the device's, not the user's."""
+        locale_pref = self.locale_pref
+        pending = [rx.State]
+        while pending:
+            cls = pending.pop()
+            await self.get_state(cls)  # with Redis, loads the states this event did not
+            pending.extend(cls.get_substates())
+        # Reflex's root holds only its own vars: router data, and is_hydrated, which must stay
+        # True or the browser writes no cookie from this event's changes (the new token).
+        for state in (await self.get_state(rx.State)).substates.values():
+            state.reset()
+        self.locale_pref = locale_pref
+
+    async def _to_login(self, reason: str) -> rx.event.EventSpec:
+        await self._start_over()
+        return fresh_tab(f"/login?reason={reason}")
 
     def _ip(self) -> str:
         return self.router.session.client_ip or ""
@@ -137,8 +204,7 @@ class SessionState(rx.State):
             self._apply_locale(self.locale_pref)
         check = self._resolve()
         if check.actor is None:
-            reason = check.ended or "login"
-            return None, [rx.redirect(f"/login?reason={reason}")]
+            return None, [SessionState.leave(check.ended or "login")]
         actor = check.actor
         path = self.router.url.path
         if actor.must_change_password and path != "/account":
@@ -204,13 +270,21 @@ class SessionState(rx.State):
             self._fill_shell(actor)
 
     @rx.event
-    def logout(self):
-        with session_scope() as session:
-            auth.logout(session, token=self.token, ip=self._ip())
-        self.token = ""
-        self.user_display = ""
-        self.menu = []
-        return rx.redirect("/login?reason=logout")
+    async def logout(self):
+        token, ip = self.token, self._ip()
+
+        def run() -> None:
+            with session_scope() as session:
+                auth.logout(session, token=token, ip=ip)
+
+        await asyncio.to_thread(run)
+        return await self._to_login("logout")
+
+    @rx.event
+    async def leave(self, reason: str):
+        """To the login page from a page whose login is gone (or never was), the tab's tree
+        started over. Called by any browser it only empties that browser's own tab."""
+        return await self._to_login(reason if reason in LOGIN_REASONS else "login")
 
     @rx.event
     async def heartbeat(self):
@@ -220,5 +294,4 @@ class SessionState(rx.State):
             return
         check = await asyncio.to_thread(lambda: self._resolve(touch=False))
         if check.actor is None:
-            self.user_display = ""
-            return rx.redirect(f"/login?reason={check.ended or 'login'}")
+            return await self._to_login(check.ended or "login")

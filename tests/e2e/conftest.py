@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.e2e.canaries import found_in_audit_log
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 FAILURES = ARTIFACTS / "e2e-failures"
@@ -158,7 +160,10 @@ def server(chromium, tmp_path_factory) -> Iterator[Server]:  # noqa: ANN001
     work = tmp_path_factory.mktemp("e2e")
     (work / "instance").mkdir()
     port = _free_port()
-    app = Server(f"http://localhost:{port}", _server_env(work / "instance", work / "web"))
+    url = f"http://localhost:{port}"
+    # the page's own origin is the one /_event and the API answer (issue 14 item 10)
+    env = {**_server_env(work / "instance", work / "web"), "CUSTAPP_ALLOWED_ORIGINS": url}
+    app = Server(url, env)
     app.cli("migrate")
     app.cli("seed-demo")
     log = SERVER_LOG.open("a")
@@ -213,6 +218,15 @@ def server(chromium, tmp_path_factory) -> Iterator[Server]:  # noqa: ANN001
 @pytest.fixture(scope="session")
 def base_url(server: Server) -> str:
     return server.url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_canary_in_the_audit_log(server: Server) -> Iterator[None]:
+    """At the end of the browser session, no canary typed into a login, a reason or a note is in
+    any text column of the audit log (issue 14, acceptance 6)."""
+    yield
+    found = found_in_audit_log(server.env["CUSTAPP_DATABASE_URL"])
+    assert not found, f"the audit log holds canary values (seq, column, value): {found}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,7 +2,9 @@
 member files a complaint in 我的投诉 and gets its T… number; the front desk finds it on the
 member's profile; the manager assigns it on 投诉管理; the handler works it to 客户已告知 (with an
 internal note on the way) and asks for a points compensation, which the manager approves in 审批;
-the member sees only the customer-visible entries, the outcome and the points, and gives a score;
+the member sees only the customer-visible entries, the outcome and the points, and gives a score
+(issue 14 item 12: the handler's notes are internal until 客户可见 is ticked, and a ticked note
+clicked three times reaches the member once);
 the handler records the return visit; a close without a root cause is refused next to the field;
 the manager closes it and the KPI cards move."""
 
@@ -27,6 +29,8 @@ pytestmark = pytest.mark.e2e
 ZH = CATALOGUES["zh_CN"]
 HANDLER = "王前台"  # the demo front desk
 INTERNAL = "内部：当班收银员为新员工，已安排再培训"
+CHECKING = "已收到，正在核实当天的收银记录"
+TICKED = "您好，收银记录已调出，今天内给您答复"
 OUTCOME = "经核实当天多收了 10 元，已退回您的储值卡，另补偿 50 积分，向您致歉。"
 VISIT = "回访：客户表示已收到退款和积分，满意"
 COMPLAINT_URL = re.compile(r"/complaints/(\d+)$")
@@ -78,11 +82,17 @@ def _kpis(page) -> dict[str, int]:  # noqa: ANN001
     }
 
 
-def _move(page, to_status: str, text: str = "") -> None:  # noqa: ANN001
+def _move(page, to_status: str, text: str = "", outcome: str = "") -> None:  # noqa: ANN001
+    """A move with an internal note (客户可见 left unticked) and, at 已告知客户, the outcome."""
     page.get_by_test_id(f"move-{to_status}").click()
     dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_test_id("action-visibility")).to_have_text(
+        ZH["complaint_pages.will_be_internal"]
+    )
     if text:
         page.fill("#action-text", text)
+    if outcome:
+        page.fill("#action-outcome", outcome)
     dialog.get_by_test_id("action-submit").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("complaint-status").first).to_have_text(
@@ -126,17 +136,27 @@ def test_a_member_complaint_from_the_portal_to_its_closing(app, new_context) -> 
     manager.get_by_test_id("assign-submit").click()
     expect(rows.filter(has_text=number).get_by_test_id("row-assignee")).to_have_text(HANDLER)
 
-    # the handler works it: an internal note, then 客户已告知 with the outcome
+    # the handler works it: internal notes, one ticked 客户可见, then 客户已告知 with the outcome
     on_profile.get_by_test_id("complaint-link").click()
     expect(desk).to_have_url(COMPLAINT_URL)
     complaint_id = int(COMPLAINT_URL.search(desk.url).group(1))
     expect(desk.get_by_test_id("complaint-assignee")).to_have_text(HANDLER)
     expect(desk.get_by_test_id("complaint-description")).to_have_text(description)
-    _move(desk, "investigating", "已收到，正在核实当天的收银记录")
+    _move(desk, "investigating", CHECKING)
     desk.get_by_test_id("action-note").click()
     desk.fill("#action-text", INTERNAL)
     desk.get_by_role("dialog").get_by_test_id("action-submit").click()
     expect(desk.get_by_role("dialog")).to_be_hidden()
+    desk.get_by_test_id("action-note").click()
+    dialog = desk.get_by_role("dialog")
+    desk.fill("#action-text", TICKED)
+    dialog.get_by_test_id("action-visible").click()
+    expect(dialog.get_by_test_id("action-visibility")).to_have_text(
+        ZH["complaint_pages.will_be_visible"]
+    )
+    dialog.get_by_test_id("action-submit").click(click_count=3)  # an impatient handler
+    expect(dialog).to_be_hidden()
+    expect(desk.get_by_test_id("timeline-entry").filter(has_text=TICKED)).to_have_count(1)
     _move(desk, "solution_proposed")
 
     # 申请补偿: 50 points, decided by the manager in 审批
@@ -175,7 +195,7 @@ def test_a_member_complaint_from_the_portal_to_its_closing(app, new_context) -> 
     desk.reload()
     expect(desk.get_by_test_id("timeline-entry").filter(
         has_text=ZH["complaint_pages.kind.compensation"])).to_have_count(1)  # fmt: skip
-    _move(desk, "customer_informed", OUTCOME)
+    _move(desk, "customer_informed", "客户电话中语气平和", outcome=OUTCOME)
 
     # the member sees the outcome and the compensation, not the internal note, and scores it
     app.goto_shell(member, "/portal/complaints")
@@ -188,7 +208,10 @@ def test_a_member_complaint_from_the_portal_to_its_closing(app, new_context) -> 
     expect(dialog.get_by_test_id("complaint-outcome")).to_have_text(OUTCOME)
     timeline = dialog.get_by_test_id("complaint-timeline")
     expect(timeline).to_contain_text(ZH["portal_complaints.event.filed"])
-    expect(timeline).to_contain_text("已收到，正在核实当天的收银记录")
+    expect(timeline.get_by_test_id("timeline-body").filter(has_text=TICKED)).to_have_count(1)
+    expect(timeline.get_by_test_id("timeline-body").filter(has_text=OUTCOME)).to_have_count(1)
+    for internal in (CHECKING, "客户电话中语气平和"):
+        expect(timeline).not_to_contain_text(internal)
     expect(timeline).to_contain_text(
         ZH["portal_complaints.event.compensation"].format(detail="50 积分")
     )

@@ -99,19 +99,24 @@ def test_front_desk_files_and_handles_the_manager_assigns(app, new_context) -> N
     expect(page.get_by_test_id("action-assign")).to_have_count(0)
     page.get_by_test_id("move-investigating").click()
     dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text(ZH["complaint_pages.will_be_visible"])
+    visibility = dialog.get_by_test_id("action-visibility")
+    expect(visibility).to_have_text(ZH["complaint_pages.will_be_internal"])  # until ticked
     page.fill("#action-text", MOVE_NOTE)
+    dialog.get_by_test_id("action-visible").click()  # 客户可见
+    expect(visibility).to_have_text(ZH["complaint_pages.will_be_visible"])
     dialog.get_by_test_id("action-submit").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("complaint-status").first).to_have_text(
         ZH["complaint.status.investigating"]
     )
-    moved = _entry(page, MOVE_NOTE)
-    expect(moved).to_contain_text(
-        f"{ZH['complaint.status.received']} → {ZH['complaint.status.investigating']}"
+    moved = _entry(
+        page, f"{ZH['complaint.status.received']} → {ZH['complaint.status.investigating']}"
     )
     expect(moved.get_by_test_id("entry-visible")).to_have_text(ZH["complaint_pages.visible"])
     expect(moved).to_contain_text("王前台")
+    expect(_entry(page, MOVE_NOTE).get_by_test_id("entry-visible")).to_have_text(
+        ZH["complaint_pages.visible"]
+    )
 
     page.get_by_test_id("action-note").click()
     dialog = page.get_by_role("dialog")
@@ -136,7 +141,7 @@ def test_front_desk_files_and_handles_the_manager_assigns(app, new_context) -> N
         app,
         "SELECT kind, visible FROM complaint_events WHERE complaint_id = ? ORDER BY id",
         complaint_id,
-    ) == [("filed", 1), ("status", 1), ("note", 0), ("reply", 1)]
+    ) == [("filed", 1), ("status", 1), ("reply", 1), ("note", 0), ("reply", 1)]
 
     # 待处理投诉 lists it (unassigned, of the front desk's store)
     app.goto_shell(page, "/my-complaints")

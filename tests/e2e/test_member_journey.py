@@ -53,6 +53,7 @@ def test_member_activates_requests_a_gift_and_sees_the_approval(app, page, new_c
     _choose(dialog, "action-fee_method", ZH["orders.method.cash"])
     dialog.get_by_test_id("action-confirmed").click()
     dialog.get_by_test_id("action-submit").click()
+    dialog.get_by_test_id("money-confirm").click()  # the amount confirmed (issue 14)
     expect(dialog).to_be_hidden()
     dialog = _purchase(page, "199.90")
     expect(dialog.get_by_test_id("draft-paid")).to_have_text("¥179.91")

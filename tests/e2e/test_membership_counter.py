@@ -1,7 +1,10 @@
 """会员卡 at the front desk (issue 5, acceptance 1, the counter's part): issue a 银卡 with a ¥200
 first top-up (minimum ¥100) and the ¥10 card fee paid separately; post a ¥199.90 purchase from
 the stored value (¥179.91 charged, 179 points, ¥20.09 left); replace the lost card; post again
-with the new number in place. Then the demo member's own 会员中心 on a desktop and a phone."""
+with the new number in place; top up ¥100 typed in full-width digits. Money moves only from the
+confirmation that names the amount and the balance after it (issue 14), and a first top-up of
+¥99,999,999,999.00 is refused next to the amount. Then the demo member's own 会员中心 on a desktop
+and a phone."""
 
 from __future__ import annotations
 
@@ -64,9 +67,20 @@ def test_front_desk_card_life_and_stored_value_purchase(app, page) -> None:  # n
         ZH["membership.error.application_unsigned"]
     )
     assert _db(app, "SELECT count(*) FROM member_cards WHERE customer_id = ?", cid) == [(0,)]
-    dialog.locator("#action-amount").fill("200")
     dialog.get_by_test_id("action-confirmed").click()
+    dialog.locator("#action-amount").fill("99,999,999,999.00")
     dialog.get_by_test_id("action-submit").click()
+    expect(dialog.get_by_test_id("field-amount").get_by_test_id("field-error")).to_have_text(
+        ZH["membership.error.topup_over_limit"]
+    )
+    dialog.locator("#action-amount").fill("200")
+    dialog.get_by_test_id("action-submit").click()
+    confirm = dialog.get_by_test_id("money-confirm-text")
+    expect(confirm).to_have_text(
+        ZH["membership.confirm.issue"].format(amount="¥200.00", fee="¥10.00", balance="¥200.00")
+    )
+    assert _db(app, "SELECT count(*) FROM member_cards WHERE customer_id = ?", cid) == [(0,)]
+    dialog.get_by_test_id("money-confirm").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("card-tier")).to_have_text("银卡")
     expect(page.get_by_test_id("card-balance")).to_have_text("¥200.00")
@@ -115,6 +129,26 @@ def test_front_desk_card_life_and_stored_value_purchase(app, page) -> None:  # n
     expect(page.get_by_test_id("card-balance")).to_have_text("¥11.09")
     expect(page.get_by_test_id("card-points")).to_have_text("188")
     expect(page.get_by_test_id("ledger-row")).to_have_count(3)  # top-up and two spends
+
+    # 充值 ¥100 typed in full-width digits: 返回修改 keeps the form, only 确认 posts
+    page.get_by_test_id("membership-topup").click()
+    dialog = page.get_by_role("dialog")
+    dialog.locator("#action-amount").fill("１００")
+    _choose(dialog, "action-method", ZH["orders.method.cash"])
+    dialog.get_by_test_id("action-submit").click()
+    text = ZH["membership.confirm.topup"].format(amount="¥100.00", balance="¥111.09")
+    expect(dialog.get_by_test_id("money-confirm-text")).to_have_text(text)
+    dialog.get_by_test_id("money-back").click()
+    expect(dialog.locator("#action-amount")).to_have_value("１００")
+    dialog.get_by_test_id("action-submit").click()
+    expect(dialog.get_by_test_id("money-confirm-text")).to_have_text(text)
+    assert _db(app, "SELECT count(*) FROM stored_value_entries WHERE customer_id = ?", cid) == [
+        (3,)
+    ]
+    dialog.get_by_test_id("money-confirm").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("card-balance")).to_have_text("¥111.09")
+    expect(page.get_by_test_id("ledger-row")).to_have_count(4)
     expect(page.get_by_text("An error occurred")).to_have_count(0)  # no handler failed
     _shot(page, "membership-tab.png")
 

@@ -137,6 +137,10 @@ def test_front_desk_posts_a_split_payment_purchase(app, page, new_context) -> No
     refund.get_by_test_id("refund-amount").fill("20")
     refund.get_by_test_id("refund-reason").fill("礼盒破损")
     refund.get_by_test_id("refund-submit").click()
+    expect(refund.get_by_test_id("money-confirm-text")).to_contain_text("¥20.00")
+    refunds = "SELECT count(*) FROM orders WHERE kind = 'refund' AND customer_id = ?"
+    assert _db(app, refunds, cid) == [(0,)]  # nothing before 确认
+    refund.get_by_test_id("money-confirm").click()
     expect(refund).to_be_hidden()
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text(ZH["orders.kind.refund"])

@@ -34,7 +34,7 @@ with session_scope() as session:
     for step in ("investigating", "solution_proposed"):
         complaints.move(session, actor=system_actor("e2e"), complaint_id=cid, to_status=step)
     complaints.move(session, actor=system_actor("e2e"), complaint_id=cid,
-                    to_status="customer_informed", note=sys.argv[2])
+                    to_status="customer_informed", outcome=sys.argv[2])
 """
 
 

@@ -50,6 +50,7 @@ def _new_member(app, page) -> tuple[int, str, str]:  # noqa: ANN001
     _choose(dialog, "action-fee_method", ZH["orders.method.cash"])
     dialog.get_by_test_id("action-confirmed").click()
     dialog.get_by_test_id("action-submit").click()
+    dialog.get_by_test_id("money-confirm").click()  # the amount confirmed (issue 14)
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("card-balance")).to_have_text("¥200.00")
     card = page.get_by_test_id("card-number").inner_text().split("：")[-1]
@@ -161,6 +162,8 @@ def test_receipts_tiers_and_void(app, page, new_context) -> None:  # noqa: ANN00
     expect(dialog.get_by_test_id("field-error")).to_have_text(ZH["customer.error.reason_required"])
     dialog.get_by_test_id("void-reason").fill("收银录错金额")
     dialog.get_by_test_id("void-submit").click()
+    expect(dialog.get_by_test_id("money-confirm-text")).to_contain_text("¥90.00")
+    dialog.get_by_test_id("money-confirm").click()
     expect(dialog).to_be_hidden()
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text(ZH["orders.kind.void"])

@@ -209,8 +209,7 @@ def test_the_complaint_page_loads_the_timeline_and_handles(world) -> None:  # no
     page.open_action("move", "closed")
     assert not page.action_open
     page.open_action("move", "investigating")
-    page.set_action_visible(False)
-    _ok(page.submit_action({"text": NOTE}))
+    _ok(page.submit_action({"text": NOTE}))  # 客户可见 not ticked: an internal note
     assert not page.action_open and page.h["status"] == "investigating"
     assert page.h["response_by"] == ""  # the first-response clock stopped
 
@@ -219,15 +218,16 @@ def test_the_complaint_page_loads_the_timeline_and_handles(world) -> None:  # no
     assert page.submit_action({"text": "  "}) is None  # a reply needs text
     assert page.action_field_error == t("complaint.error.body_required", "en")
     _ok(page.submit_action({"text": REPLY}))
-    assert [e["kind"] for e in page.timeline] == ["reply", "status", "filed"]
+    assert [e["kind"] for e in page.timeline] == ["reply", "note", "status", "filed"]
     newest = page.timeline[0]
     assert (newest["body"], newest["visible"], newest["who"]) == (REPLY, "1", "desk.one")
-    assert page.timeline[1]["change"] == (
+    assert page.timeline[2]["change"] == (
         f"{t('complaint.status.received', 'en')} → {t('complaint.status.investigating', 'en')}"
     )
     assert _events(filed.id) == [
         ("filed", None, "received", True),
         ("status", "received", "investigating", True),
+        ("note", None, None, False),
         ("reply", None, None, True),
     ]
 
@@ -245,6 +245,46 @@ def test_the_complaint_page_loads_the_timeline_and_handles(world) -> None:  # no
     page.leave()
     for secret in (DESCRIPTION, DESIRED, NOTE, REPLY):
         assert secret not in _state_text(root), secret
+
+
+def test_a_note_is_internal_unless_ticked_and_written_once(world) -> None:  # noqa: ANN001
+    """Issue 14 item 12: every note dialog opens with 客户可见 unticked (only 回复客户 is for the
+    customer by choice); a submit without the tick, or with a forged form field, writes an
+    internal note; clicks queued while the first submit ran write the note once."""
+    _, _, filed = _file_on_profile(world)
+    _, page = _complaint_page(_staff_token("desk.one"), filed.id)
+    for action, to in (("move", "investigating"), ("note", ""), ("hold", "")):
+        page.open_action(action, to)
+        assert page.action_open and not page.action_visible and not page.action_locked, action
+    page.open_action("reply")
+    assert page.action_visible and page.action_locked
+    page.set_action_visible(False)
+    assert page.action_visible  # a reply is always the customer's
+
+    page.open_action("move", "investigating")
+    for _ in range(3):  # three clicks on 确定 before the first answer came back
+        _ok(page.submit_action({"text": NOTE, "visible": "on"}))
+    page.open_action("note")
+    page.set_action_visible(True)
+    assert page.action_visible
+    for _ in range(3):
+        _ok(page.submit_action({"text": REPLY}))
+    assert _events(filed.id) == [
+        ("filed", None, "received", True),
+        ("status", "received", "investigating", True),
+        ("note", None, None, False),
+        ("reply", None, None, True),
+    ]
+    assert [(e["body"], e["visible"]) for e in page.timeline[:2]] == [(REPLY, "1"), (NOTE, "")]
+
+    page.open_compensation()
+    for _ in range(3):
+        _ok(page.request_compensation({"points": "50", "reason": "多收款致歉"}))
+    with session_scope() as session:
+        asked = session.exec(
+            select(ApprovalRequest).where(ApprovalRequest.complaint_id == filed.id)
+        ).all()
+    assert len(asked) == 1
 
 
 def test_front_desk_may_not_close_or_assign(world) -> None:  # noqa: ANN001

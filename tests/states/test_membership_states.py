@@ -78,9 +78,15 @@ def test_front_desk_issues_and_tops_up_but_cannot_close_or_adjust(world) -> None
             "confirmed": "on",
         }
     )
+    assert state.confirm_text == t(
+        "membership.confirm.issue", "en", amount="¥200.00", fee="¥10.00", balance="¥200.00"
+    )
+    assert _count(MemberCard) == 1  # nothing before 确认
+    state.confirm_action()
     assert state.action == "" and state.summary["balance"] == "¥200.00"
     state.open_action("topup")
-    result = state.submit_action({"amount": "50.5", "method": "wechat"})
+    assert state.submit_action({"amount": "50.5", "method": "wechat"}) is None
+    result = state.confirm_action()
     assert result and None not in result  # Reflex refuses a handler's list holding None
     assert state.summary["balance"] == "¥250.50" and state.total == 2
 
@@ -146,3 +152,57 @@ def test_the_front_desk_asks_for_a_points_adjustment_and_cannot_adjust(world) ->
     state.submit_action({"points": "30", "reason": "活动补发积分"})
     assert state.action_error == t("error.permission_denied", "en")
     assert _count(PointsEntry) == points_before
+
+
+def test_a_top_up_is_committed_only_from_its_confirmation(world) -> None:  # noqa: ANN001
+    _, state = _desk(world["李会员"])  # gold, ¥600 on the card
+    entries = _count(StoredValueEntry)
+    state.open_action("topup")
+    assert state.limits_hint == t(
+        "membership.limits_hint", "en", topup="¥2,000.00", cap="¥5,000.00"
+    )
+    for typed, key in (
+        ("abc", "membership.error.amount"),
+        ("99999999999999999", "membership.error.amount"),
+        ("99,999,999,999.00", "membership.error.topup_over_limit"),
+        ("９９９９９９９９９９９", "membership.error.topup_over_limit"),
+        ("2000.01", "membership.error.topup_over_limit"),
+    ):
+        assert state.submit_action({"amount": typed, "method": "cash"}) is None
+        assert state.errors == {"amount": t(key, "en")} and state.confirm_text == "", typed
+    assert state.confirm_action() is None and _count(StoredValueEntry) == entries
+    # a tired clerk's ways of writing ¥1,000: full-width digits, a comma, the yuan sign
+    for typed in ("１,０００", "¥1,000", "1000.00"):
+        state.back_action()
+        assert state.submit_action({"amount": typed, "method": "cash"}) is None
+        assert state.confirm_text == t(
+            "membership.confirm.topup", "en", amount="¥1,000.00", balance="¥1,600.00"
+        ), typed
+    assert _count(StoredValueEntry) == entries  # nothing before 确认
+    result = state.confirm_action()
+    assert result and None not in result
+    assert state.summary["balance"] == "¥1,600.00" and _count(StoredValueEntry) == entries + 1
+    assert state.confirm_action() is None and _count(StoredValueEntry) == entries + 1  # once
+
+
+def test_the_confirmation_commits_what_the_server_holds_and_checks_it_again(world) -> None:  # noqa: ANN001
+    _, state = _desk(world["李会员"])
+    state.open_action("topup")
+    state.submit_action({"amount": "2,000", "method": "cash"})
+    assert "¥2,600.00" in state.confirm_text
+    state.back_action()  # 返回修改: nothing is held any more
+    assert state.confirm_text == "" and state.confirm_action() is None
+    state.submit_action({"amount": "2,000", "method": "cash"})
+    # meanwhile another counter tops the card up: the held ¥2,000 would pass the cap now
+    with session_scope() as session:
+        card = membership.active_card(session, world["李会员"])
+        for _ in range(2):
+            membership.topup(
+                session, actor=system_actor("test"), card_id=card.id, amount_fen=200_000,
+                method="cash",
+            )  # fmt: skip
+    entries = _count(StoredValueEntry)
+    assert state.confirm_action() is None
+    assert state.errors == {"amount": t("membership.error.balance_over_cap", "en")}
+    assert state.confirm_text == "" and state.action == "topup"  # back at the form
+    assert _count(StoredValueEntry) == entries

@@ -159,7 +159,7 @@ def test_a_score_only_after_the_outcome_was_told(world) -> None:  # noqa: ANN001
 
     _handle(world, complaint_id, complaints.move, to_status="investigating")
     _handle(world, complaint_id, complaints.move, to_status="solution_proposed")
-    _handle(world, complaint_id, complaints.move, to_status="customer_informed", note=REPLY)
+    _handle(world, complaint_id, complaints.move, to_status="customer_informed", outcome=REPLY)
     state.close_complaint()
     state.open_complaint(str(complaint_id))
     assert state.d["status"] == "customer_informed" and state.d["can_rate"] == "1"

@@ -133,7 +133,7 @@ def test_front_desk_asks_for_a_void_and_cannot_void_by_calling_the_handler(world
     assert row["voidable"] == "1" and not state.can_void and state.void_asks
     state.open_void(row["id"])
     assert state.void_open
-    result = run(state.submit_void({"reason": "录错金额"}))
+    result = state.submit_void({"reason": "录错金额"})  # asking moves no money: no confirmation
     assert result is not None and not state.void_open and _voids() == 0
     with session_scope() as session:
         asked = session.exec(select(ApprovalRequest)).scalar_one()
@@ -146,8 +146,8 @@ def test_front_desk_asks_for_a_void_and_cannot_void_by_calling_the_handler(world
     # a browser flipping the page's mode and calling submit_void anyway: the service refuses
     state.void_asks = False
     state._void_id = world["order"].id
-    assert run(state.submit_void({"reason": "录错金额"})) is None
-    assert state.void_error == t("error.permission_denied", "en")
+    assert state.submit_void({"reason": "录错金额"}) is None
+    assert state.void_error == t("error.permission_denied", "en") and state.void_confirm == ""
     assert _voids() == 0
 
 
@@ -156,9 +156,11 @@ def test_the_manager_voids_todays_purchase_with_a_reason(world) -> None:  # noqa
     state.load()
     state.open_void(state.rows[0]["id"])
     assert state.void_open and state.void_number == world["order"].number
-    run(state.submit_void({"reason": " "}))
+    state.submit_void({"reason": " "})
     assert state.void_reason_error and state.void_open and _voids() == 0
-    result = run(state.submit_void({"reason": "录错金额"}))
+    assert state.submit_void({"reason": "录错金额"}) is None
+    assert "¥90.00" in state.void_confirm and _voids() == 0  # shown, not yet committed
+    result = run(state.confirm_void())
     assert result and None not in result
     assert not state.void_open and _voids() == 1
     void, purchase = state.rows

@@ -167,7 +167,9 @@ def test_the_inbox_gathers_redemptions_voids_and_adjustments_oldest_first(world)
 
     box = call(approvals.inbox, boss)
     assert box.total == 3
-    assert box.counts == {"redemption": 1, "order_void": 1, "points_adjust": 1, "compensation": 0}
+    assert box.counts == {
+        "redemption": 1, "order_void": 1, "order_refund": 0, "points_adjust": 1, "compensation": 0,
+    }  # fmt: skip
     assert [(i.kind, (i.redemption or i.approval).id) for i in box.items] == [
         ("redemption", redemption),
         ("order_void", void.id),

@@ -236,3 +236,122 @@ def test_a_rolled_back_entry_never_reaches_the_checkpoint(db):
     _write(1)
     assert _slots() == [before[1], before[1] + 1]
     assert _verify().ok
+
+
+# --- a rewritten tail: delete the newest rows, rewind the head, write past the checkpoint ---
+
+
+def _rewrite_tail(first_deleted: int) -> None:
+    """What someone with write access to the database alone can do: delete the rows from
+    `first_deleted` on and rewind the head to the row before, so new entries chain on."""
+    with session_scope() as session:
+        mac = session.exec(
+            select(AuditEntry.mac).where(AuditEntry.seq == first_deleted - 1)
+        ).scalar_one()
+    _sql(f"DELETE FROM audit_log WHERE seq >= {first_deleted}")
+    _sql(f"UPDATE audit_head SET seq = {first_deleted - 1}, mac = '{mac}' WHERE id = 1")
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_rewritten_tail_that_overtakes_the_checkpoint_is_caught(log, k):
+    _rewrite_tail(log - k + 1)
+    _write(k + 1, name="after")
+    result = _verify()
+    assert not result.ok
+    assert (result.bad_seq, result.problem) == (log, "audit.verify.rewritten")
+    assert audit.read_checkpoint()["seq"] == log  # the checkpoint never left the old chain
+
+
+def test_a_rewritten_tail_written_in_one_transaction_is_caught(log):
+    _rewrite_tail(log - 1)
+    _write_many(4)
+    result = _verify()
+    assert (result.ok, result.bad_seq, result.problem) == (False, log, "audit.verify.rewritten")
+
+
+def test_failed_logins_after_a_rewound_head_do_not_make_verify_green(log, capsys):
+    _rewrite_tail(log - 2)
+    for _ in range(4):
+        with session_scope() as session:
+            auth.login_staff(session, username="nobody", password="Wrong-1234", ip="10.0.0.9")
+    assert cli.main(["audit", "verify"]) != 0
+    assert str(log) in capsys.readouterr().err
+
+
+def test_the_checkpoint_follows_the_chain_when_commits_finish_out_of_order(log):
+    """A later transaction's checkpoint write may run before an earlier one's: the later one
+    still descends from the stored checkpoint, through rows it did not write itself."""
+    with session_scope() as session:
+        audit.record(session, actor=system_actor("test"), action="test.first")
+        pending = list(session.info[audit._PENDING])
+        session.info[audit._PENDING] = []  # hold this transaction's checkpoint write back
+    _write(2)
+    for seq, mac in pending:
+        audit.write_checkpoint(seq, mac)
+    assert audit.read_checkpoint()["seq"] == log + 3
+    assert _verify().ok
+
+
+def test_writing_after_a_clean_commit_reads_no_audit_row(log):
+    """The hot path: the transaction's base is the checkpoint, so descent costs no query."""
+    from sqlalchemy import event
+
+    from custapp.db import get_engine
+
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    try:
+        _write(1)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+    assert not [s for s in statements if "FROM audit_log" in s]
+
+
+def _staff(username: str, roles: list[str]) -> int:
+    with session_scope() as session:
+        return bootstrap.create_staff_user(
+            session, actor=system_actor("test"), username=username, display_name=username,
+            roles=roles, password=PASSWORD,
+        )  # fmt: skip
+
+
+def _alerted() -> list[int]:
+    from custapp.models import OutboxMessage
+
+    with session_scope() as session:
+        return sorted(
+            session.exec(
+                select(OutboxMessage.user_id).where(OutboxMessage.purpose == "staff_alert")
+            ).scalars()
+        )
+
+
+def test_a_failed_verify_alerts_compliance_and_the_auditors(db):
+    ids = [_staff("comp.one", ["compliance"]), _staff("audit.one", ["auditor"])]
+    _staff("desk.one", ["front_desk"])
+    _write(4)
+    before = _alerted()
+    assert cli.main(["audit", "verify"]) == 0 and _alerted() == before
+    total = _verify().checked
+    _rewrite_tail(total - 1)
+    _write(3)
+    assert cli.main(["audit", "verify"]) != 0
+    assert _alerted() == sorted(before + ids)
+
+
+def test_the_auditors_verify_button_alerts_too(db):
+    auditor = Actor(
+        user_id=_staff("audit.one", ["auditor"]), name="audit.one", roles=frozenset({"auditor"})
+    )
+    comp_id = _staff("comp.one", ["compliance"])
+    _write(3)
+    before = _alerted()
+    _sql("UPDATE audit_log SET reason = 'x' WHERE seq = 2")
+    with session_scope() as session:
+        result = audit.check_chain(session, actor=auditor)
+    assert (result.ok, result.bad_seq) == (False, 2)
+    assert _alerted() == sorted([*before, auditor.user_id, comp_id])

@@ -222,7 +222,33 @@ def test_password_reset_ends_sessions_and_forces_a_change(admin, staff):
     assert resolve(fresh.token).actor.must_change_password
 
 
+def test_password_reset_ends_every_session_of_the_login(admin, staff):
+    tokens = [login("alice", PASSWORD, ip=f"10.0.0.{n}").token for n in range(3)]
+    other = login("root.admin", PASSWORD).token
+    with session_scope() as session:
+        users.reset_password(session, actor=admin, user_id=staff)
+    assert [resolve(token).ended for token in tokens] == ["password_reset"] * 3
+    assert resolve(other).actor is not None
+
+
 # --- password change --------------------------------------------------------------------------
+
+
+def test_change_password_ends_every_other_session_of_the_login(admin, staff):
+    current, *others = [login("alice", PASSWORD, ip=f"10.0.0.{n}").token for n in range(3)]
+    bystander = login("root.admin", PASSWORD).token
+    actor = resolve(current).actor
+    with session_scope() as session:
+        auth.change_password(
+            session,
+            actor=actor,
+            current=PASSWORD,
+            new="Brand-new-pass-7",
+            confirm="Brand-new-pass-7",
+        )
+    assert resolve(current).actor.user_id == staff
+    assert [resolve(token).ended for token in others] == ["password_change"] * 2
+    assert resolve(bystander).actor is not None
 
 
 RULE_BREAKS = [

@@ -158,7 +158,7 @@ def test_a_refund_counts_on_its_own_day(db):  # noqa: ANN001
             actor=desk,
             order_id=purchase.id,
             amount_fen=100_000,
-            payments=[("cash", 100_000)],
+            payments=[("wechat", 100_000)],
             reason="部分退货",
         )
     assert _state(cid) == ("new", "C", 500_000)

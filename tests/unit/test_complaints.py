@@ -403,6 +403,72 @@ def test_members_see_their_own_complaints_and_the_visible_timeline_only(world) -
     assert _complaint(filed.id).satisfaction == 5
 
 
+def _seen(member: Actor, complaint_id: int) -> list[str]:
+    """Every text the member sees of the complaint: its timeline's bodies and its outcome."""
+    view = call(complaints.member_complaint, member, complaint_id=complaint_id)
+    return [e.body for e in view.timeline if e.body] + [view.solution] * bool(view.solution)
+
+
+def test_notes_on_every_step_are_internal_unless_ticked(world) -> None:  # noqa: ANN001
+    """Issue 14 item 12: a note on any step (a move, a note, a hold, a reopen) reaches the
+    customer only with the explicit flag, and then once; the outcome at 已告知客户 is the one
+    text meant for the customer by its nature."""
+    member = _member(world["cid"])
+    row = _file(world)
+    steps = [
+        (complaints.move, {"to_status": "investigating"}),
+        (complaints.add_note, {}),
+        (complaints.hold, {}),
+        (complaints.resume, None),
+        (complaints.move, {"to_status": "solution_proposed"}),
+        (complaints.move, {"to_status": "customer_informed", "outcome": "退还十元并致歉"}),
+        (complaints.move, {"to_status": "return_visit"}),
+    ]
+    for n, (fn, kwargs) in enumerate(steps):
+        if kwargs is None:
+            call(fn, world["desk"], complaint_id=row.id)
+            continue
+        text = f"第{n}步的内部记录"
+        key = "body" if fn is complaints.add_note else "note"
+        call(fn, world["desk"], complaint_id=row.id, **kwargs, **{key: text})
+        assert text not in _seen(member, row.id), fn.__name__
+    assert call(complaints.get_complaint, world["desk"], complaint_id=row.id).row.status == (
+        "return_visit"
+    )
+    assert _seen(member, row.id).count("退还十元并致歉") == 1
+    statuses = [
+        e.to_status
+        for e in call(complaints.member_complaint, member, complaint_id=row.id).timeline
+        if e.kind == "status"
+    ]
+    assert statuses == ["investigating", "on_hold", "investigating", "customer_informed"]
+    # the same steps with the flag: each note is seen, once
+    second = _file(world)
+    for n, (fn, kwargs) in enumerate(steps):
+        if kwargs is None:
+            call(fn, world["desk"], complaint_id=second.id)
+            continue
+        text = f"第{n}步的答复"
+        key = "body" if fn is complaints.add_note else "note"
+        call(fn, world["desk"], complaint_id=second.id, visible=True, **kwargs, **{key: text})
+        assert _seen(member, second.id).count(text) == 1, fn.__name__
+    call(
+        complaints.close, world["boss"], complaint_id=second.id, root_cause="收银员输错金额",
+        solution="退还十元并致歉", informed_on=date(2026, 3, 2), informed_via="phone", satisfaction=4,
+    )  # fmt: skip
+    call(complaints.reopen, world["desk"], complaint_id=second.id, note="客户反映仍未退款")
+    assert "客户反映仍未退款" not in _seen(member, second.id)
+    assert "收银员输错金额" not in _seen(member, second.id)  # the root cause stays inside
+    # staff see every note, the internal ones marked so
+    staff = call(complaints.get_complaint, world["desk"], complaint_id=second.id).timeline
+    assert [(e.kind, e.visible) for e in staff if e.body == "客户反映仍未退款"] == [("note", False)]
+    # the outcome belongs to 已告知客户 only
+    assert errors_of(
+        complaints.move, world["desk"], complaint_id=row.id, to_status="investigating",
+        outcome="退款",
+    ) == {"outcome": "complaint.error.outcome_not_here"}  # fmt: skip
+
+
 def test_a_merge_moves_complaints_re_encrypted(world) -> None:  # noqa: ANN001
     row = _file(world)
     call(complaints.add_note, world["desk"], complaint_id=row.id, body="已致电客户", visible=True)

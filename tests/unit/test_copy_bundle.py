@@ -417,7 +417,7 @@ def test_the_copy_holds_the_customers_membership_and_complaints(world, members):
     ] == [
         (number, "回复客户", "", "是", c["reply"]),
         (number, "备注", "", "否", c["note"]),  # the internal note too: it is about the customer
-        (number, "状态变更", "调查中", "是", c["investigating"]),
+        (number, "备注", "", "否", c["investigating"]),  # a note on a move: internal unticked
     ]
     (attachment,) = data["complaint_attachments"]
     assert (attachment["complaint"], attachment["file_name"], attachment["content_type"],

@@ -88,6 +88,17 @@ def test_a_code_activates_the_portal_once(world) -> None:  # noqa: ANN001
     assert _login().ok and not _login("Another-pass-77").ok
 
 
+def test_a_new_password_with_a_code_ends_every_other_session(world) -> None:  # noqa: ANN001
+    assert _activate(_issue(world["desk"], world["zhang"]).code).ok
+    earlier = [_login().token for _ in range(2)]
+    done = _activate(_issue(world["desk"], world["zhang"]).code, password="Another-pass-77")
+    assert done.ok
+    with session_scope() as session:
+        ended = [auth.resolve_session(session, token=token).ended for token in earlier]
+        assert auth.resolve_session(session, token=done.token).actor is not None
+    assert ended == ["password_change"] * 2
+
+
 def test_expired_wrong_and_voided_codes_look_the_same(world) -> None:  # noqa: ANN001
     old = _issue(world["desk"], world["zhang"])
     new = _issue(world["desk"], world["zhang"])

@@ -235,7 +235,7 @@ def test_refunds_cannot_exceed_what_is_left(world):  # noqa: ANN001
     assert _errors(lambda: _refund(desk, posted.id, 38001)) == {
         "amount": "orders.error.refund_amount"
     }
-    last = _refund(desk, posted.id, 38000)
+    last = _refund(desk, posted.id, 38000, [("bank_card", 38000)])  # cash: ¥500 at most
     with pytest.raises(DomainError) as caught:
         _refund(desk, posted.id, 1)
     assert caught.value.key == "orders.error.nothing_left"
@@ -277,7 +277,7 @@ def test_spend_is_purchases_minus_refunds_and_classification_follows(world):  # 
     row = _customer_row(cid)
     assert (row.spend_12m_fen, row.grade) == (600000, "C")
     assert row.first_purchase_at == NOON and row.last_purchase_at == clock.now()
-    _refund(desk, first.id, 250000)
+    _refund(desk, first.id, 250000, [("wechat", 250000)])
     row = _customer_row(cid)
     # a refund lowers the spend but moves neither purchase date
     assert (row.spend_12m_fen, row.grade) == (350000, "D")

@@ -448,6 +448,12 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     },
     # --- approvals (issue 5) ---
     "approvals.request_void": lambda s, w: {"order_id": _purchase(s), "reason": "录错金额"},
+    "approvals.request_refund": lambda s, w: {
+        "order_id": _purchase(s),
+        "amount_fen": 1800,
+        "payments": [("cash", 1800)],
+        "reason": "商品退货",
+    },
     "approvals.request_points_adjustment": lambda s, w: {
         "customer_id": _customer(s),
         "points": 50,
