@@ -9,6 +9,7 @@ import sqlite3
 
 import pytest
 from playwright.sync_api import expect
+from test_screenshots import _shot
 
 from custapp.i18n import CATALOGUES
 from tests.e2e.canaries import CARD, ID_NUMBER, PHONE, found_in_audit_log
@@ -54,6 +55,8 @@ def test_canaries_typed_into_logins_reasons_and_notes_stay_out_of_the_audit_log(
         dialog.get_by_test_id("reveal-confirm").click()
         expect(dialog).to_contain_text(ZH["validation.reason.personal_number"])
         expect(page.get_by_test_id("revealed-value")).to_have_count(0)
+        if CARD in reason:
+            _shot(page, "reason-refused.png")
         dialog.get_by_role("button", name=ZH["common.cancel"]).click()
         expect(dialog).to_be_hidden()
 

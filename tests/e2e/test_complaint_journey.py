@@ -154,6 +154,7 @@ def test_a_member_complaint_from_the_portal_to_its_closing(app, new_context) -> 
     expect(dialog.get_by_test_id("action-visibility")).to_have_text(
         ZH["complaint_pages.will_be_visible"]
     )
+    _shot(desk, "complaint-note-visible.png")
     dialog.get_by_test_id("action-submit").click(click_count=3)  # an impatient handler
     expect(dialog).to_be_hidden()
     expect(desk.get_by_test_id("timeline-entry").filter(has_text=TICKED)).to_have_count(1)

@@ -82,7 +82,7 @@ def test_member_activates_requests_a_gift_and_sees_the_approval(app, page, new_c
     member.fill("#activate-password", PASSWORD)
     member.fill("#activate-confirm", PASSWORD)
     member.get_by_test_id("activate-submit").click()
-    expect(member).to_have_url(re.compile(r"/portal$"))
+    expect(member).to_have_url(re.compile(r"/portal/?$"))
     expect(member.get_by_test_id("portal-tier")).to_have_text("银卡")
     expect(member.get_by_test_id("portal-balance")).to_have_text("¥20.09")
     expect(member.get_by_test_id("portal-points")).to_have_text("179")
@@ -92,7 +92,7 @@ def test_member_activates_requests_a_gift_and_sees_the_approval(app, page, new_c
     member.get_by_test_id("logout").click()
     expect(member).to_have_url(re.compile(r"/login"))
     app.login(member, phone, PASSWORD, member=True)
-    expect(member).to_have_url(re.compile(r"/portal$"))
+    expect(member).to_have_url(re.compile(r"/portal/?$"))
     expect(member.get_by_test_id("portal-points")).to_have_text("179")
 
     # the member asks for the 120-point bag: nothing is reserved

@@ -142,6 +142,7 @@ def test_front_desk_card_life_and_stored_value_purchase(app, page) -> None:  # n
     expect(dialog.locator("#action-amount")).to_have_value("１００")
     dialog.get_by_test_id("action-submit").click()
     expect(dialog.get_by_test_id("money-confirm-text")).to_have_text(text)
+    _shot(page, "money-confirm.png")
     assert _db(app, "SELECT count(*) FROM stored_value_entries WHERE customer_id = ?", cid) == [
         (3,)
     ]
@@ -158,7 +159,7 @@ def test_the_member_sees_card_balance_and_points(app, new_context, width: int) -
     member = new_context().new_page()
     member.set_viewport_size({"width": width, "height": 844 if width < 500 else 800})
     app.login(member, "13800138000", member=True)
-    expect(member).to_have_url(re.compile(r"/portal$"))
+    expect(member).to_have_url(re.compile(r"/portal/?$"))
     expect(member.get_by_test_id("portal-tier")).to_have_text("银卡")
     expect(member.get_by_test_id("portal-balance")).to_have_text("¥294.89")
     expect(member.get_by_test_id("portal-points")).to_have_text("204")

@@ -50,7 +50,7 @@ def _inform(app, number: str) -> None:  # noqa: ANN001
 def test_member_files_a_complaint_and_scores_the_outcome(app, new_context) -> None:  # noqa: ANN001
     page = new_context().new_page()
     app.login(page, MEMBER_PHONE, member=True)
-    expect(page).to_have_url(re.compile(r"/portal$"))
+    expect(page).to_have_url(re.compile(r"/portal/?$"))
     page.get_by_test_id("portal-complaints-link").click()
     expect(page).to_have_url(re.compile(r"/portal/complaints$"))
     expect(

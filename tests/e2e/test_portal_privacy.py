@@ -58,7 +58,7 @@ def _grant(page, purpose: str) -> None:  # noqa: ANN001
 def test_member_files_a_correction_and_withdraws_a_consent(app, new_context) -> None:  # noqa: ANN001
     page = new_context().new_page()
     app.login(page, MEMBER_PHONE, member=True)
-    expect(page).to_have_url(re.compile(r"/portal$"))
+    expect(page).to_have_url(re.compile(r"/portal/?$"))
     page.get_by_test_id("portal-privacy-link").click()
     expect(page).to_have_url(re.compile(r"/portal/privacy$"))
     expect(page.get_by_role("heading", name=ZH["nav.portal_privacy"])).to_be_visible()
