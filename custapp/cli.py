@@ -98,9 +98,16 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(_args: argparse.Namespace) -> int:
-    from custapp.services.audit import verify_and_alert
+    from custapp.db import session_scope
+    from custapp.services.audit import alert_failure, verify_chain
 
-    result = verify_and_alert()
+    # the walk in a read-only session (it must not hold SQLite's write lock for the whole log),
+    # then on failure the alert to compliance and the auditors in a short write
+    with session_scope(write=False) as session:
+        result = verify_chain(session)
+    if not result.ok:
+        with session_scope() as session:
+            alert_failure(session, result)
     if result.ok:
         print(t("audit.verify.ok", count=result.checked))
         return 0

@@ -23,7 +23,6 @@ from sqlalchemy import bindparam, event, func, select
 from sqlmodel import Session
 
 from custapp import clock
-from custapp.db import session_scope
 from custapp.models import AuditEntry, AuditHead
 from custapp.security.keys import get_keys
 from custapp.security.permissions import AUDITOR, COMPLIANCE
@@ -409,17 +408,6 @@ def alert_failure(session: Session, result: VerifyResult) -> int:
         body_key=result.problem or "audit.verify.altered_row",
         params={"seq": result.bad_seq},
     )
-
-
-def verify_and_alert() -> VerifyResult:
-    """`custapp audit verify` (daily from cron): the walk in a read-only session (it must not
-    hold SQLite's write lock), then on failure the alert in a short write."""
-    with session_scope(write=False) as session:
-        result = verify_chain(session)
-    if not result.ok:
-        with session_scope() as session:
-            alert_failure(session, result)
-    return result
 
 
 @requires("audit.read")

@@ -32,6 +32,7 @@ from custapp import clock
 from custapp.models import LoginSession, LoginThrottle, User, UserRole, UserStore
 from custapp.security import crypto, passwords
 from custapp.security.keys import get_keys
+from custapp.security.validators import text_problem
 from custapp.services import audit
 from custapp.services.actor import Actor
 from custapp.services.errors import DomainError, ValidationFailed
@@ -105,6 +106,8 @@ def login_hash(username: str) -> str:
     """A keyed hash of a typed staff login name (normalised): the key of its lockout, and, cut
     short, the audit log's name for a failed login, since what was typed may be a phone."""
     name = (username or "").strip().lower()
+    # a forged name may hold a lone surrogate, which UTF-8 cannot encode as it stands
+    name = name.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return crypto.keyed_hash(get_keys().index, f"login\x00{name}")
 
 
@@ -167,9 +170,16 @@ def login_staff(session: Session, *, username: str, password: str, ip: str | Non
     key = _staff_key(username)
     attempt = _reserve_staff_attempt(session, key, now)
     username = (username or "").strip().lower()
-    user = session.exec(
-        select(User).where(User.username == username, User.kind == "staff")
-    ).scalar_one_or_none()
+    # a name no account can have (a NUL, a lone surrogate: PostgreSQL refuses such a query
+    # parameter) is an unknown name, not an error
+    storable = text_problem(username) is None
+    user = (
+        session.exec(
+            select(User).where(User.username == username, User.kind == "staff")
+        ).scalar_one_or_none()
+        if storable
+        else None
+    )
     user_id = user.id if user else None
     who = Actor(user_id=user_id, name=f"login:{key[6:18]}", ip=ip)
     if isinstance(attempt, datetime):
@@ -245,11 +255,15 @@ def reserve_member_attempt(session: Session, *, index: str, ip: str | None) -> i
 
 
 def member_attempt_succeeded(session: Session, ip: str | None) -> None:
-    if ip:
-        session.exec(
-            update(LoginThrottle)
-            .where(LoginThrottle.key == f"ip:{ip}", LoginThrottle.failures > 0)
-            .values(failures=LoginThrottle.failures - 1)
+    """Take the reserved attempt back from the address, and its wait with it: members logging
+    in at once behind one address (a carrier's NAT) must not leave it waiting."""
+    if not ip:
+        return
+    address = _throttle_row(session, f"ip:{ip}", clock.now())
+    if address.failures > 0:
+        address.failures -= 1
+        address.next_allowed_at = min(
+            address.next_allowed_at, address.last_failure_at + _address_delay(address.failures)
         )
 
 

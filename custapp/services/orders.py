@@ -4,7 +4,8 @@ Money is integer fen end to end. A purchase's paid amount is its total × the di
 rounded half up to the fen once per order; the payments (one or several methods) must add up to
 exactly that. A refund is a new order pointing at its purchase, never an edit. Both refresh the
 customer's stored classification in the same transaction (classification.refresh_customer).
-Cash refunded on one purchase beyond settings.refund_approval_fen needs `purchase.void`
+Cash paid out on one purchase (a method beyond what the purchase was paid by counts as cash)
+beyond settings.refund_approval_fen needs `purchase.void`
 (cs_manager); the counter asks for it in 审批 (approvals.request_refund). A refund and a void
 take `preview=True` for the confirmation the counter shows before committing (membership.Preview).
 
@@ -343,18 +344,35 @@ def _refunded(session: Session, purchase_ids: list[int]) -> dict[int, int]:
     return {oid: int(total or 0) for oid, total in rows}
 
 
-def _cash_refunded(session: Session, purchase_id: int) -> int:
-    """Σ paid back in cash by the refunds of a purchase."""
-    total = session.exec(
-        select(func.coalesce(func.sum(OrderPayment.amount_fen), 0))
+def _refunded_by_method(session: Session, purchase_id: int) -> dict[str, int]:
+    """Σ paid back per method by the refunds of a purchase."""
+    rows = session.exec(
+        select(OrderPayment.method, func.sum(OrderPayment.amount_fen))
         .join(Order, Order.id == OrderPayment.order_id)
-        .where(
-            Order.original_order_id == purchase_id,
-            Order.kind == "refund",
-            OrderPayment.method == "cash",
-        )
-    ).scalar_one()
-    return int(total)
+        .where(Order.original_order_id == purchase_id, Order.kind == "refund")
+        .group_by(OrderPayment.method)
+    ).all()
+    return {method: int(total) for method, total in rows}
+
+
+def _money_out_of_the_till(
+    session: Session, purchase: Order, payments: list[tuple[str, int]]
+) -> int:
+    """What the refunds of a purchase, this one included, pay out in cash or by a method beyond
+    what the purchase was paid by it (a cash purchase refunded as WeChat or into stored value is
+    cash leaving all the same). A refund back to the way it was paid is not counted."""
+    paid: dict[str, int] = {}
+    for row in session.exec(
+        select(OrderPayment).where(OrderPayment.order_id == purchase.id)
+    ).scalars():
+        paid[row.method] = paid.get(row.method, 0) + row.amount_fen
+    out = _refunded_by_method(session, purchase.id)
+    for method, amount in payments:
+        out[method] = out.get(method, 0) + amount
+    return sum(
+        amount if method == "cash" else max(0, amount - paid.get(method, 0))
+        for method, amount in out.items()
+    )
 
 
 def _stored_after(session: Session, customer_id: int, stored_fen: int) -> int | None:
@@ -376,9 +394,9 @@ def post_refund(
     preview: bool = False,
 ) -> PostedOrder | membership.Preview:
     """Refund part or all of what is left of a purchase (paid − refunded so far), paid back by
-    the given methods; the reason (2-200 characters) is kept in the audit entry. Cash refunded
-    on the purchase beyond the threshold needs `purchase.void`, else it is refused (the preview
-    says needs_approval). Field errors: `amount`, `payments.<i>.method|amount`, `payments`,
+    the given methods; the reason (2-200 characters) is kept in the audit entry. Cash paid out on
+    the purchase (or any method beyond what it paid by) past the threshold needs `purchase.void`,
+    else it is refused (the preview says needs_approval). Field errors: `amount`, `payments.<i>.method|amount`, `payments`,
     `reason`."""
     purchase = session.get(Order, order_id) if is_row_id(order_id) else None
     if purchase is None:
@@ -408,12 +426,9 @@ def post_refund(
         errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
-    cash = sum(amount for method, amount in clean_payments if method == "cash")
-    needs_approval = (
-        cash > 0
-        and _cash_refunded(session, purchase.id) + cash > get_settings().refund_approval_fen
-        and not actor.can("purchase.void")
-    )
+    needs_approval = _money_out_of_the_till(
+        session, purchase, clean_payments
+    ) > get_settings().refund_approval_fen and not actor.can("purchase.void")
     if preview:
         stored = sum(amount for method, amount in clean_payments if method == STORED_VALUE)
         after = _stored_after(session, customer.id, stored)

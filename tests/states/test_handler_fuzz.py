@@ -32,7 +32,7 @@ from custapp.security.permissions import (
 )
 from custapp.states.session import SessionState
 
-WRONG = ("abc", {"x": 1}, None, 10**30, [1, "a"], -1, float("nan"))
+WRONG = ("abc", "a\x00\u202e\ud800", {"x": 1}, None, 10**30, [1, "a"], -1, float("nan"))
 ROLES = (None, FRONT_DESK, CS_MANAGER, MEMBER, SYSADMIN, COMPLIANCE, AUDITOR)
 CHAIN_DEPTH = 3
 

@@ -268,3 +268,20 @@ def test_trusted_proxy_hops_is_a_setting_reflex_uses(monkeypatch):
             assert rxconfig.config.trusted_proxy_hops == int(hops or 0)
     finally:
         get_settings.cache_clear()
+
+
+def test_a_name_postgresql_cannot_store_is_an_unknown_name(staff):  # noqa: ANN001
+    """A forged login with a NUL or a lone surrogate in the name answers like any unknown name
+    (PostgreSQL refuses such text in a query parameter; that must not escape as an error)."""
+    for typed in ("alice\x00", "\x00", "\ud800alice"):
+        assert login(typed, "wrong-password").error == "auth.invalid"
+    assert login("alice", PASSWORD).ok
+
+
+def test_members_logging_in_at_once_behind_one_address_leave_it_open(member, monkeypatch):
+    """Behind a shared address (a carrier's NAT), logins in progress count as failures until
+    they succeed; once they have, the address waits no longer than its real failures say."""
+    evaluations = Evaluations(monkeypatch, hold=auth.ADDRESS_FREE_FAILURES)
+    calls = [lambda: member_login(MEMBER_PASSWORD, ip="10.9.9.9")] * auth.ADDRESS_FREE_FAILURES
+    assert all(r.ok for r in run_parallel(calls, evaluations))
+    assert member_login(MEMBER_PASSWORD, ip="10.9.9.9").ok

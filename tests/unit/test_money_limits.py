@@ -216,9 +216,33 @@ def test_a_refused_refund_request_changes_nothing(world):  # noqa: ANN001
         assert request.status == "rejected"
 
 
+def test_a_refund_by_a_method_the_purchase_was_not_paid_by_counts_as_cash(world):  # noqa: ANN001
+    """A cash purchase refunded as WeChat, or into stored value, is money out of the till all the
+    same: above the threshold it waits for the manager too."""
+    desk, _, cid = world
+    order_id = _cash_purchase(desk, cid)
+    for method in ("wechat", "alipay", "bank_card"):
+        assert refusal(
+            orders.post_refund, desk, order_id=order_id, amount_fen=60_000,
+            payments=[(method, 60_000)], reason="顾客退货",
+        ) == "orders.error.refund_needs_approval"  # fmt: skip
+    # split across methods it still adds up: ¥400 cash + ¥200 WeChat on a cash purchase
+    assert refusal(
+        orders.post_refund, desk, order_id=order_id, amount_fen=60_000,
+        payments=[("cash", 40_000), ("wechat", 20_000)], reason="顾客退货",
+    ) == "orders.error.refund_needs_approval"  # fmt: skip
+    assert _count(Order) == 1
+    # a WeChat purchase goes back to WeChat at the counter, whatever the amount
+    paid = buy(desk, cid, 100_000, [("wechat", 100_000)]).id
+    call(
+        orders.post_refund, desk, order_id=paid, amount_fen=100_000,
+        payments=[("wechat", 100_000)], reason="顾客退货",
+    )  # fmt: skip
+
+
 def test_below_the_threshold_or_not_cash_the_counter_refunds_directly(world):  # noqa: ANN001
     desk, boss, cid = world
-    order_id = _cash_purchase(desk, cid)
+    order_id = buy(desk, cid, 100_000, [("cash", 70_000), ("wechat", 30_000)]).id
     call(
         orders.post_refund, desk, order_id=order_id, amount_fen=50_000,
         payments=[("cash", 50_000)], reason="顾客退货",

@@ -199,3 +199,26 @@ def test_every_admin_action_is_audited(admin):
         "user.password_reset",
     ]
     assert all(e.target_id == str(target) and e.outcome == "ok" for e in entries)
+
+
+def test_a_locked_login_shows_in_the_list_and_a_reset_unlocks_it(admin):  # noqa: ANN001
+    _create("li.desk", ["front_desk"])
+
+    def login(password: str) -> auth.LoginResult:
+        with session_scope() as session:
+            return auth.login_staff(session, username="li.desk", password=password, ip="10.0.0.5")
+
+    def row() -> users.UserRow:
+        with session_scope() as session:
+            rows, _ = users.list_users(session, actor=admin, query="li.desk")
+        return rows[0]
+
+    assert row().locked is False
+    for _ in range(5):
+        login("Wrong-horse-42")
+    assert login(PASSWORD).error == "auth.locked"
+    assert row().locked is True
+    with session_scope() as session:
+        temporary = users.reset_password(session, actor=admin, user_id=row().id).temporary_password
+    assert row().locked is False
+    assert login(temporary).ok
