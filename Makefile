@@ -39,7 +39,7 @@ migrate: setup
 
 run: setup migrate
 	$(BIN)/custapp seed-demo --if-empty
-	CUSTAPP_ALLOWED_ORIGINS="$${CUSTAPP_ALLOWED_ORIGINS:-http://localhost:$(PORT)}" \
+	CUSTAPP_ALLOWED_ORIGINS="$${CUSTAPP_ALLOWED_ORIGINS:-http://localhost:$(PORT),http://127.0.0.1:$(PORT)}" \
 		$(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
 lint: setup

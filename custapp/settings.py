@@ -206,7 +206,9 @@ def get_settings() -> Settings:
         redis_url=_env("REDIS_URL"),
         allowed_origins=tuple(
             o.strip().rstrip("/")
-            for o in (_env("ALLOWED_ORIGINS", "http://localhost:3000") or "").split(",")
+            for o in (
+                _env("ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000") or ""
+            ).split(",")
             if o.strip()
         ),
         secure_cookies=_env("SECURE_COOKIES", "false").lower() in ("1", "true", "yes", "on"),

@@ -100,6 +100,8 @@ def sidebar() -> rx.Component:
         width="230px",
         min_width="230px",
         height="100vh",
+        # a manager's menu is longer than a 768 px laptop screen: it scrolls, and 退出登录 with it
+        overflow_y="auto",
         padding="16px",
         background=rx.color("gray", 2),
         border_right=f"1px solid {rx.color('gray', 5)}",
