@@ -104,14 +104,14 @@ def _customer(i: int = 0) -> int:
         ).id
 
 
-def _buy(actor: Actor, cid: int, fen: int) -> orders.PostedOrder:
+def _buy(actor: Actor, cid: int, fen: int, method: str = "cash") -> orders.PostedOrder:
     with session_scope() as session:
         return orders.post_purchase(
             session,
             actor=actor,
             customer_id=cid,
             lines=[("套餐", 1, fen)],
-            payments=[("cash", fen)],
+            payments=[(method, fen)],
         )
 
 
@@ -150,7 +150,7 @@ def test_a_refund_counts_on_its_own_day(db):  # noqa: ANN001
     desk = _staff("desk.one", "front_desk")
     cid = _customer()
     clock.set_now(_local(2025, 1, 10))
-    purchase = _buy(desk, cid, 600_000)
+    purchase = _buy(desk, cid, 600_000, "wechat")  # back to WeChat: no 审批 needed
     clock.set_now(_local(2025, 3, 10))
     with session_scope() as session:
         orders.post_refund(
