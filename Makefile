@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 BUN := $(CURDIR)/.tools/node_modules/.bin/bun
 PORT ?= 3000
+# pytest-xdist workers: each has its own databases and, for the browser tests, its own server
+TEST_WORKERS ?= 3
 
 export REFLEX_BUN_PATH := $(BUN)
 export REFLEX_TELEMETRY_ENABLED := false
@@ -51,7 +53,7 @@ fmt: setup
 	$(BIN)/ruff check --fix .
 
 test: setup browser lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf .web .states .tools $(VENV)

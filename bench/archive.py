@@ -92,13 +92,14 @@ def seed(n: int, common: dict) -> None:
     from alembic.config import Config
 
     from custapp.db import session_scope
-    from custapp.services import bootstrap, demo_customers
+    from custapp.demo import accounts as demo_accounts
+    from custapp.demo import customers as demo_customers
     from custapp.services.actor import system_actor
     from custapp.settings import PROJECT_DIR
 
     command.upgrade(Config(str(PROJECT_DIR / "alembic.ini")), "head")
     with session_scope() as session:
-        bootstrap.seed_demo_accounts(session, actor=system_actor("bench"))
+        demo_accounts.seed_demo_accounts(session, actor=system_actor("bench"))
     start = time.perf_counter()
     demo_customers.seed_customers(session_scope, n=n)
     elapsed = time.perf_counter() - start

@@ -1,5 +1,5 @@
 """The `custapp` command line: migrate, create-user, seed-demo, audit verify, rotate-key,
-keys export|restore, jobs run."""
+keys export|restore, jobs run, jobs work."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     import time
 
     from custapp.db import session_scope
-    from custapp.services import bootstrap, demo_customers
+    from custapp.demo import accounts as demo_accounts
+    from custapp.demo import customers as demo_customers
+    from custapp.services import bootstrap
     from custapp.services.actor import system_actor
 
     with session_scope() as session:
@@ -80,7 +82,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
                 return 0
             print(t("cli.seed_not_empty"), file=sys.stderr)
             return 2
-        accounts = bootstrap.seed_demo_accounts(session, actor=system_actor("seed-demo"))
+        accounts = demo_accounts.seed_demo_accounts(session, actor=system_actor("seed-demo"))
     for account in accounts:
         print(f"  {t('role.' + account.role):<8} {account.login:<14} {account.password}")
     if args.customers > 0:
@@ -93,13 +95,14 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
         rate = count / max(time.perf_counter() - started, 1e-9)
         print(t("cli.customers_seeded", count=count, rate=int(rate)))
     with session_scope() as session:
-        bootstrap.seed_demo_member(session, actor=system_actor("seed-demo"))
+        demo_accounts.seed_demo_member(session, actor=system_actor("seed-demo"))
     return 0
 
 
 def cmd_audit_verify(_args: argparse.Namespace) -> int:
     from custapp.db import session_scope
-    from custapp.services.audit import alert_failure, verify_chain
+    from custapp.services.audit import verify_chain
+    from custapp.services.audit_check import alert_failure
 
     # the walk in a read-only session (it must not hold SQLite's write lock for the whole log),
     # then on failure the alert to compliance and the auditors in a short write
@@ -173,6 +176,14 @@ def cmd_jobs_run(_args: argparse.Namespace) -> int:
     return 1 if any(isinstance(r, dict) and "error" in r for r in summary.values()) else 0
 
 
+def cmd_jobs_work(args: argparse.Namespace) -> int:
+    from custapp.job_runner import work
+
+    count = work(once=args.once)
+    print(t("cli.jobs_worked", count=count))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custapp", description="客户信息管理系统 / custapp")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -209,11 +220,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     jobs = sub.add_parser("jobs").add_subparsers(dest="jobs_command", required=True)
     jobs.add_parser("run").set_defaults(fn=cmd_jobs_run)
+    p = jobs.add_parser("work", help="run queued jobs (campaigns, greetings) as they come")
+    p.add_argument("--once", action="store_true", help="until the queue is empty, then exit")
+    p.set_defaults(fn=cmd_jobs_work)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from custapp.settings import SettingsError, get_settings
+
     args = build_parser().parse_args(argv)
+    try:
+        get_settings()  # a malformed CUSTAPP_* variable stops here, named, before any work
+    except SettingsError as exc:
+        print(f"custapp: {exc}", file=sys.stderr)
+        return 2
     return args.fn(args)
 
 

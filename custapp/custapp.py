@@ -2,14 +2,13 @@
 
 import reflex as rx
 
-from custapp import transport
+from custapp import job_runner, transport
 from custapp.pages.account import AccountState, account_page
 from custapp.pages.activate import ActivateState, activate_page
 from custapp.pages.approvals import ApprovalsState, approvals_page
 from custapp.pages.audit import AuditState, audit_page
 from custapp.pages.care import CareState, care_page
-from custapp.pages.complaint import ComplaintState, complaint_page
-from custapp.pages.complaint_attachments import ComplaintAttachmentsState
+from custapp.pages.complaint import ComplaintAttachmentsState, ComplaintState, complaint_page
 from custapp.pages.complaint_intake import ComplaintNewState, complaint_new_page
 from custapp.pages.complaints_review import ComplaintsReviewState, complaints_review_page
 from custapp.pages.compliance import ComplianceState, compliance_page
@@ -24,9 +23,8 @@ from custapp.pages.login import LoginState, login_page
 from custapp.pages.marketing import MarketingState, marketing_page
 from custapp.pages.messages import MessagesState, messages_page
 from custapp.pages.my_complaints import MyComplaintsState, my_complaints_page
-from custapp.pages.portal import PortalState, portal_page
+from custapp.pages.portal import PortalGiftsState, PortalState, portal_page
 from custapp.pages.portal_complaints import PortalComplaintsState, portal_complaints_page
-from custapp.pages.portal_gifts import PortalGiftsState
 from custapp.pages.portal_privacy import PortalPrivacyState, portal_privacy_page
 from custapp.pages.provisions import ProvisionsState, provisions_page
 from custapp.pages.receipt import ReceiptState, receipt_page
@@ -38,6 +36,8 @@ from custapp.settings import get_settings
 
 passwords.configure_pool(get_settings().hash_workers)
 app = rx.App(api_transformer=transport.secure)
+# durable jobs (issue 15): this worker's runner claims them while the app runs
+app.register_lifespan_task(job_runner.run_in_app)
 TITLE = "客户信息管理系统"
 app.add_page(login_page, route="/login", title=TITLE, on_load=LoginState.load)
 app.add_page(activate_page, route="/activate", title=TITLE, on_load=ActivateState.load)
@@ -96,5 +96,5 @@ app.add_page(
     route="/complaints/[id]",
     title=TITLE,
     # both again on a reconnect's hydrate, which clears every page's state
-    on_load=[ComplaintState.load, ComplaintAttachmentsState.load],
+    on_load=[ComplaintState.load, ComplaintAttachmentsState.load_files],
 )

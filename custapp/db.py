@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,8 +29,22 @@ def _sqlite_pragmas(engine: Engine) -> None:
     def _on_begin(conn):  # noqa: ANN001
         # A write transaction takes SQLite's write lock at BEGIN: a deferred transaction that
         # reads and then writes fails at once (SQLITE_BUSY) when another writer got in between.
-        immediate = conn.get_execution_options().get("custapp_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # A read transaction takes no lock at all, and query_only makes a write in it fail
+        # loudly instead of taking the lock halfway through.
+        options = conn.get_execution_options()
+        read_only = options.get("custapp_read_only", False)
+        pooled = conn.connection.info  # lives as long as the SQLite connection
+        if pooled.get("custapp_query_only", False) != read_only:
+            conn.exec_driver_sql("PRAGMA query_only=" + ("ON" if read_only else "OFF"))
+            pooled["custapp_query_only"] = read_only
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("custapp_write") else "BEGIN")
+
+
+def _read_only_transactions(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        if conn.get_execution_options().get("custapp_read_only", False):
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
 def _private_sqlite_files(url: str) -> None:
@@ -46,6 +60,12 @@ def _private_sqlite_files(url: str) -> None:
 
 
 _engines: dict[str, Engine] = {}
+_AFTER_ROLLBACK: list[Callable[[BaseException], None]] = []
+
+# Connections per engine: POOL_SIZE kept open (one per handler thread, custapp/states/off_loop.py),
+# MAX_OVERFLOW more for jobs and for the denial records written beside a refused call.
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
 
 
 def engine_for(url: str) -> Engine:
@@ -53,10 +73,18 @@ def engine_for(url: str) -> Engine:
     if engine is None:
         if url.startswith("sqlite"):
             _private_sqlite_files(url)
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+            database = make_url(url).database
+            in_memory = not database or database == ":memory:" or "mode=memory" in url
+            pool = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 10}, **pool
+            )
             _sqlite_pragmas(engine)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            engine = create_engine(
+                url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW
+            )
+            _read_only_transactions(engine)
         _engines[url] = engine
     return engine
 
@@ -77,9 +105,14 @@ def get_engine() -> Engine:
 
 @contextmanager
 def session_scope(*, write: bool = True) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error (nothing half-saved)."""
+    """One unit of work: commit on success, roll back on any error (nothing half-saved).
+
+    write=False is a read-only transaction: no lock taken on SQLite, READ ONLY on PostgreSQL,
+    and a write in it is an error on both."""
     engine = get_engine()
-    bind = engine.execution_options(custapp_write=True) if write else engine
+    bind = engine.execution_options(
+        **({"custapp_write": True} if write else {"custapp_read_only": True})
+    )
     session = Session(bind=bind, expire_on_commit=False)
     try:
         yield session
@@ -90,28 +123,17 @@ def session_scope(*, write: bool = True) -> Iterator[Session]:
     except BaseException as exc:
         session.rollback()
         session.close()
-        _record_denial(exc)
+        for hook in _AFTER_ROLLBACK:
+            hook(exc)
         raise
     finally:
         session.close()
 
 
-def _record_denial(exc: BaseException) -> None:
-    """A denial is written in its own transaction, after the refused work rolled back."""
-    from custapp.services.errors import PermissionDenied
-
-    if not isinstance(exc, PermissionDenied):
-        return
-    from custapp.services import audit
-
-    with session_scope() as session:
-        audit.record(
-            session,
-            actor=exc.actor,
-            action=exc.action,
-            outcome="denied",
-            target_type=exc.target_type,
-            target_id=exc.target_id,
-            customer_id=exc.customer_id,
-            reason=exc.permission,
-        )
+def after_rollback(hook: Callable[[BaseException], None]) -> Callable[[BaseException], None]:
+    """Register `hook`, called with the error after a unit of work rolled back and closed. The
+    services layer registers the one that audits a refused operation in its own transaction
+    (custapp/services/denials.py): this module imports nothing above it."""
+    if hook not in _AFTER_ROLLBACK:
+        _AFTER_ROLLBACK.append(hook)
+    return hook

@@ -120,3 +120,14 @@ def db(request, tmp_path, tmp_path_factory, monkeypatch, migrated_templates) -> 
     reset_caches()
     if pg_name:
         _drop_pg_database(pg_name)
+
+
+def _printable(text: str) -> str:
+    """Text that UTF-8 can carry: the fuzz tests send lone surrogates, and a captured log line
+    holding one would stop pytest-xdist from sending the report to the main process."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    report.sections = [(title, _printable(body)) for title, body in report.sections]

@@ -28,11 +28,11 @@ def language_switch() -> rx.Component:
 
 
 def _menu_item(item: rx.Var) -> rx.Component:
-    active = item["href"] == S.active_href
+    active = item.href == S.active_href
     return rx.link(
         rx.hstack(
-            rx.icon(item["icon"], size=18),
-            rx.text(item["label"], size="3"),
+            rx.icon(item.icon, size=18),
+            rx.text(item.label, size="3"),
             align="center",
             spacing="3",
             padding_x="12px",
@@ -43,7 +43,7 @@ def _menu_item(item: rx.Var) -> rx.Component:
             color=rx.cond(active, rx.color("accent", 11), rx.color("gray", 12)),
             _hover={"background": rx.color("accent", 3)},
         ),
-        href=item["href"],
+        href=item.href,
         underline="none",
         width="100%",
         data_testid="menu-item",
@@ -68,7 +68,9 @@ def sidebar() -> rx.Component:
                 rx.select.root(
                     rx.select.trigger(aria_label="store", width="100%"),
                     rx.select.content(
-                        rx.foreach(S.store_options, lambda o: rx.select.item(o[1], value=o[0]))
+                        rx.foreach(
+                            S.store_options, lambda o: rx.select.item(o.label, value=o.value)
+                        )
                     ),
                     value=S.current_store,
                     on_change=S.switch_store,
@@ -125,10 +127,8 @@ def mobile_bar() -> rx.Component:
             rx.foreach(
                 S.menu,
                 lambda item: rx.link(
-                    rx.badge(
-                        rx.icon(item["icon"], size=12), item["label"], variant="soft", size="2"
-                    ),
-                    href=item["href"],
+                    rx.badge(rx.icon(item.icon, size=12), item.label, variant="soft", size="2"),
+                    href=item.href,
                     underline="none",
                 ),
             ),

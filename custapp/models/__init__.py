@@ -27,6 +27,7 @@ from custapp.models.customers import (
     CustomerTag,
 )
 from custapp.models.gifts import Gift, RedemptionRequest
+from custapp.models.jobs import Job
 from custapp.models.keys import DataKey
 from custapp.models.membership import (
     CardFeePayment,
@@ -71,6 +72,7 @@ __all__ = [
     "CustomerTag",
     "DataKey",
     "Gift",
+    "Job",
     "LegalDisclosure",
     "LoginSession",
     "LoginThrottle",

@@ -12,9 +12,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-APPROVAL_KINDS = ("order_void", "order_refund", "points_adjust", "compensation")
-COMPENSATION_FORMS = ("points", "money", "gift")
-APPROVAL_STATUSES = ("pending", "approved", "rejected", "cancelled")
+from custapp.vocab import ApprovalKind, ApprovalStatus, CompensationForm
+
+APPROVAL_KINDS = tuple(ApprovalKind)
+COMPENSATION_FORMS = tuple(CompensationForm)
+APPROVAL_STATUSES = tuple(ApprovalStatus)
 
 
 class ApprovalRequest(SQLModel, table=True):
@@ -45,7 +47,7 @@ class ApprovalRequest(SQLModel, table=True):
     payments: str | None = Field(default=None, max_length=300)
     gift_id: int | None = Field(default=None, foreign_key="gifts.id")  # gift compensation
     reason: str = Field(max_length=200)
-    status: str = Field(default="pending", max_length=10)
+    status: str = Field(default=ApprovalStatus.PENDING, max_length=10)
     requested_by: int = Field(foreign_key="users.id")
     created_at: datetime
     decided_by: int | None = Field(default=None, foreign_key="users.id")

@@ -10,7 +10,9 @@ from datetime import datetime
 from sqlalchemy import Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-ATTACHMENT_CATEGORIES = ("id_copy", "application", "contract", "consent_form", "invoice", "other")
+from custapp.vocab import AttachmentCategory
+
+ATTACHMENT_CATEGORIES = tuple(AttachmentCategory)
 
 
 class Attachment(SQLModel, table=True):

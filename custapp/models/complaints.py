@@ -15,21 +15,14 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-CHANNELS = ("counter", "phone", "letter", "online", "portal")
-CATEGORIES = ("service", "product", "billing", "privacy", "environment", "other")
-SEVERITIES = ("low", "normal", "high", "critical")
-STATUSES = (
-    "received",
-    "investigating",
-    "solution_proposed",
-    "customer_informed",
-    "return_visit",
-    "closed",
-    "on_hold",
-    "reopened",
-)
-OPEN_STATUSES = tuple(s for s in STATUSES if s != "closed")
-INFORM_WAYS = ("phone", "sms", "email", "visit", "letter", "portal")
+from custapp.vocab import ComplaintCategory, ComplaintChannel, ComplaintStatus, InformWay, Severity
+
+CHANNELS = tuple(ComplaintChannel)
+CATEGORIES = tuple(ComplaintCategory)
+SEVERITIES = tuple(Severity)
+STATUSES = tuple(ComplaintStatus)
+OPEN_STATUSES = tuple(s for s in STATUSES if s != ComplaintStatus.CLOSED)
+INFORM_WAYS = tuple(InformWay)
 
 
 class Complaint(SQLModel, table=True):
@@ -54,7 +47,7 @@ class Complaint(SQLModel, table=True):
     channel: str = Field(max_length=10)
     category: str = Field(max_length=12)
     severity: str = Field(max_length=8)
-    status: str = Field(default="received", max_length=20)
+    status: str = Field(default=ComplaintStatus.RECEIVED, max_length=20)
     held_status: str | None = Field(default=None, max_length=20)  # the status a hold returns to
     held_since: datetime | None = None
     description_enc: str

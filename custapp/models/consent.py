@@ -11,6 +11,8 @@ from datetime import date, datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
+from custapp.vocab import NoticeStatus, RightsStatus
+
 
 class Purpose(SQLModel, table=True):
     """What customer data may be used for, with its lawful basis (seeded, edited by compliance)."""
@@ -45,7 +47,7 @@ class PrivacyNotice(SQLModel, table=True):
     body_zh: str  # what, how, use, retention, rights, how to withdraw
     body_en: str
     purposes: str = Field(max_length=500)  # purpose codes, comma-separated, in display order
-    status: str = Field(default="draft", max_length=10, index=True)  # draft | published
+    status: str = Field(default=NoticeStatus.DRAFT, max_length=10, index=True)
     created_at: datetime
     created_by: int | None = Field(default=None, foreign_key="users.id")
     published_at: datetime | None = None
@@ -124,6 +126,7 @@ class Campaign(SQLModel, table=True):
     left_out: int = 0
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime
+    job_id: int | None = Field(default=None, foreign_key="jobs.id")  # the job that queues it
 
 
 class Recipient(SQLModel, table=True):
@@ -201,7 +204,7 @@ class RightsRequest(SQLModel, table=True):
     detail_enc: str | None = None  # what the customer asked, under the customer's key
     received_at: datetime
     due_on: date  # local calendar date
-    status: str = Field(default="open", max_length=12)  # open | in_progress | done | refused
+    status: str = Field(default=RightsStatus.OPEN, max_length=12)
     handler_id: int | None = Field(default=None, foreign_key="users.id")
     outcome_enc: str | None = None
     closed_at: datetime | None = None

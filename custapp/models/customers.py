@@ -9,6 +9,8 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Index, text
 from sqlmodel import Field, SQLModel
 
+from custapp.vocab import CustomerKind, Grade, Lifecycle, Nature, ValueClass, VerifyStatus
+
 # the list filters that get a (filter, created_at, id) index (issue 3, docs/performance.md)
 FILTERED_BY_CREATED = ("nature", "lifecycle", "value_class", "owner_id")
 
@@ -36,10 +38,10 @@ class Customer(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=12, unique=True)  # C<year><7 digits>
-    kind: str = Field(default="individual", max_length=12)  # individual | organisation
+    kind: str = Field(default=CustomerKind.INDIVIDUAL, max_length=12)
     name: str = Field(max_length=100, index=True)
     gender: str | None = Field(default=None, max_length=10)  # male | female | other
-    nature: str = Field(default="individual", max_length=20)
+    nature: str = Field(default=Nature.INDIVIDUAL, max_length=20)
     source_channel: str | None = Field(default=None, max_length=20)
     owner_id: int | None = Field(default=None, foreign_key="users.id")
     second_contact_id: int | None = Field(default=None, foreign_key="users.id")
@@ -82,17 +84,17 @@ class Customer(SQLModel, table=True):
     industry: str | None = Field(default=None, max_length=50)
     size: str | None = Field(default=None, max_length=20)
     # classification, stored and indexed (SPEC §8), updated on posting and by the daily job
-    lifecycle: str = Field(default="potential", max_length=10)
-    grade: str = Field(default="E", max_length=1, index=True)
+    lifecycle: str = Field(default=Lifecycle.POTENTIAL, max_length=10)
+    grade: str = Field(default=Grade.E, max_length=1, index=True)
     grade_override: str | None = Field(default=None, max_length=1)
     grade_override_reason: str | None = Field(default=None, max_length=200)
-    value_class: str = Field(default="scattered", max_length=10)
+    value_class: str = Field(default=ValueClass.SCATTERED, max_length=10)
     first_purchase_at: datetime | None = None
     last_purchase_at: datetime | None = None
     spend_12m_fen: int = Field(default=0, sa_type=BigInteger)
     # data quality and real-name verification
     completeness: int = 0
-    verify_status: str = Field(default="unverified", max_length=12, index=True)
+    verify_status: str = Field(default=VerifyStatus.UNVERIFIED, max_length=12, index=True)
     verify_method: str | None = Field(default=None, max_length=20)
     verified_by: int | None = Field(default=None, foreign_key="users.id")
     verified_at: datetime | None = Field(default=None, index=True)

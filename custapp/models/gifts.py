@@ -12,8 +12,10 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-REQUEST_STATUSES = ("pending", "approved", "rejected", "cancelled")
-REQUEST_CHANNELS = ("counter", "portal")
+from custapp.vocab import RedemptionChannel, RedemptionStatus
+
+REQUEST_STATUSES = tuple(RedemptionStatus)
+REQUEST_CHANNELS = tuple(RedemptionChannel)
 MAX_QUANTITY = 10
 
 
@@ -58,7 +60,7 @@ class RedemptionRequest(SQLModel, table=True):
     gift_id: int = Field(foreign_key="gifts.id", index=True)
     quantity: int
     points_total: int = Field(sa_type=BigInteger)  # quantity × the gift's cost when filed
-    status: str = Field(default="pending", max_length=10)
+    status: str = Field(default=RedemptionStatus.PENDING, max_length=10)
     channel: str = Field(max_length=10)  # counter | portal
     filed_by: int | None = Field(default=None, foreign_key="users.id")
     decided_by: int | None = Field(default=None, foreign_key="users.id")

@@ -16,12 +16,14 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
-TIER_CODES = ("ordinary", "silver", "gold", "diamond")
-MEMBER_CLASSES = ("vip", "unit")  # a customer without an active card is a non-member
-CARD_STATUSES = ("active", "lost", "closed")
-STORED_VALUE_KINDS = ("topup", "spend", "refund", "closure_refund", "correction")
-FEE_KINDS = ("issue", "upgrade")
-POINTS_KINDS = ("earn", "redeem", "expire", "adjust", "clawback", "refund_reversal")
+from custapp.vocab import CardStatus, FeeKind, MemberClass, PointsKind, StoredValueKind, TierCode
+
+TIER_CODES = tuple(TierCode)
+MEMBER_CLASSES = tuple(MemberClass)  # a customer without an active card is a non-member
+CARD_STATUSES = tuple(CardStatus)
+STORED_VALUE_KINDS = tuple(StoredValueKind)
+FEE_KINDS = tuple(FeeKind)
+POINTS_KINDS = tuple(PointsKind)
 
 
 class MemberTier(SQLModel, table=True):
@@ -59,8 +61,8 @@ class MemberCard(SQLModel, table=True):
     number: str = Field(max_length=20, unique=True)
     customer_id: int = Field(foreign_key="customers.id", index=True)
     tier_code: str = Field(foreign_key="member_tiers.code", max_length=12)
-    member_class: str = Field(default="vip", max_length=10)  # vip | unit
-    status: str = Field(default="active", max_length=10)  # active | lost | closed
+    member_class: str = Field(default=MemberClass.VIP, max_length=10)
+    status: str = Field(default=CardStatus.ACTIVE, max_length=10)
     store_id: int | None = Field(default=None, foreign_key="stores.id")
     application_signed: bool = False
     application_attachment_id: int | None = Field(default=None, foreign_key="attachments.id")

@@ -10,8 +10,10 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
-PAYMENT_METHODS = ("cash", "wechat", "alipay", "bank_card", "stored_value")
-ORDER_KINDS = ("purchase", "refund", "void")  # a void reverses a whole purchase the same day
+from custapp.vocab import OrderKind, PaymentMethod
+
+PAYMENT_METHODS = tuple(PaymentMethod)
+ORDER_KINDS = tuple(OrderKind)  # a void reverses a whole purchase the same day
 
 
 class Order(SQLModel, table=True):
@@ -23,7 +25,7 @@ class Order(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=20, unique=True)  # S<yyyymmdd><id> / R… for refunds
-    kind: str = Field(default="purchase", max_length=10)
+    kind: str = Field(default=OrderKind.PURCHASE, max_length=10)
     customer_id: int = Field(foreign_key="customers.id")
     store_id: int | None = Field(default=None, foreign_key="stores.id", index=True)
     # a refund or a void points at the purchase it reverses

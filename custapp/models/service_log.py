@@ -9,7 +9,9 @@ from datetime import date, datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-SERVICE_KINDS = ("call", "visit", "meeting", "email", "letter")
+from custapp.vocab import ServiceKind
+
+SERVICE_KINDS = tuple(ServiceKind)
 
 
 class ServiceLog(SQLModel, table=True):

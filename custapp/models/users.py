@@ -2,6 +2,8 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
+from custapp.vocab import UserKind
+
 
 class User(SQLModel, table=True):
     """A personal account: staff log in by username, members by phone (blind index)."""
@@ -9,7 +11,7 @@ class User(SQLModel, table=True):
     __tablename__ = "users"
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(default="staff", max_length=10, index=True)  # staff | member
+    kind: str = Field(default=UserKind.STAFF, max_length=10, index=True)
     username: str | None = Field(default=None, max_length=50, unique=True)
     login_index: str | None = Field(default=None, max_length=64, unique=True)
     display_name: str = Field(max_length=100)

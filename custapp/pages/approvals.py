@@ -4,12 +4,14 @@ The services decide and check every permission again; the page only lists and fo
 
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
 from custapp import clock
+from custapp.components.gifts import gift_name
 from custapp.components.shell import T, data_table, field_error, form_dialog, page, pager
 from custapp.money import format_fen
-from custapp.pages.portal_gifts import gift_name
 from custapp.services import approvals, gifts
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
@@ -24,25 +26,52 @@ KIND_COLOURS = {
 }
 
 
-def inbox_row(item: approvals.InboxItem, t, locale: str) -> dict[str, str]:  # noqa: ANN001
-    """One pending approval for the table; `key` names it for the decision handlers."""
+@dataclasses.dataclass(frozen=True)
+class InboxRow:
+    """One pending approval; `key` ("<kind>:<id>") names it for the decision handlers."""
+
+    key: str = ""
+    kind: str = ""  # redemption or a vocab.ApprovalKind value
+    number: str = ""
+    customer: str = ""
+    customer_id: int = 0
+    detail: str = ""
+    requested: str = ""
+    time: str = ""
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class InboxCounts:
+    """What is pending, per kind and in all (the counts on the kind choices)."""
+
+    all: int = 0
+    redemption: int = 0
+    order_void: int = 0
+    order_refund: int = 0
+    points_adjust: int = 0
+    compensation: int = 0
+
+
+def inbox_row(item: approvals.InboxItem, t, locale: str) -> InboxRow:  # noqa: ANN001
+    """One pending approval for the table."""
     if item.redemption is not None:
         r = item.redemption
-        return {
-            "key": f"redemption:{r.id}",
-            "number": r.number,
-            "customer": f"{r.customer_number} {r.customer_name}",
-            "customer_id": str(r.customer_id),
-            "detail": t(
+        return InboxRow(
+            key=f"redemption:{r.id}",
+            kind="redemption",
+            number=r.number,
+            customer=f"{r.customer_number} {r.customer_name}",
+            customer_id=r.customer_id,
+            detail=t(
                 "approval.redemption_detail",
                 gift=gift_name(r, locale),
                 quantity=r.quantity,
                 points=f"{r.points_total:,}",
             ),
-            "requested": t(f"redemption.channel.{r.channel}"),
-            "time": clock.format_local(r.created_at),
-            "reason": "",
-        }
+            requested=t(f"redemption.channel.{r.channel}"),
+            time=clock.format_local(r.created_at),
+        )
     a = item.approval
     assert a is not None
     if a.kind == "order_void":
@@ -58,16 +87,17 @@ def inbox_row(item: approvals.InboxItem, t, locale: str) -> dict[str, str]:  # n
         )  # fmt: skip
     else:
         detail = t("approval.adjust_detail", points=f"{a.points:+,}")
-    return {
-        "key": f"{a.kind}:{a.id}",
-        "number": a.number,
-        "customer": f"{a.customer_number} {a.customer_name}",
-        "customer_id": str(a.customer_id),
-        "detail": detail,
-        "requested": a.requested_by,
-        "time": clock.format_local(a.created_at),
-        "reason": a.reason,
-    }
+    return InboxRow(
+        key=f"{a.kind}:{a.id}",
+        kind=a.kind,
+        number=a.number,
+        customer=f"{a.customer_number} {a.customer_name}",
+        customer_id=a.customer_id,
+        detail=detail,
+        requested=a.requested_by,
+        time=clock.format_local(a.created_at),
+        reason=a.reason,
+    )
 
 
 def _parse(key: str) -> tuple[str, int]:
@@ -77,8 +107,8 @@ def _parse(key: str) -> tuple[str, int]:
 
 class ApprovalsState(PagedMixin, SessionState):
     kind: str = "all"
-    rows: list[dict[str, str]] = []
-    counts: dict[str, str] = {}
+    rows: list[InboxRow] = []
+    counts: InboxCounts = InboxCounts()
     loaded: bool = False
     reject_open: bool = False
     reject_key: str = ""
@@ -101,11 +131,14 @@ class ApprovalsState(PagedMixin, SessionState):
         found, error = self._call(approvals.inbox, kind=kind, page=self.page, page_size=PAGE_SIZE)
         self.loaded = True
         if error:
-            self.rows, self.total, self.counts = [], 0, {}
+            self.rows, self.total, self.counts = [], 0, InboxCounts()
             return rx.toast.error(error)
         self.total = found.total
-        self.counts = {k: str(v) for k, v in found.counts.items()}
-        self.counts["all"] = str(sum(found.counts.values()))
+        known = {f.name for f in dataclasses.fields(InboxCounts)}
+        self.counts = InboxCounts(
+            all=sum(found.counts.values()),
+            **{k: v for k, v in found.counts.items() if k in known},
+        )
         self.rows = [inbox_row(i, self._t, self.locale) for i in found.items]
         return None
 
@@ -127,10 +160,10 @@ class ApprovalsState(PagedMixin, SessionState):
 
     @rx.event
     def open_reject(self, key: str):
-        row = next((r for r in self.rows if r["key"] == key), None)
+        row = next((r for r in self.rows if r.key == key), None)
         if row is None:
             return
-        self.reject_key, self.reject_label = key, f"{row['number']} · {row['detail']}"
+        self.reject_key, self.reject_label = key, f"{row.number} · {row.detail}"
         self.errors, self.reject_open = {}, True
 
     @rx.event
@@ -155,7 +188,7 @@ def _kind_choice(kind: str) -> rx.Component:
     return rx.segmented_control.item(
         rx.hstack(
             rx.text(T(f"approval.kind.{kind}")),
-            rx.badge(ApprovalsState.counts.get(kind, "0"), variant="soft", radius="full"),
+            rx.badge(getattr(ApprovalsState.counts, kind), variant="soft", radius="full"),
             spacing="1",
             align="center",
         ),
@@ -165,7 +198,7 @@ def _kind_choice(kind: str) -> rx.Component:
 
 def _row(r: rx.Var) -> rx.Component:
     S = ApprovalsState
-    kind = r["key"].to(str).split(":")[0]
+    kind = r.kind
     return rx.table.row(
         rx.table.cell(
             rx.badge(
@@ -176,21 +209,21 @@ def _row(r: rx.Var) -> rx.Component:
                 ),
                 color_scheme=rx.match(kind, *KIND_COLOURS.items(), "gray"),
             ),
-            rx.text(r["number"], size="1", color_scheme="gray"),
+            rx.text(r.number, size="1", color_scheme="gray"),
         ),
-        rx.table.cell(rx.link(r["customer"], href="/customers/" + r["customer_id"])),
+        rx.table.cell(rx.link(r.customer, href="/customers/" + r.customer_id.to(str))),
         rx.table.cell(
-            rx.text(r["detail"], data_testid="approval-detail"),
-            rx.cond(r["reason"] != "", rx.text(r["reason"], size="1", color_scheme="gray")),
+            rx.text(r.detail, data_testid="approval-detail"),
+            rx.cond(r.reason != "", rx.text(r.reason, size="1", color_scheme="gray")),
         ),
-        rx.table.cell(rx.text(r["requested"]), rx.text(r["time"], size="1", color_scheme="gray")),
+        rx.table.cell(rx.text(r.requested), rx.text(r.time, size="1", color_scheme="gray")),
         rx.table.cell(
             rx.hstack(
                 rx.button(
                     T("approval.approve"),
                     size="1",
                     color_scheme="green",
-                    on_click=S.approve(r["key"]),
+                    on_click=S.approve(r.key),
                     data_testid="approval-approve",
                 ),
                 rx.button(
@@ -198,7 +231,7 @@ def _row(r: rx.Var) -> rx.Component:
                     size="1",
                     variant="soft",
                     color_scheme="red",
-                    on_click=S.open_reject(r["key"]),
+                    on_click=S.open_reject(r.key),
                     data_testid="approval-reject",
                 ),
                 spacing="2",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, time, timedelta
 
 import reflex as rx
 
 from custapp import clock
 from custapp.components.shell import T, data_table, page, pager
-from custapp.services import audit
+from custapp.services import audit, audit_check
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
@@ -16,11 +17,26 @@ PAGE_SIZE = 50
 OUTCOMES = ("ok", "denied", "failed")
 
 
+@dataclasses.dataclass(frozen=True)
+class AuditRow:
+    seq: int = 0
+    time: str = ""
+    actor: str = ""
+    action: str = ""
+    outcome: str = ""  # ok | denied | failed
+    outcome_label: str = ""
+    target: str = ""
+    customer: str = ""  # the customer's id, "" for none
+    fields: str = ""
+    reason: str = ""
+    ip: str = ""
+
+
 class AuditState(PagedMixin, SessionState):
     def _page_size(self) -> int:
         return PAGE_SIZE
 
-    rows: list[dict[str, str]] = []
+    rows: list[AuditRow] = []
     f_action: str = ""
     f_actor: str = ""
     f_outcome: str = ""
@@ -66,19 +82,19 @@ class AuditState(PagedMixin, SessionState):
             return rx.toast.error(error)
         rows, self.total = result
         self.rows = [
-            {
-                "seq": str(r.seq),
-                "time": clock.format_local(r.created_at, "%Y-%m-%d %H:%M:%S"),
-                "actor": r.actor_name,
-                "action": r.action,
-                "outcome": r.outcome,
-                "outcome_label": self._t(f"audit.outcome.{r.outcome}"),
-                "target": r.target,
-                "customer": str(r.customer_id or ""),
-                "fields": r.fields,
-                "reason": r.reason,
-                "ip": r.ip,
-            }
+            AuditRow(
+                seq=r.seq,
+                time=clock.format_local(r.created_at, "%Y-%m-%d %H:%M:%S"),
+                actor=r.actor_name,
+                action=r.action,
+                outcome=r.outcome,
+                outcome_label=self._t(f"audit.outcome.{r.outcome}"),
+                target=r.target,
+                customer=str(r.customer_id or ""),
+                fields=r.fields,
+                reason=r.reason,
+                ip=r.ip,
+            )
             for r in rows
         ]
         return None
@@ -100,7 +116,7 @@ class AuditState(PagedMixin, SessionState):
 
     @rx.event
     def verify(self):
-        result, error = self._call(audit.check_chain)
+        result, error = self._call(audit_check.check_chain)
         if error:
             return rx.toast.error(error)
         self.verify_ok = result.ok
@@ -113,18 +129,18 @@ class AuditState(PagedMixin, SessionState):
 
 
 def _row(row: rx.Var) -> rx.Component:
-    color = rx.match(row["outcome"], ("denied", "red"), ("failed", "amber"), "green")
+    color = rx.match(row.outcome, ("denied", "red"), ("failed", "amber"), "green")
     return rx.table.row(
-        rx.table.cell(row["seq"]),
-        rx.table.cell(row["time"], white_space="nowrap"),
-        rx.table.cell(row["actor"]),
-        rx.table.cell(rx.code(row["action"])),
-        rx.table.cell(rx.badge(row["outcome_label"], color_scheme=color)),
-        rx.table.cell(row["target"]),
-        rx.table.cell(row["customer"]),
-        rx.table.cell(row["fields"]),
-        rx.table.cell(row["reason"]),
-        rx.table.cell(row["ip"]),
+        rx.table.cell(row.seq),
+        rx.table.cell(row.time, white_space="nowrap"),
+        rx.table.cell(row.actor),
+        rx.table.cell(rx.code(row.action)),
+        rx.table.cell(rx.badge(row.outcome_label, color_scheme=color)),
+        rx.table.cell(row.target),
+        rx.table.cell(row.customer),
+        rx.table.cell(row.fields),
+        rx.table.cell(row.reason),
+        rx.table.cell(row.ip),
     )
 
 

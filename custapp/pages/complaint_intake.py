@@ -11,189 +11,28 @@ pages) and filled again from the draft when the form shows. Filing or 清空 dro
 
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
+from custapp.components.complaint_intake import contact_field, intake_error, intake_fields
 from custapp.components.shell import T, field_error, form_actions, page
-from custapp.models.complaints import CATEGORIES, SEVERITIES
-from custapp.services import complaints, customer_search
-from custapp.services.complaints import MAX_TEXT, STAFF_CHANNELS
+from custapp.services import customer_search
+from custapp.states.complaint_intake import IntakeMixin
 from custapp.states.session import SessionState
 
-CHOICES: dict[str, tuple[str, ...]] = {
-    "channel": STAFF_CHANNELS,
-    "category": CATEGORIES,
-    "severity": SEVERITIES,
-}
-TEXTS = ("description", "desired", "contact")
-FIELDS = (*CHOICES, *TEXTS)
 MAX_LOOKUP = 40
 WHO = ("customer", "anonymous")
 
 
-def blank_intake() -> dict[str, str]:
-    return {"channel": "", "category": "", "severity": "normal", **dict.fromkeys(TEXTS, "")}
+@dataclasses.dataclass(frozen=True)
+class LookupDraft:
+    """Who the draft is for, kept on the server with the intake draft: a customer (the lookup
+    text and the customer it found) or an anonymous walk-in."""
 
-
-class IntakeMixin(rx.State, mixin=True):
-    """The intake draft of a page state; the state files it with `_file_draft(customer_id)`."""
-
-    intake: dict[str, str] = blank_intake()
-    intake_errors: dict[str, str] = {}
-    intake_error: str = ""
-    _draft: dict[str, str] = {}
-
-    def _show_draft(self) -> None:
-        self.intake = {**blank_intake(), **self._draft}
-
-    def _hide_draft(self) -> None:
-        """Only the browser's copy: the draft stays on the server."""
-        self.intake, self.intake_errors, self.intake_error = blank_intake(), {}, ""
-
-    def _drop_draft(self) -> None:
-        self._draft = {}
-        self._hide_draft()
-
-    @rx.event
-    def set_intake(self, field: str, value: str):
-        """One field as typed or chosen (any browser may send anything: unknown fields and
-        choices are ignored, text is cut at the service's limit)."""
-        if field not in FIELDS:
-            return
-        text = value if isinstance(value, str) else ""
-        if field in CHOICES and text not in CHOICES[field]:
-            return
-        text = text[:MAX_TEXT]
-        self._draft = {**self._draft, field: text}
-        self.intake = {**self.intake, field: text}
-        if field in self.intake_errors:
-            self.intake_errors = {k: v for k, v in self.intake_errors.items() if k != field}
-
-    def _take_form(self, form: object) -> None:
-        """The text as the form shows it at submit (the last keystrokes may still be waiting
-        for their debounced on_change)."""
-        if isinstance(form, dict):
-            for field in TEXTS:
-                if isinstance(form.get(field), str):
-                    self._draft = {**self._draft, field: form[field][:MAX_TEXT]}
-
-    def _file_draft(
-        self, customer_id: int | None, form: object = None
-    ) -> complaints.ComplaintRow | None:
-        """File the draft for `customer_id` (None: an anonymous walk-in, with the contact).
-        On an error the field errors stand next to their fields and the draft stays."""
-        self._take_form(form)
-        d = {**blank_intake(), **self._draft}
-        row, error = self._call(
-            complaints.file_complaint,
-            customer_id=customer_id,
-            channel=d["channel"],
-            category=d["category"],
-            severity=d["severity"],
-            description=d["description"],
-            desired=d["desired"],
-            contact=d["contact"] if customer_id is None else "",
-        )
-        self._show_draft()
-        self.intake_errors = {f: m for f, m in self._field_errors.items() if f in FIELDS}
-        if error:
-            self.intake_error = "" if self.intake_errors else error
-            return None
-        self._drop_draft()
-        return row
-
-
-# --- the form -------------------------------------------------------------------------------------
-
-
-def labelled(label: str, control: rx.Component, error: rx.Var, testid: str) -> rx.Component:
-    return rx.vstack(
-        rx.text(T(label), size="2", weight="medium"),
-        control,
-        field_error(error),
-        spacing="1",
-        width="100%",
-        data_testid=testid,
-    )
-
-
-def _choice(S, field: str, placeholder: str) -> rx.Component:  # noqa: ANN001, N803
-    return labelled(
-        f"complaint_pages.field.{field}",
-        rx.select.root(
-            rx.select.trigger(
-                placeholder=T(placeholder), width="100%", data_testid=f"intake-{field}-select"
-            ),
-            rx.select.content(
-                *[
-                    rx.select.item(T(f"complaint.{field}.{value}"), value=value)
-                    for value in CHOICES[field]
-                ]
-            ),
-            value=S.intake[field],
-            on_change=lambda v: S.set_intake(field, v),
-        ),
-        S.intake_errors.get(field, ""),
-        f"intake-{field}",
-    )
-
-
-def _text(S, field: str, rows: str, hint: str) -> rx.Component:  # noqa: ANN001, N803
-    return labelled(
-        f"complaint_pages.field.{field}",
-        rx.text_area(
-            value=S.intake[field],
-            on_change=lambda v: S.set_intake(field, v),
-            debounce_timeout=300,
-            name=field,
-            id=f"intake-{field}",
-            rows=rows,
-            max_length=MAX_TEXT,
-            placeholder=T(hint),
-            width="100%",
-        ),
-        S.intake_errors.get(field, ""),
-        f"intake-{field}",
-    )
-
-
-def contact_field(S) -> rx.Component:  # noqa: ANN001, N803
-    return labelled(
-        "complaint_pages.field.contact",
-        rx.input(
-            value=S.intake["contact"],
-            on_change=lambda v: S.set_intake("contact", v),
-            debounce_timeout=300,
-            name="contact",
-            id="intake-contact",
-            max_length=200,
-            placeholder=T("complaint_pages.contact_hint"),
-            width="100%",
-        ),
-        S.intake_errors.get("contact", ""),
-        "intake-contact",
-    )
-
-
-def intake_fields(S) -> list[rx.Component]:  # noqa: ANN001, N803
-    """The intake fields of a state with IntakeMixin: channel, category, severity, what happened
-    and what the customer wants."""
-    return [
-        rx.grid(
-            _choice(S, "channel", "complaint_pages.choose"),
-            _choice(S, "category", "complaint_pages.choose"),
-            _choice(S, "severity", "complaint_pages.choose"),
-            columns=rx.breakpoints(initial="1", sm="3"),
-            spacing="3",
-            width="100%",
-        ),
-        _text(S, "description", "5", "complaint_pages.description_hint"),
-        _text(S, "desired", "2", "complaint_pages.desired_hint"),
-        rx.text(T("complaint_pages.draft_kept"), size="1", color_scheme="gray"),
-    ]
-
-
-def intake_error(S) -> rx.Component:  # noqa: ANN001, N803
-    return field_error(rx.cond(S.intake_errors.length() > 0, "", S.intake_error))
+    who: str = "customer"
+    lookup: str = ""
+    customer_label: str = ""
 
 
 # --- /complaints/new ------------------------------------------------------------------------------
@@ -209,6 +48,11 @@ class ComplaintNewState(IntakeMixin, SessionState):
     customer_href: str = ""
     customer_error: str = ""
     _draft_cid: int = 0
+    _lookup: LookupDraft = LookupDraft()
+
+    def _drop_draft(self) -> None:
+        super()._drop_draft()
+        self._lookup = LookupDraft()
 
     def _clear(self) -> None:
         """A full page load sends the whole state tree to the new page: not the draft."""
@@ -221,9 +65,9 @@ class ComplaintNewState(IntakeMixin, SessionState):
         if redirect:
             return redirect
         self._show_draft()
-        self.who = self._draft.get("who", "customer")
-        self.lookup_text = self._draft.get("lookup", "")
-        self.customer_label = self._draft.get("customer_label", "")
+        self.who = self._lookup.who
+        self.lookup_text = self._lookup.lookup
+        self.customer_label = self._lookup.customer_label
         self.customer_href = f"/customers/{self._draft_cid}" if self._draft_cid else ""
         self.customer_error = ""
         return None
@@ -233,7 +77,7 @@ class ComplaintNewState(IntakeMixin, SessionState):
         if value not in WHO:
             return
         self.who = value
-        self._draft = {**self._draft, "who": value}
+        self._lookup = dataclasses.replace(self._lookup, who=value)
         self.customer_error = ""
         self.intake_errors = {k: v for k, v in self.intake_errors.items() if k != "contact"}
 
@@ -242,13 +86,13 @@ class ComplaintNewState(IntakeMixin, SessionState):
         text = value[:MAX_LOOKUP] if isinstance(value, str) else ""
         self.lookup_text = text
         self._draft_cid, self.customer_label, self.customer_href = 0, "", ""
-        self._draft = {**self._draft, "lookup": text, "customer_label": ""}
+        self._lookup = dataclasses.replace(self._lookup, lookup=text, customer_label="")
 
     @rx.event
     def lookup(self):
         """The customer with exactly this customer number or phone."""
         self._draft_cid, self.customer_label, self.customer_href = 0, "", ""
-        self._draft = {**self._draft, "customer_label": ""}
+        self._lookup = dataclasses.replace(self._lookup, customer_label="")
         mode, _ = customer_search.classify_query(self.lookup_text)
         if mode not in ("number", "phone"):
             self.customer_error = self._t("complaint_pages.error.lookup_format")
@@ -267,7 +111,7 @@ class ComplaintNewState(IntakeMixin, SessionState):
         self.customer_error = ""
         self._draft_cid, self.customer_label = found.id, f"{found.number} {found.name}"
         self.customer_href = f"/customers/{found.id}"
-        self._draft = {**self._draft, "customer_label": self.customer_label}
+        self._lookup = dataclasses.replace(self._lookup, customer_label=self.customer_label)
         return None
 
     @rx.event

@@ -3,6 +3,8 @@ filters and sorting run on the server, one page at a time."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
 from custapp import clock
@@ -17,8 +19,26 @@ SORTS = ("-created", "created", "number", "-number", "-last_purchase", "last_pur
 ALL = "all"
 
 
+@dataclasses.dataclass(frozen=True)
+class CustomerRow:
+    """One customer found, as the list shows it (labels in the reader's language)."""
+
+    id: int = 0
+    number: str = ""
+    name: str = ""
+    kind: str = ""
+    grade: str = ""
+    lifecycle: str = ""
+    value_class: str = ""
+    phone: str = ""  # masked
+    tags: str = ""
+    verified: str = ""
+    last_purchase: str = ""
+    created: str = ""
+
+
 class CustomersState(PagedMixin, SessionState):
-    rows: list[dict[str, str]] = []
+    rows: list[CustomerRow] = []
     total_text: str = "0"  # "1,000+" when the count was capped
     has_query: bool = False
     _query: str = ""  # not echoed to the browser: it may be a full phone or ID number
@@ -72,20 +92,20 @@ class CustomersState(PagedMixin, SessionState):
             f"{customer_search.COUNT_CAP:,}+" if result.total_capped else f"{self.total:,}"
         )
         self.rows = [
-            {
-                "id": str(r.id),
-                "number": r.number,
-                "name": r.name,
-                "kind": self._t(f"customer.kind.{r.kind}"),
-                "grade": r.grade,
-                "lifecycle": self._t(f"customer.lifecycle.{r.lifecycle}"),
-                "value_class": self._t(f"customer.value.{r.value_class}"),
-                "phone": r.phone_masked,
-                "tags": "、".join(r.tags),
-                "verified": self._t(f"customer.verify.{r.verify_status}"),
-                "last_purchase": clock.format_local(r.last_purchase_at, "%Y-%m-%d"),
-                "created": clock.format_local(r.created_at, "%Y-%m-%d"),
-            }
+            CustomerRow(
+                id=r.id,
+                number=r.number,
+                name=r.name,
+                kind=self._t(f"customer.kind.{r.kind}"),
+                grade=r.grade,
+                lifecycle=self._t(f"customer.lifecycle.{r.lifecycle}"),
+                value_class=self._t(f"customer.value.{r.value_class}"),
+                phone=r.phone_masked,
+                tags="、".join(r.tags),
+                verified=self._t(f"customer.verify.{r.verify_status}"),
+                last_purchase=clock.format_local(r.last_purchase_at, "%Y-%m-%d"),
+                created=clock.format_local(r.created_at, "%Y-%m-%d"),
+            )
             for r in rows
         ]
         return None
@@ -165,18 +185,19 @@ def _labelled(label_key: str, control: rx.Component) -> rx.Component:
 
 
 def _row(row: rx.Var) -> rx.Component:
+    href = "/customers/" + row.id.to(str)
     return rx.table.row(
-        rx.table.cell(rx.link(row["number"], href="/customers/" + row["id"])),
-        rx.table.cell(rx.link(row["name"], href="/customers/" + row["id"], weight="medium")),
-        rx.table.cell(row["kind"]),
-        rx.table.cell(rx.badge(row["grade"], variant="soft")),
-        rx.table.cell(row["lifecycle"]),
-        rx.table.cell(row["value_class"]),
-        rx.table.cell(rx.code(row["phone"], variant="ghost")),
-        rx.table.cell(row["tags"]),
-        rx.table.cell(row["verified"]),
-        rx.table.cell(row["last_purchase"]),
-        rx.table.cell(row["created"]),
+        rx.table.cell(rx.link(row.number, href=href)),
+        rx.table.cell(rx.link(row.name, href=href, weight="medium")),
+        rx.table.cell(row.kind),
+        rx.table.cell(rx.badge(row.grade, variant="soft")),
+        rx.table.cell(row.lifecycle),
+        rx.table.cell(row.value_class),
+        rx.table.cell(rx.code(row.phone, variant="ghost")),
+        rx.table.cell(row.tags),
+        rx.table.cell(row.verified),
+        rx.table.cell(row.last_purchase),
+        rx.table.cell(row.created),
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
+from custapp.components.follow_up import complete_dialog, due_badge
 from custapp.components.shell import T, data_table, page, pager
-from custapp.pages.profile_service import complete_dialog, due_badge
 from custapp.services import service_log
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
@@ -14,8 +16,21 @@ PAGE_SIZE = 20
 UPCOMING_DAYS = 7
 
 
+@dataclasses.dataclass(frozen=True)
+class DueRow:
+    id: int = 0
+    customer_id: int = 0
+    number: str = ""
+    name: str = ""
+    kind: str = ""
+    date: str = ""
+    due: str = ""  # overdue | due | upcoming
+    due_label: str = ""
+    summary: str = ""
+
+
 class FollowUpsState(PagedMixin, SessionState):
-    rows: list[dict[str, str]] = []
+    rows: list[DueRow] = []
     loading: bool = True
     count_label: str = ""
     show_upcoming: bool = False
@@ -58,23 +73,22 @@ class FollowUpsState(PagedMixin, SessionState):
             return rx.toast.error(error)
         rows, self.total = result
         self.count_label = self._t("follow_ups.count", count=self.total)
-        self.rows = []
-        for r in rows:
-            due, label = self._due(r.overdue_days)
-            self.rows.append(
-                {
-                    "id": str(r.id),
-                    "customer_id": str(r.customer_id),
-                    "number": r.customer_number,
-                    "name": r.customer_name,
-                    "kind": self._t(f"service_log.kind.{r.kind}"),
-                    "date": r.next_follow_up.isoformat(),
-                    "due": due,
-                    "due_label": label,
-                    "summary": r.summary,
-                }
-            )
+        self.rows = [self._row(r) for r in rows]
         return None
+
+    def _row(self, r: service_log.FollowUpRow) -> DueRow:
+        due, label = self._due(r.overdue_days)
+        return DueRow(
+            id=r.id,
+            customer_id=r.customer_id,
+            number=r.customer_number,
+            name=r.customer_name,
+            kind=self._t(f"service_log.kind.{r.kind}"),
+            date=r.next_follow_up.isoformat(),
+            due=due,
+            due_label=label,
+            summary=r.summary,
+        )
 
     @rx.event
     def set_show_upcoming(self, value: bool):
@@ -108,27 +122,27 @@ class FollowUpsState(PagedMixin, SessionState):
 
 
 def _row(row: rx.Var) -> rx.Component:
-    href = "/customers/" + row["customer_id"]
+    href = "/customers/" + row.customer_id.to(str)
     return rx.table.row(
-        rx.table.cell(row["date"], white_space="nowrap"),
-        rx.table.cell(due_badge(row["due"], row["due_label"])),
+        rx.table.cell(row.date, white_space="nowrap"),
+        rx.table.cell(due_badge(row.due, row.due_label)),
         rx.table.cell(
             rx.hstack(
-                rx.link(row["number"], href=href),
-                rx.link(row["name"], href=href, weight="medium"),
+                rx.link(row.number, href=href),
+                rx.link(row.name, href=href, weight="medium"),
                 spacing="2",
             ),
             white_space="nowrap",
         ),
-        rx.table.cell(rx.badge(row["kind"], variant="outline")),
-        rx.table.cell(rx.text(row["summary"], size="2")),
+        rx.table.cell(rx.badge(row.kind, variant="outline")),
+        rx.table.cell(rx.text(row.summary, size="2")),
         rx.table.cell(
             rx.button(
                 rx.icon("check", size=14),
                 T("common.done"),
                 size="1",
                 variant="soft",
-                on_click=FollowUpsState.open_complete(row["id"]),
+                on_click=FollowUpsState.open_complete(row.id),
                 data_testid="follow-up-complete",
             )
         ),

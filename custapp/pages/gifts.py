@@ -8,18 +8,51 @@ small: the state fetches it whole and sends one page of at most PAGE_SIZE rows t
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import reflex as rx
 
+from custapp.components.gifts import gift_name
 from custapp.components.shell import T, data_table, field_error, form_dialog, page, pager
-from custapp.pages.portal_gifts import gift_name
 from custapp.services import gifts
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
 PAGE_SIZE = 50
-FIELDS = ("name_zh", "name_en", "points_cost", "stock", "active_from", "active_to", "is_active")
+
+
+@dataclasses.dataclass(frozen=True)
+class GiftRow:
+    """One gift of the catalogue as the table shows it."""
+
+    id: int = 0
+    name: str = ""  # in the reader's language
+    other_name: str = ""
+    name_zh: str = ""
+    name_en: str = ""
+    points: str = ""  # the points cost, formatted
+    points_cost: int = 0
+    stock: int = 0
+    active_from: str = ""  # YYYY-MM-DD, "" for no limit
+    active_to: str = ""
+    dates: str = ""  # the active dates in words
+    is_active: bool = False  # listed
+    available: bool = False  # members can request it today
+    why: str = ""  # why it is not available, "" when it is
+
+
+@dataclasses.dataclass(frozen=True)
+class GiftForm:
+    """The dialog's starting values, as its inputs show them."""
+
+    name_zh: str = ""
+    name_en: str = ""
+    points_cost: str = ""
+    stock: str = ""
+    active_from: str = ""
+    active_to: str = ""
+    is_active: bool = False
 
 
 def _number(text: str) -> int | str | None:
@@ -43,15 +76,15 @@ def _day(text: str) -> date | str | None:
 
 
 class GiftsState(PagedMixin, SessionState):
-    rows: list[dict[str, str]] = []
+    rows: list[GiftRow] = []
     loaded: bool = False
-    # 新增礼品 / 编辑礼品: one dialog; edit_id "" adds a gift
+    # 新增礼品 / 编辑礼品: one dialog; edit_id 0 adds a gift
     dialog_open: bool = False
-    edit_id: str = ""
-    form: dict[str, str] = {}  # the dialog's starting values
+    edit_id: int = 0
+    form: GiftForm = GiftForm()
     errors: dict[str, str] = {}
     form_error: str = ""
-    _all: list[dict[str, str]] = []
+    _all: list[GiftRow] = []
 
     def _page_size(self) -> int:
         return PAGE_SIZE
@@ -80,7 +113,7 @@ class GiftsState(PagedMixin, SessionState):
         self.rows = self._all[start : start + PAGE_SIZE]
         return None
 
-    def _row(self, g: gifts.GiftView) -> dict[str, str]:
+    def _row(self, g: gifts.GiftView) -> GiftRow:
         start = g.active_from.isoformat() if g.active_from else ""
         end = g.active_to.isoformat() if g.active_to else ""
         if start and end:
@@ -92,37 +125,46 @@ class GiftsState(PagedMixin, SessionState):
         else:
             dates = self._t("gifts.dates.always")
         why = "unlisted" if not g.is_active else "stock" if g.stock <= 0 else "dates"
-        return {
-            "id": str(g.id),
-            "name": gift_name(g, self.locale),
-            "other_name": g.name_zh if self.locale == "en" else g.name_en,
-            "name_zh": g.name_zh,
-            "name_en": g.name_en,
-            "points": f"{g.points_cost:,}",
-            "points_cost": str(g.points_cost),
-            "stock": str(g.stock),
-            "active_from": start,
-            "active_to": end,
-            "dates": dates,
-            "is_active": "1" if g.is_active else "",
-            "available": "1" if g.available else "",
-            "why": "" if g.available else self._t(f"gifts.why.{why}"),
-        }
+        return GiftRow(
+            id=g.id,
+            name=gift_name(g, self.locale),
+            other_name=g.name_zh if self.locale == "en" else g.name_en,
+            name_zh=g.name_zh,
+            name_en=g.name_en,
+            points=f"{g.points_cost:,}",
+            points_cost=g.points_cost,
+            stock=g.stock,
+            active_from=start,
+            active_to=end,
+            dates=dates,
+            is_active=g.is_active,
+            available=g.available,
+            why="" if g.available else self._t(f"gifts.why.{why}"),
+        )
 
-    def _open(self, edit_id: str, values: dict[str, str]) -> None:
+    def _open(self, edit_id: int, values: GiftForm) -> None:
         self.edit_id, self.form = edit_id, values
         self.errors, self.form_error, self.dialog_open = {}, "", True
 
     @rx.event
     def open_create(self):
-        self._open("", {"is_active": "1"})
+        self._open(0, GiftForm(is_active=True))
 
     @rx.event
     def open_edit(self, gift_id: str):
-        chosen = next((r for r in self._all if r["id"] == str(gift_id)), None)
+        chosen = next((r for r in self._all if str(r.id) == str(gift_id)), None)
         if chosen is None:
             return rx.toast.error(self._t("gifts.error.not_found"))
-        self._open(chosen["id"], {name: chosen[name] for name in FIELDS})
+        values = GiftForm(
+            name_zh=chosen.name_zh,
+            name_en=chosen.name_en,
+            points_cost=str(chosen.points_cost),
+            stock=str(chosen.stock),
+            active_from=chosen.active_from,
+            active_to=chosen.active_to,
+            is_active=chosen.is_active,
+        )
+        self._open(chosen.id, values)
         return None
 
     @rx.event
@@ -141,8 +183,7 @@ class GiftsState(PagedMixin, SessionState):
             "is_active": bool(form.get("is_active")),
         }
         if self.edit_id:
-            gift_id = int(self.edit_id) if self.edit_id.isdecimal() else 0
-            _, error = self._call(gifts.update_gift, gift_id=gift_id, **values)
+            _, error = self._call(gifts.update_gift, gift_id=self.edit_id, **values)
         else:
             _, error = self._call(gifts.create_gift, **values)
         self.errors = dict(self._field_errors)
@@ -165,20 +206,20 @@ def _yes_badge(flag: rx.Var, yes: str, no: str, colour: str, testid: str) -> rx.
 def _row(r: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.text(r["name"], weight="medium"),
-            rx.text(r["other_name"], size="1", color_scheme="gray"),
+            rx.text(r.name, weight="medium"),
+            rx.text(r.other_name, size="1", color_scheme="gray"),
         ),
-        rx.table.cell(r["points"], data_testid="gift-points"),
-        rx.table.cell(r["stock"], data_testid="gift-stock"),
-        rx.table.cell(r["dates"], white_space="nowrap"),
+        rx.table.cell(r.points, data_testid="gift-points"),
+        rx.table.cell(r.stock, data_testid="gift-stock"),
+        rx.table.cell(r.dates, white_space="nowrap"),
         rx.table.cell(
-            _yes_badge(r["is_active"], "gifts.listed", "gifts.unlisted", "blue", "gift-listed")
+            _yes_badge(r.is_active, "gifts.listed", "gifts.unlisted", "blue", "gift-listed")
         ),
         rx.table.cell(
             _yes_badge(
-                r["available"], "gifts.available", "gifts.unavailable", "green", "gift-available"
+                r.available, "gifts.available", "gifts.unavailable", "green", "gift-available"
             ),
-            rx.text(r["why"], size="1", color_scheme="gray", data_testid="gift-why"),
+            rx.text(r.why, size="1", color_scheme="gray", data_testid="gift-why"),
         ),
         rx.table.cell(
             rx.button(
@@ -186,7 +227,7 @@ def _row(r: rx.Var) -> rx.Component:
                 T("gifts.edit_button"),
                 variant="soft",
                 size="1",
-                on_click=GiftsState.open_edit(r["id"]),
+                on_click=GiftsState.open_edit(r.id),
                 data_testid="gift-edit",
             )
         ),
@@ -210,7 +251,7 @@ def _input(name: str, **props) -> rx.Component:  # noqa: ANN003
     return rx.input(
         name=name,
         id=f"gift-{name}",
-        default_value=GiftsState.form.get(name, ""),
+        default_value=getattr(GiftsState.form, name),
         width="100%",
         **props,
     )
@@ -240,7 +281,7 @@ def _dialog() -> rx.Component:
                 rx.switch(
                     name="is_active",
                     id="gift-is-active",
-                    default_checked=S.form.get("is_active", "") != "",
+                    default_checked=S.form.is_active,
                     data_testid="gift-is-active",
                 ),
                 rx.el.label(
@@ -255,7 +296,7 @@ def _dialog() -> rx.Component:
             spacing="1",
             width="100%",
         ),
-        title=rx.cond(S.edit_id != "", T("gifts.edit"), T("gifts.create")),
+        title=rx.cond(S.edit_id != 0, T("gifts.edit"), T("gifts.create")),
         is_open=S.dialog_open,
         on_close=S.close_dialog,
         on_submit=S.save,

@@ -20,19 +20,19 @@ class HomeState(SessionState):
 
 def _shortcut(item: rx.Var) -> rx.Component:
     return rx.cond(
-        item["href"] != "/",
+        item.href != "/",
         rx.link(
             rx.card(
                 rx.hstack(
-                    rx.icon(item["icon"], size=22),
-                    rx.text(item["label"], size="3", weight="medium"),
+                    rx.icon(item.icon, size=22),
+                    rx.text(item.label, size="3", weight="medium"),
                     align="center",
                     spacing="3",
                 ),
                 width="220px",
                 _hover={"border_color": rx.color("accent", 8)},
             ),
-            href=item["href"],
+            href=item.href,
             underline="none",
         ),
     )

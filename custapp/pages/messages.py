@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
 from custapp import clock
@@ -14,8 +16,17 @@ from custapp.states.session import SessionState
 PAGE_SIZE = 20
 
 
+@dataclasses.dataclass(frozen=True)
+class MessageRow:
+    id: int = 0
+    subject: str = ""
+    body: str = ""
+    time: str = ""
+    read: bool = False
+
+
 class MessagesState(PagedMixin, SessionState):
-    rows: list[dict[str, str]] = []
+    rows: list[MessageRow] = []
 
     @rx.event
     def load(self):
@@ -30,13 +41,13 @@ class MessagesState(PagedMixin, SessionState):
             return rx.toast.error(error)
         rows, self.total = result
         self.rows = [
-            {
-                "id": str(r.id),
-                "subject": r.subject,
-                "body": r.body,
-                "time": clock.format_local(r.created_at),
-                "read": "1" if r.read else "",
-            }
+            MessageRow(
+                id=r.id,
+                subject=r.subject,
+                body=r.body,
+                time=clock.format_local(r.created_at),
+                read=r.read,
+            )
             for r in rows
         ]
         return None
@@ -54,22 +65,22 @@ def _message(row: rx.Var) -> rx.Component:
         rx.hstack(
             rx.vstack(
                 rx.hstack(
-                    rx.cond(row["read"] == "", rx.badge(T("messages.new"), color_scheme="blue")),
-                    rx.text(row["subject"], weight="bold"),
+                    rx.cond(~row.read, rx.badge(T("messages.new"), color_scheme="blue")),
+                    rx.text(row.subject, weight="bold"),
                     align="center",
                 ),
-                rx.text(row["body"], size="2"),
-                rx.text(row["time"], size="1", color_scheme="gray"),
+                rx.text(row.body, size="2"),
+                rx.text(row.time, size="1", color_scheme="gray"),
                 spacing="1",
             ),
             rx.spacer(),
             rx.cond(
-                row["read"] == "",
+                ~row.read,
                 rx.button(
                     T("messages.mark_read"),
                     size="1",
                     variant="soft",
-                    on_click=MessagesState.mark_read(row["id"]),
+                    on_click=MessagesState.mark_read(row.id),
                 ),
             ),
             width="100%",

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import reflex as rx
 
-from custapp.components.shell import T, list_section, page, paged_table, toolbar
-from custapp.pages.profile_complaints import (
-    complaint_row,
+from custapp.components.complaint_badges import (
+    ComplaintListRow,
+    complaint_list_row,
     number_cell,
     overdue_badge,
     severity_badge,
     status_badge,
 )
+from custapp.components.shell import T, list_section, page, paged_table, toolbar
 from custapp.services import complaints
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
@@ -22,7 +23,7 @@ PAGE_SIZE = 20
 
 
 class MyComplaintsState(PagedMixin, SessionState):
-    rows: list[dict[str, str]] = []
+    rows: list[ComplaintListRow] = []
     loaded: bool = False
     can_file: bool = False
 
@@ -48,26 +49,26 @@ class MyComplaintsState(PagedMixin, SessionState):
             self.rows, self.total = [], 0
             return rx.toast.error(error)
         rows, self.total = result
-        self.rows = [complaint_row(self, r) for r in rows]
+        self.rows = [complaint_list_row(self, r) for r in rows]
         return None
 
 
 def _row(r: rx.Var) -> rx.Component:
     return rx.table.row(
         number_cell(r),
-        rx.table.cell(r["customer"]),
-        rx.table.cell(r["category"]),
-        rx.table.cell(severity_badge(r["severity"], r["severity_label"])),
+        rx.table.cell(r.customer),
+        rx.table.cell(r.category),
+        rx.table.cell(severity_badge(r.severity, r.severity_label)),
         rx.table.cell(
             rx.hstack(
-                status_badge(r["status"], r["status_label"]),
-                overdue_badge(r["overdue"]),
+                status_badge(r.status, r.status_label),
+                overdue_badge(r.overdue),
                 spacing="1",
                 wrap="wrap",
             )
         ),
-        rx.table.cell(r["due"], white_space="nowrap"),
-        rx.table.cell(r["assignee"]),
+        rx.table.cell(r.due, white_space="nowrap"),
+        rx.table.cell(r.assignee),
         align="center",
         data_testid="complaint-row",
     )

@@ -7,6 +7,8 @@ arrive masked, and nothing else of the customer's data is on the page."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
 from custapp import clock
@@ -28,32 +30,51 @@ PRINT_CSS = """
 """
 
 
-def receipt_href(kind: str, number: str) -> str:
-    return f"/receipt/{kind}/{number}"
+@dataclasses.dataclass(frozen=True)
+class ReceiptView:
+    """The receipt's head and totals as printed ("" leaves a line out)."""
+
+    kind: str = ""  # purchase | refund | void | topup
+    title: str = ""
+    store: str = ""
+    number: str = ""
+    original: str = ""  # the order a refund or void reverses
+    time: str = ""
+    customer: str = ""  # masked
+    card: str = ""  # masked
+    total: str = ""
+    discount: str = ""
+    paid: str = ""
+    paid_label: str = ""
+    points: str = ""
+    balance: str = ""
+    operator: str = ""
 
 
-def receipt_link(href: rx.Var, label: str, testid: str) -> rx.Component:
-    """A link that opens a receipt in a new tab (the list or dialog stays where it was)."""
-    return rx.link(
-        rx.hstack(rx.icon("printer", size=14), T(label), spacing="1", align="center"),
-        href=href,
-        is_external=True,
-        size="2",
-        white_space="nowrap",
-        data_testid=testid,
-    )
+@dataclasses.dataclass(frozen=True)
+class ReceiptLine:
+    item: str = ""
+    detail: str = ""  # quantity × price
+    amount: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class PaymentLine:
+    method: str = ""
+    amount: str = ""
 
 
 class ReceiptState(SessionState):
     loaded: bool = False
     error: str = ""
-    receipt: dict[str, str] = {}
-    lines: list[dict[str, str]] = []
-    payments: list[dict[str, str]] = []
+    receipt: ReceiptView = ReceiptView()
+    lines: list[ReceiptLine] = []
+    payments: list[PaymentLine] = []
 
     @rx.event
     def load(self):
-        self.loaded, self.error, self.receipt, self.lines, self.payments = False, "", {}, [], []
+        self.loaded, self.error, self.receipt = False, "", ReceiptView()
+        self.lines, self.payments = [], []
         _, redirect = self._enter("customer.read")
         if redirect:
             return redirect
@@ -72,36 +93,31 @@ class ReceiptState(SessionState):
 
     def _show(self, r: membership.Receipt) -> None:
         reversal = r.kind in ("refund", "void")
-        self.receipt = {
-            "kind": r.kind,
-            "title": self._t(f"receipt.title.{r.kind}"),
-            "store": r.store_name,
-            "number": r.number,
-            "original": r.original_number,
-            "time": clock.format_local(r.created_at, "%Y-%m-%d %H:%M:%S"),
-            "customer": r.customer_name,
-            "card": r.card_number,
-            "total": format_fen(r.total_fen),
-            "discount": format_fen(-r.discount_fen) if r.discount_fen else "",
-            "paid": format_fen(-r.paid_fen if reversal else r.paid_fen),
-            "paid_label": self._t("receipt.refunded" if reversal else "receipt.paid"),
-            "points": f"{r.points:+,}" if r.points else "",
-            "balance": format_fen(r.balance_fen) if r.balance_fen is not None else "",
-            "operator": r.operator,
-        }
+        self.receipt = ReceiptView(
+            kind=r.kind,
+            title=self._t(f"receipt.title.{r.kind}"),
+            store=r.store_name,
+            number=r.number,
+            original=r.original_number,
+            time=clock.format_local(r.created_at, "%Y-%m-%d %H:%M:%S"),
+            customer=r.customer_name,
+            card=r.card_number,
+            total=format_fen(r.total_fen),
+            discount=format_fen(-r.discount_fen) if r.discount_fen else "",
+            paid=format_fen(-r.paid_fen if reversal else r.paid_fen),
+            paid_label=self._t("receipt.refunded" if reversal else "receipt.paid"),
+            points=f"{r.points:+,}" if r.points else "",
+            balance=format_fen(r.balance_fen) if r.balance_fen is not None else "",
+            operator=r.operator,
+        )
         self.lines = [
-            {
-                "item": item,
-                "detail": f"{quantity} × {format_fen(price)}",
-                "amount": format_fen(amount),
-            }
+            ReceiptLine(item, f"{quantity} × {format_fen(price)}", format_fen(amount))
             for item, quantity, price, amount in r.lines
         ]
         self.payments = [
-            {"method": self._t(f"orders.method.{method}") if method else "—",
-             "amount": format_fen(amount)}
+            PaymentLine(self._t(f"orders.method.{method}") if method else "—", format_fen(amount))
             for method, amount in r.payments
-        ]  # fmt: skip
+        ]
 
 
 def _pair(label: rx.Var | str, value: rx.Var, testid: str, **props) -> rx.Component:  # noqa: ANN003
@@ -125,11 +141,11 @@ def _rule() -> rx.Component:
 
 def _line(row: rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.text(row["item"], size="2"),
+        rx.text(row.item, size="2"),
         rx.hstack(
-            rx.text(row["detail"], size="1", color_scheme="gray"),
+            rx.text(row.detail, size="1", color_scheme="gray"),
             rx.spacer(),
-            rx.text(row["amount"], size="2"),
+            rx.text(row.amount, size="2"),
             width="100%",
         ),
         spacing="0",
@@ -141,30 +157,30 @@ def _line(row: rx.Var) -> rx.Component:
 def _paper() -> rx.Component:
     S = ReceiptState
     r = S.receipt
-    topup = r["kind"] == "topup"
+    topup = r.kind == "topup"
     return rx.vstack(
         rx.heading(
-            rx.cond(r["store"] != "", r["store"], T("app.name")),
+            rx.cond(r.store != "", r.store, T("app.name")),
             size="4",
             text_align="center",
             width="100%",
             data_testid="receipt-store",
         ),
-        rx.text(r["title"], size="2", weight="bold", text_align="center", width="100%"),
+        rx.text(r.title, size="2", weight="bold", text_align="center", width="100%"),
         _rule(),
-        _pair(T("receipt.number"), r["number"], "receipt-number"),
-        _when(r["original"], "receipt.original", "receipt-original"),
-        _pair(T("receipt.time"), r["time"], "receipt-time"),
-        _when(r["customer"], "receipt.customer", "receipt-customer"),
-        _when(r["card"], "receipt.card", "receipt-card"),
+        _pair(T("receipt.number"), r.number, "receipt-number"),
+        _when(r.original, "receipt.original", "receipt-original"),
+        _pair(T("receipt.time"), r.time, "receipt-time"),
+        _when(r.customer, "receipt.customer", "receipt-customer"),
+        _when(r.card, "receipt.card", "receipt-card"),
         _rule(),
         rx.cond(
             topup,
             rx.vstack(
-                _pair(T("receipt.topup_amount"), r["total"], "receipt-paid", weight="bold"),
+                _pair(T("receipt.topup_amount"), r.total, "receipt-paid", weight="bold"),
                 rx.foreach(
                     S.payments,
-                    lambda p: _pair(T("receipt.topup_method"), p["method"], "receipt-method"),
+                    lambda p: _pair(T("receipt.topup_method"), p.method, "receipt-method"),
                 ),
                 spacing="1",
                 width="100%",
@@ -173,24 +189,24 @@ def _paper() -> rx.Component:
                 rx.foreach(S.lines, _line),
                 rx.cond(S.lines.length() > 0, _rule()),
                 rx.cond(
-                    r["kind"] == "purchase",
-                    _pair(T("receipt.total"), r["total"], "receipt-total"),
+                    r.kind == "purchase",
+                    _pair(T("receipt.total"), r.total, "receipt-total"),
                 ),
-                _when(r["discount"], "receipt.discount", "receipt-discount"),
-                _pair(r["paid_label"], r["paid"], "receipt-paid", weight="bold"),
+                _when(r.discount, "receipt.discount", "receipt-discount"),
+                _pair(r.paid_label, r.paid, "receipt-paid", weight="bold"),
                 rx.text(T("receipt.payments"), size="2", color_scheme="gray"),
                 rx.foreach(
                     S.payments,
-                    lambda p: _pair(p["method"], p["amount"], "receipt-pay"),
+                    lambda p: _pair(p.method, p.amount, "receipt-pay"),
                 ),
                 spacing="1",
                 width="100%",
             ),
         ),
         _rule(),
-        _when(r["points"], "receipt.points", "receipt-points"),
-        _when(r["balance"], "receipt.balance", "receipt-balance"),
-        _when(r["operator"], "receipt.operator", "receipt-operator"),
+        _when(r.points, "receipt.points", "receipt-points"),
+        _when(r.balance, "receipt.balance", "receipt-balance"),
+        _when(r.operator, "receipt.operator", "receipt-operator"),
         _rule(),
         rx.text(T("receipt.thanks"), size="1", text_align="center", width="100%"),
         spacing="1",

@@ -4,16 +4,41 @@ and audits the change; four tiers fit on one screen, so the table is not paged."
 
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
+from custapp.components.membership import discount_label
 from custapp.components.shell import T, data_table, field_error, form_dialog, page
 from custapp.money import format_fen
-from custapp.pages.profile_membership import discount_label
 from custapp.services import membership
 from custapp.services.customer_input import parse_fen, yuan_text
 from custapp.states.session import SessionState
 
-FIELDS = ("name_zh", "name_en", "discount_pct", "min_first_topup", "card_fee")
+
+@dataclasses.dataclass(frozen=True)
+class TierRow:
+    code: str = ""
+    name_zh: str = ""
+    name_en: str = ""
+    discount: str = ""  # as a price tag says it
+    discount_pct: int = 100
+    min_topup: str = ""  # formatted money
+    min_first_topup: str = ""  # yuan, as the input takes it
+    card_fee: str = ""  # formatted money
+    card_fee_yuan: str = ""  # yuan, as the input takes it
+
+
+@dataclasses.dataclass(frozen=True)
+class TierForm:
+    """The tier being edited, as the dialog's inputs start."""
+
+    title: str = ""
+    name_zh: str = ""
+    name_en: str = ""
+    discount_pct: str = ""
+    min_first_topup: str = ""
+    card_fee: str = ""
 
 
 def _money(text: str) -> int | str:
@@ -29,9 +54,9 @@ def _percent(text: str) -> int | str:
 
 
 class TiersState(SessionState):
-    rows: list[dict[str, str]] = []
+    rows: list[TierRow] = []
     edit_open: bool = False
-    form: dict[str, str] = {}  # the tier being edited, as the inputs start
+    form: TierForm = TierForm()
     errors: dict[str, str] = {}
     edit_error: str = ""
     _code: str = ""
@@ -50,35 +75,35 @@ class TiersState(SessionState):
             self.rows = []
             return rx.toast.error(error)
         self.rows = [
-            {
-                "code": tier.code,
-                "name_zh": tier.name_zh,
-                "name_en": tier.name_en,
-                "discount": discount_label(tier.discount_pct, self._t, self.locale),
-                "discount_pct": str(tier.discount_pct),
-                "min_topup": format_fen(tier.min_first_topup_fen),
-                "min_first_topup": yuan_text(tier.min_first_topup_fen),
-                "card_fee": format_fen(tier.card_fee_fen),
-                "card_fee_yuan": yuan_text(tier.card_fee_fen),
-            }
+            TierRow(
+                code=tier.code,
+                name_zh=tier.name_zh,
+                name_en=tier.name_en,
+                discount=discount_label(tier.discount_pct, self._t, self.locale),
+                discount_pct=tier.discount_pct,
+                min_topup=format_fen(tier.min_first_topup_fen),
+                min_first_topup=yuan_text(tier.min_first_topup_fen),
+                card_fee=format_fen(tier.card_fee_fen),
+                card_fee_yuan=yuan_text(tier.card_fee_fen),
+            )
             for tier in tiers
         ]
         return None
 
     @rx.event
     def open_edit(self, code: str):
-        row = next((r for r in self.rows if r["code"] == code), None)
+        row = next((r for r in self.rows if r.code == code), None)
         if row is None:
             return
         self._code = code
-        self.form = {
-            "title": f"{row['name_zh']} / {row['name_en']}",
-            "name_zh": row["name_zh"],
-            "name_en": row["name_en"],
-            "discount_pct": row["discount_pct"],
-            "min_first_topup": row["min_first_topup"],
-            "card_fee": row["card_fee_yuan"],
-        }
+        self.form = TierForm(
+            title=f"{row.name_zh} / {row.name_en}",
+            name_zh=row.name_zh,
+            name_en=row.name_en,
+            discount_pct=str(row.discount_pct),
+            min_first_topup=row.min_first_topup,
+            card_fee=row.card_fee_yuan,
+        )
         self.errors, self.edit_error = {}, ""
         self.edit_open = True
 
@@ -114,7 +139,9 @@ def _field(name: str, label: str, **props) -> rx.Component:  # noqa: ANN003
     S = TiersState
     return rx.vstack(
         rx.text(T(label), size="2", weight="medium"),
-        rx.input(name=name, id=f"tier-{name}", default_value=S.form[name], width="100%", **props),
+        rx.input(
+            name=name, id=f"tier-{name}", default_value=getattr(S.form, name), width="100%", **props
+        ),
         field_error(S.errors.get(name, "")),
         spacing="1",
         width="100%",
@@ -131,7 +158,7 @@ def _edit_dialog() -> rx.Component:
         _field("discount_pct", "tiers.discount_pct", input_mode="numeric"),
         _field("min_first_topup", "tiers.min_topup", input_mode="decimal"),
         _field("card_fee", "tiers.card_fee", input_mode="decimal"),
-        title=rx.fragment(T("tiers.edit_title"), " · ", S.form["title"]),
+        title=rx.fragment(T("tiers.edit_title"), " · ", S.form.title),
         is_open=S.edit_open,
         on_close=S.close_edit,
         on_submit=S.submit_edit,
@@ -142,21 +169,21 @@ def _edit_dialog() -> rx.Component:
 
 def _row(r: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.code(r["code"], variant="ghost")),
+        rx.table.cell(rx.code(r.code, variant="ghost")),
         rx.table.cell(
-            rx.text(r["name_zh"], weight="medium"),
-            rx.text(r["name_en"], size="1", color_scheme="gray"),
+            rx.text(r.name_zh, weight="medium"),
+            rx.text(r.name_en, size="1", color_scheme="gray"),
         ),
-        rx.table.cell(rx.badge(r["discount"], color_scheme="green", variant="soft")),
-        rx.table.cell(r["min_topup"], data_testid="tier-min-topup"),
-        rx.table.cell(r["card_fee"], data_testid="tier-card-fee"),
+        rx.table.cell(rx.badge(r.discount, color_scheme="green", variant="soft")),
+        rx.table.cell(r.min_topup, data_testid="tier-min-topup"),
+        rx.table.cell(r.card_fee, data_testid="tier-card-fee"),
         rx.table.cell(
             rx.button(
                 rx.icon("pencil", size=14),
                 T("tiers.edit"),
                 size="1",
                 variant="soft",
-                on_click=TiersState.open_edit(r["code"]),
+                on_click=TiersState.open_edit(r.code),
                 data_testid="tier-edit",
             ),
         ),

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
 from custapp import clock
@@ -10,16 +12,31 @@ from custapp.components.shell import T, data_table, field_error, page, pager
 from custapp.security.permissions import STAFF_ROLES
 from custapp.services import users
 from custapp.services.customer_input import row_id
+from custapp.states.options import Option
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 
 PAGE_SIZE = 20
 
 
+@dataclasses.dataclass(frozen=True)
+class UserRow:
+    id: int = 0
+    username: str = ""
+    display_name: str = ""
+    roles: str = ""  # the roles' labels
+    role_codes: list[str] = dataclasses.field(default_factory=list)
+    stores: str = ""  # the stores' names
+    store_ids: list[str] = dataclasses.field(default_factory=list)  # as the choices' values
+    status: str = ""
+    active: bool = False
+    last_login: str = ""
+
+
 class UsersState(PagedMixin, SessionState):
-    rows: list[dict[str, str]] = []
+    rows: list[UserRow] = []
     query: str = ""
-    store_choices: list[list[str]] = []
+    store_choices: list[Option] = []  # value: the store id
     # the create / edit dialog
     dialog_open: bool = False
     editing_id: int = 0
@@ -33,8 +50,8 @@ class UsersState(PagedMixin, SessionState):
     issued_password: str = ""
 
     @rx.var
-    def role_choices(self) -> list[list[str]]:
-        return [[r, self.msgs.get(f"role.{r}", r)] for r in STAFF_ROLES]
+    def role_choices(self) -> list[Option]:
+        return [Option(r, self.msgs.get(f"role.{r}", r)) for r in STAFF_ROLES]
 
     @rx.event
     def load(self):
@@ -43,7 +60,7 @@ class UsersState(PagedMixin, SessionState):
             return redirect
         self.issued_password = ""
         choices, _ = self._call(users.list_stores)
-        self.store_choices = [[str(i), name] for i, name in choices or []]
+        self.store_choices = [Option(str(i), name) for i, name in choices or []]
         return self._fetch()
 
     def _fetch(self):
@@ -53,22 +70,22 @@ class UsersState(PagedMixin, SessionState):
         if error:
             return rx.toast.error(error)
         rows, self.total = result
-        names = dict((int(i), n) for i, n in self.store_choices)
+        names = {int(o.value): o.label for o in self.store_choices}
         self.rows = [
-            {
-                "id": str(r.id),
-                "username": r.username,
-                "display_name": r.display_name,
-                "roles": "、".join(self._t(f"role.{x}") for x in r.roles),
-                "roles_raw": ",".join(r.roles),
-                "stores": "、".join(names.get(s, str(s)) for s in r.store_ids),
-                "stores_raw": ",".join(str(s) for s in r.store_ids),
-                "status": self._t("users.status.active" if r.is_active else "users.status.disabled")
+            UserRow(
+                id=r.id,
+                username=r.username,
+                display_name=r.display_name,
+                roles="、".join(self._t(f"role.{x}") for x in r.roles),
+                role_codes=list(r.roles),
+                stores="、".join(names.get(s, str(s)) for s in r.store_ids),
+                store_ids=[str(s) for s in r.store_ids],
+                status=self._t("users.status.active" if r.is_active else "users.status.disabled")
                 + (" · " + self._t("users.status.locked") if r.locked else "")
                 + (" · " + self._t("users.status.temporary") if r.must_change_password else ""),
-                "active": "1" if r.is_active else "",
-                "last_login": clock.format_local(r.last_login_at),
-            }
+                active=r.is_active,
+                last_login=clock.format_local(r.last_login_at),
+            )
             for r in rows
         ]
 
@@ -87,13 +104,13 @@ class UsersState(PagedMixin, SessionState):
     @rx.event
     def open_edit(self, user_id: str):
         """The dialog for one of the accounts on this page (the browser names it by id only)."""
-        row = next((r for r in self.rows if r["id"] == user_id), None)
+        row = next((r for r in self.rows if str(r.id) == user_id), None)
         if row is None:
             return
-        self.editing_id = int(row["id"])
-        self.form_username, self.form_name = row["username"], row["display_name"]
-        self.sel_roles = [r for r in row["roles_raw"].split(",") if r]
-        self.sel_stores = [s for s in row["stores_raw"].split(",") if s]
+        self.editing_id = row.id
+        self.form_username, self.form_name = row.username, row.display_name
+        self.sel_roles = list(row.role_codes)
+        self.sel_stores = list(row.store_ids)
         self.errors = {}
         self.dialog_open = True
 
@@ -210,7 +227,9 @@ def _dialog() -> rx.Component:
                     rx.foreach(
                         S.role_choices,
                         lambda c: _check(
-                            c[1], S.sel_roles.contains(c[0]), lambda _v: S.toggle_role(c[0])
+                            c.label,
+                            S.sel_roles.contains(c.value),
+                            lambda _v: S.toggle_role(c.value),
                         ),
                     ),
                     wrap="wrap",
@@ -223,7 +242,9 @@ def _dialog() -> rx.Component:
                     rx.foreach(
                         S.store_choices,
                         lambda c: _check(
-                            c[1], S.sel_stores.contains(c[0]), lambda _v: S.toggle_store(c[0])
+                            c.label,
+                            S.sel_stores.contains(c.value),
+                            lambda _v: S.toggle_store(c.value),
                         ),
                     ),
                     wrap="wrap",
@@ -252,38 +273,36 @@ def _dialog() -> rx.Component:
 def _row(row: rx.Var) -> rx.Component:
     S = UsersState
     return rx.table.row(
-        rx.table.cell(row["username"]),
-        rx.table.cell(row["display_name"]),
-        rx.table.cell(row["roles"]),
-        rx.table.cell(row["stores"]),
-        rx.table.cell(row["status"]),
-        rx.table.cell(row["last_login"]),
+        rx.table.cell(row.username),
+        rx.table.cell(row.display_name),
+        rx.table.cell(row.roles),
+        rx.table.cell(row.stores),
+        rx.table.cell(row.status),
+        rx.table.cell(row.last_login),
         rx.table.cell(
             rx.hstack(
-                rx.button(
-                    T("users.edit"), size="1", variant="soft", on_click=S.open_edit(row["id"])
-                ),
+                rx.button(T("users.edit"), size="1", variant="soft", on_click=S.open_edit(row.id)),
                 rx.button(
                     T("users.reset_password"),
                     size="1",
                     variant="soft",
-                    on_click=S.reset_password(row["id"], row["username"]),
+                    on_click=S.reset_password(row.id, row.username),
                 ),
                 rx.cond(
-                    row["active"] != "",
+                    row.active,
                     rx.button(
                         T("users.disable"),
                         size="1",
                         variant="soft",
                         color_scheme="red",
-                        on_click=S.set_active(row["id"], False),
+                        on_click=S.set_active(row.id, False),
                     ),
                     rx.button(
                         T("users.enable"),
                         size="1",
                         variant="soft",
                         color_scheme="green",
-                        on_click=S.set_active(row["id"], True),
+                        on_click=S.set_active(row.id, True),
                     ),
                 ),
                 spacing="1",

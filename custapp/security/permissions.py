@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-FRONT_DESK = "front_desk"
-CS_MANAGER = "cs_manager"
-COMPLIANCE = "compliance"
-AUDITOR = "auditor"
-SYSADMIN = "sysadmin"
-MEMBER = "member"
+from custapp.vocab import Role
+
+FRONT_DESK = Role.FRONT_DESK
+CS_MANAGER = Role.CS_MANAGER
+COMPLIANCE = Role.COMPLIANCE
+AUDITOR = Role.AUDITOR
+SYSADMIN = Role.SYSADMIN
+MEMBER = Role.MEMBER
 
 STAFF_ROLES = (FRONT_DESK, CS_MANAGER, COMPLIANCE, AUDITOR, SYSADMIN)
 ALL_ROLES = (*STAFF_ROLES, MEMBER)

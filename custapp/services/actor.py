@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from custapp.security.permissions import permissions_for
+from custapp.vocab import ActorKind
 
 
 @dataclass(frozen=True)
 class Actor:
     user_id: int | None
     name: str  # username for staff, "member#<id>" for members, "system" for jobs
-    kind: str = "staff"  # staff | member | system
+    kind: str = ActorKind.STAFF
     roles: frozenset[str] = frozenset()
     store_ids: tuple[int, ...] = ()
     store_id: int | None = None
@@ -24,7 +25,7 @@ class Actor:
     permissions: frozenset[str] = field(default=frozenset(), init=False)
 
     def __post_init__(self) -> None:
-        if self.kind == "system":
+        if self.kind == ActorKind.SYSTEM:
             object.__setattr__(self, "permissions", frozenset({"*"}))
         else:
             object.__setattr__(self, "permissions", permissions_for(self.roles))
@@ -33,9 +34,9 @@ class Actor:
         return "*" in self.permissions or permission in self.permissions
 
 
-SYSTEM = Actor(user_id=None, name="system", kind="system")
+SYSTEM = Actor(user_id=None, name="system", kind=ActorKind.SYSTEM)
 
 
 def system_actor(name: str = "system") -> Actor:
     """For the command line and daily jobs: everything they do is audited under this name."""
-    return Actor(user_id=None, name=name, kind="system")
+    return Actor(user_id=None, name=name, kind=ActorKind.SYSTEM)

@@ -43,15 +43,25 @@ from custapp.services.customer_input import MAX_FEN, check_reason, is_row_id
 from custapp.services.customers import live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import ensure, requires
+from custapp.services.paging import page_window
+from custapp.vocab import (
+    REDEMPTION_INBOX_KIND,
+    ApprovalKind,
+    ApprovalStatus,
+    CompensationForm,
+    ComplaintStatus,
+    RedemptionStatus,
+    StoredValueKind,
+)
 
 MAX_PAGE_SIZE = 100
 KIND_PERMISSIONS = {
-    "order_void": "purchase.void",
-    "order_refund": "purchase.void",
-    "points_adjust": "points.adjust",
-    "compensation": "complaint.close",
+    ApprovalKind.ORDER_VOID: "purchase.void",
+    ApprovalKind.ORDER_REFUND: "purchase.void",
+    ApprovalKind.POINTS_ADJUST: "points.adjust",
+    ApprovalKind.COMPENSATION: "complaint.close",
 }
-INBOX_KINDS = ("redemption", *KIND_PERMISSIONS)
+INBOX_KINDS = (REDEMPTION_INBOX_KIND, *KIND_PERMISSIONS)
 
 
 @dataclass(frozen=True)
@@ -94,12 +104,6 @@ class Inbox:
 
 def approval_ref(request_id: int) -> str:
     return f"A{request_id:08d}"
-
-
-def _page(page: object, page_size: object) -> tuple[int, int]:
-    page = page if isinstance(page, int) and page > 0 else 1
-    size = page_size if isinstance(page_size, int) and page_size > 0 else 20
-    return page, min(size, MAX_PAGE_SIZE)
 
 
 def _views(session: Session, rows: list[ApprovalRequest]) -> list[ApprovalView]:
@@ -163,9 +167,11 @@ def _views(session: Session, rows: list[ApprovalRequest]) -> list[ApprovalView]:
 
 
 def _form(r: ApprovalRequest) -> str:
-    if r.kind != "compensation":
+    if r.kind != ApprovalKind.COMPENSATION:
         return ""
-    return "gift" if r.gift_id else "money" if r.amount_fen else "points"
+    if r.gift_id:
+        return CompensationForm.GIFT
+    return CompensationForm.MONEY if r.amount_fen else CompensationForm.POINTS
 
 
 def _complaint_numbers(session: Session, ids: set[int]) -> dict[int, str]:
@@ -219,7 +225,7 @@ def request_void(session: Session, *, actor: Actor, order_id: int, reason: str) 
         session,
         actor,
         ApprovalRequest(
-            kind="order_void",
+            kind=ApprovalKind.ORDER_VOID,
             customer_id=customer.id,
             order_id=purchase.id,
             reason=reason,
@@ -234,7 +240,8 @@ def _pending_on(session: Session, order_id: int) -> bool:
     return (
         session.exec(
             select(ApprovalRequest.id).where(
-                ApprovalRequest.order_id == order_id, ApprovalRequest.status == "pending"
+                ApprovalRequest.order_id == order_id,
+                ApprovalRequest.status == ApprovalStatus.PENDING,
             )
         ).first()
         is not None
@@ -265,7 +272,7 @@ def request_refund(
         session,
         actor,
         ApprovalRequest(
-            kind="order_refund",
+            kind=ApprovalKind.ORDER_REFUND,
             customer_id=purchase.customer_id,
             order_id=purchase.id,
             amount_fen=checked.amount_fen,
@@ -292,7 +299,7 @@ def request_points_adjustment(
         session,
         actor,
         ApprovalRequest(
-            kind="points_adjust",
+            kind=ApprovalKind.POINTS_ADJUST,
             customer_id=customer.id,
             points=points,
             reason=reason,
@@ -313,11 +320,13 @@ def request_compensation(
     errors: dict[str, str] = {}
     if form not in COMPENSATION_FORMS:
         errors["form"] = "approval.error.compensation_form"
-    elif form == "points" and not (is_row_id(points) and points <= points_service.MAX_ADJUST):
+    elif form == CompensationForm.POINTS and not (
+        is_row_id(points) and points <= points_service.MAX_ADJUST
+    ):
         errors["points"] = "approval.error.compensation_points"
-    elif form == "money" and not (is_row_id(amount_fen) and amount_fen <= MAX_FEN):
+    elif form == CompensationForm.MONEY and not (is_row_id(amount_fen) and amount_fen <= MAX_FEN):
         errors["amount"] = "approval.error.compensation_amount"
-    elif form == "gift":
+    elif form == CompensationForm.GIFT:
         gift = session.get(Gift, gift_id) if is_row_id(gift_id) else None
         if gift is None or not gift.is_active or gift.stock < 1:
             errors["gift"] = "redemption.error.gift_unavailable"
@@ -328,7 +337,7 @@ def request_compensation(
     if errors:
         raise ValidationFailed(errors)
     complaint = complaints.locked(session, complaint_id)
-    if complaint.status == "closed":
+    if complaint.status == ComplaintStatus.CLOSED:
         raise DomainError("approval.error.complaint_closed")
     if complaint.customer_id is None:
         raise DomainError("approval.error.compensation_customer")
@@ -337,12 +346,12 @@ def request_compensation(
         session,
         actor,
         ApprovalRequest(
-            kind="compensation",
+            kind=ApprovalKind.COMPENSATION,
             customer_id=customer.id,
             complaint_id=complaint.id,
-            points=points if form == "points" else None,
-            amount_fen=amount_fen if form == "money" else None,
-            gift_id=gift_id if form == "gift" else None,
+            points=points if form == CompensationForm.POINTS else None,
+            amount_fen=amount_fen if form == CompensationForm.MONEY else None,
+            gift_id=gift_id if form == CompensationForm.GIFT else None,
             reason=reason,
             requested_by=actor.user_id,
             created_at=clock.now(),
@@ -357,17 +366,18 @@ def _compensate(session: Session, actor: Actor, request: ApprovalRequest) -> Non
     complaint = complaints.locked(session, request.complaint_id)
     label = f"{complaint.number} {request.reason}"[:200]
     form = _form(request)
-    if form == "points":
+    if form == CompensationForm.POINTS:
         points_service.adjust_points(
             session, actor=actor, customer_id=request.customer_id, points=request.points,
             reason=label,
         )  # fmt: skip
         detail = f"points:{request.points}"
-    elif form == "money":
+    elif form == CompensationForm.MONEY:
         card = membership.active_card(session, request.customer_id)
         if card is not None:
             membership.record_stored_value(
-                session, actor=actor, customer_id=request.customer_id, kind="correction",
+                session, actor=actor, customer_id=request.customer_id,
+                kind=StoredValueKind.CORRECTION,
                 amount_fen=request.amount_fen, card_id=card.id, store_id=actor.store_id,
             )  # fmt: skip
         detail = f"money:{request.amount_fen}:{'card' if card else 'counter'}"
@@ -400,7 +410,7 @@ def _locked(session: Session, request_id: object) -> ApprovalRequest:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
-    if request.status != "pending":
+    if request.status != ApprovalStatus.PENDING:
         raise DomainError("approval.error.already_decided")
     return request
 
@@ -430,21 +440,21 @@ def approve(session: Session, *, actor: Actor, request_id: int) -> ApprovalView:
     transaction."""
     request = _locked(session, request_id)
     ensure(actor, KIND_PERMISSIONS[request.kind], action="approvals.approve", request=request.id)
-    if request.kind == "order_void":
+    if request.kind == ApprovalKind.ORDER_VOID:
         orders.void_purchase(session, actor=actor, order_id=request.order_id, reason=request.reason)
-    elif request.kind == "order_refund":
+    elif request.kind == ApprovalKind.ORDER_REFUND:
         orders.post_refund(
             session, actor=actor, order_id=request.order_id, amount_fen=request.amount_fen,
             payments=[tuple(p) for p in json.loads(request.payments)], reason=request.reason,
         )  # fmt: skip
-    elif request.kind == "compensation":
+    elif request.kind == ApprovalKind.COMPENSATION:
         _compensate(session, actor, request)
     else:
         points_service.adjust_points(
             session, actor=actor, customer_id=request.customer_id, points=request.points,
             reason=request.reason,
         )  # fmt: skip
-    return _decide(session, actor, request, "approved", None)
+    return _decide(session, actor, request, ApprovalStatus.APPROVED, None)
 
 
 @requires("approval.decide")
@@ -452,7 +462,7 @@ def reject(session: Session, *, actor: Actor, request_id: int, reason: str) -> A
     """审批不通过, with a reason the requester sees. Field error: reason."""
     reason = check_reason(reason)
     request = _locked(session, request_id)
-    return _decide(session, actor, request, "rejected", reason)
+    return _decide(session, actor, request, ApprovalStatus.REJECTED, reason)
 
 
 @requires("purchase.post")
@@ -462,29 +472,29 @@ def cancel(session: Session, *, actor: Actor, request_id: int) -> ApprovalView:
     if request is None or request.requested_by != actor.user_id:
         raise NotFound("approval.error.not_found")
     request = _locked(session, request.id)
-    return _decide(session, actor, request, "cancelled", None)
+    return _decide(session, actor, request, ApprovalStatus.CANCELLED, None)
 
 
 # --- lists --------------------------------------------------------------------------------------
 
 
-@requires("approval.decide")
+@requires("approval.decide", reads=True)
 def inbox(
     session: Session, *, actor: Actor, kind: str = "", page: int = 1, page_size: int = 20
 ) -> Inbox:
     """Every pending approval, oldest first: gift redemptions and the front desk's requests; one
     kind when `kind` names one. Redemptions need `redemption.approve` to be listed too."""
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     redemptions = select(
-        literal("redemption").label("kind"),
+        literal(REDEMPTION_INBOX_KIND).label("kind"),
         RedemptionRequest.id.label("id"),
         RedemptionRequest.created_at.label("created_at"),
-    ).where(RedemptionRequest.status == "pending")
+    ).where(RedemptionRequest.status == RedemptionStatus.PENDING)
     requests = select(
         ApprovalRequest.kind.label("kind"),
         ApprovalRequest.id.label("id"),
         ApprovalRequest.created_at.label("created_at"),
-    ).where(ApprovalRequest.status == "pending")
+    ).where(ApprovalRequest.status == ApprovalStatus.PENDING)
     parts = [requests]
     if actor.can("redemption.approve"):
         parts.insert(0, redemptions)
@@ -499,11 +509,11 @@ def inbox(
         select(pending.c.kind, pending.c.id)
         .where(*where)
         .order_by(pending.c.created_at, pending.c.kind, pending.c.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        .offset(window.offset)
+        .limit(window.limit)
     ).all()
-    redemption_ids = [i for k, i in keys if k == "redemption"]
-    approval_ids = [i for k, i in keys if k != "redemption"]
+    redemption_ids = [i for k, i in keys if k == REDEMPTION_INBOX_KIND]
+    approval_ids = [i for k, i in keys if k != REDEMPTION_INBOX_KIND]
     found_redemptions = {
         v.id: v
         for v in gifts.request_views(
@@ -528,20 +538,23 @@ def inbox(
     }
     items = [
         InboxItem(k, found_redemptions.get(i), None)
-        if k == "redemption"
+        if k == REDEMPTION_INBOX_KIND
         else InboxItem(k, None, found_approvals.get(i))
         for k, i in keys
     ]
     return Inbox(items, total, counts)
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def customer_pending(session: Session, *, actor: Actor, customer_id: int) -> list[ApprovalView]:
     """The customer's pending requests (a handful at most): what the profile marks as waiting."""
     customer, _ = survivor(session, customer_id)
     rows = session.exec(
         select(ApprovalRequest)
-        .where(ApprovalRequest.customer_id == customer.id, ApprovalRequest.status == "pending")
+        .where(
+            ApprovalRequest.customer_id == customer.id,
+            ApprovalRequest.status == ApprovalStatus.PENDING,
+        )
         .order_by(ApprovalRequest.created_at)
         .limit(MAX_PAGE_SIZE)
     ).scalars()

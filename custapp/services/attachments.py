@@ -30,6 +30,7 @@ from custapp.services.customer_input import check_reason
 from custapp.services.customers import display_names, live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ARCHIVE_NUMBER = 30
@@ -196,10 +197,6 @@ def _masked_name(session: Session, key_id: int, token: str) -> str:
     return masked_filename(crypto.decrypt_field(key, token, context=FILENAME_CONTEXT))
 
 
-def _page(page: int, page_size: int) -> tuple[int, int]:
-    return max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
-
-
 # --- operations -------------------------------------------------------------------------------
 
 
@@ -269,14 +266,14 @@ def add_attachment(
     return AttachmentRef(row.id, row.archive_number)
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def list_attachments(
     session: Session, *, actor: Actor, customer_id: int, page: int = 1, page_size: int = 20
 ) -> AttachmentPage:
     """One page of the customer's attachments, newest first, and their number (the customer's
     opening is audited by the profile). File names are masked for holders of attachment.read
     and hidden from everyone else; the file bytes are not even read."""
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     customer, _ = survivor(session, customer_id)
     where = Attachment.customer_id == customer.id
     total = session.exec(select(func.count(Attachment.id)).where(where)).scalar_one()
@@ -295,8 +292,8 @@ def list_attachments(
         )
         .where(where)
         .order_by(Attachment.created_at.desc(), Attachment.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        .offset(window.offset)
+        .limit(window.limit)
     ).all()
     names = display_names(session, [r.uploaded_by for r in result])
     show_names = actor.can("attachment.read")

@@ -25,11 +25,11 @@ from sqlmodel import Session
 from custapp import clock
 from custapp.models import AuditEntry, AuditHead
 from custapp.security.keys import get_keys
-from custapp.security.permissions import AUDITOR, COMPLIANCE
 from custapp.security.validators import REASON_PERSONAL, holds_personal_number
 from custapp.services.actor import Actor
 from custapp.services.errors import ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
 from custapp.settings import get_settings
 
 GENESIS = "0" * 64
@@ -391,35 +391,6 @@ def verify_chain(session: Session, *, batch: int = 5000) -> VerifyResult:
     return VerifyResult(True, checked)
 
 
-def alert_failure(session: Session, result: VerifyResult) -> int:
-    """A failed verify reaches every active compliance officer and auditor (in-app, once each,
-    in their own language, naming the row); how many were alerted."""
-    from custapp.services import outbox  # outbox writes audit entries: a cycle at import time
-
-    holders = {
-        user.id: user
-        for role in (COMPLIANCE, AUDITOR)
-        for user in outbox.role_holders(session, role=role, store_ids=[None])[None]
-    }
-    return outbox.alert_users(
-        session,
-        holders.values(),
-        subject_key="alert.audit_chain.subject",
-        body_key=result.problem or "audit.verify.altered_row",
-        params={"seq": result.bad_seq},
-    )
-
-
-@requires("audit.read")
-def check_chain(session: Session, *, actor: Actor) -> VerifyResult:
-    """The auditor's "verify" button: the same check as `custapp audit verify`, audited."""
-    result = verify_chain(session)
-    record(session, actor=actor, action="audit.verify", outcome="ok" if result.ok else "failed")
-    if not result.ok:
-        alert_failure(session, result)
-    return result
-
-
 # --- reading (auditor page) ---------------------------------------------------------------
 
 
@@ -468,19 +439,19 @@ def list_entries(
     session: Session, *, actor: Actor, filters: AuditFilter, page: int = 1, page_size: int = 50
 ) -> tuple[list[AuditRow], int]:
     """One page of entries, newest first, and the total count for the filter."""
-    page_size = max(1, min(page_size, 200))
+    window = page_window(page, page_size, default_size=50, max_size=200)
     total = session.exec(_filtered(select(func.count(AuditEntry.id)), filters)).scalar_one()
     rows = (
         session.exec(
             _filtered(select(AuditEntry), filters)
             .order_by(AuditEntry.seq.desc())
-            .offset((max(page, 1) - 1) * page_size)
-            .limit(page_size)
+            .offset(window.offset)
+            .limit(window.limit)
         )
         .scalars()
         .all()
     )
-    record(session, actor=actor, action="audit.list", detail={"page": page})
+    record(session, actor=actor, action="audit.list", detail={"page": window.number})
     return [
         AuditRow(
             seq=e.seq,

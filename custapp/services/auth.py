@@ -37,6 +37,7 @@ from custapp.services import audit
 from custapp.services.actor import Actor
 from custapp.services.errors import DomainError, ValidationFailed
 from custapp.settings import get_settings
+from custapp.vocab import ActorKind, Role, UserKind
 
 TOUCH_EVERY = timedelta(seconds=60)
 ADDRESS_FREE_FAILURES = 3
@@ -55,7 +56,7 @@ class LoginResult:
     error: str | None = None  # i18n key
     params: dict | None = None
     must_change_password: bool = False
-    kind: str = "staff"
+    kind: str = ActorKind.STAFF
 
 
 def hash_token(token: str) -> str:
@@ -175,7 +176,7 @@ def login_staff(session: Session, *, username: str, password: str, ip: str | Non
     storable = text_problem(username) is None
     user = (
         session.exec(
-            select(User).where(User.username == username, User.kind == "staff")
+            select(User).where(User.username == username, User.kind == UserKind.STAFF)
         ).scalar_one_or_none()
         if storable
         else None
@@ -274,36 +275,48 @@ def login_member(session: Session, *, phone: str, password: str, ip: str | None)
     # would let anyone slow every member down.
     wait = reserve_member_attempt(session, index=index, ip=ip)
     if wait:
-        return LoginResult(False, error="auth.member_wait", params={"seconds": wait}, kind="member")
+        return LoginResult(
+            False, error="auth.member_wait", params={"seconds": wait}, kind=ActorKind.MEMBER
+        )
     user = session.exec(
-        select(User).where(User.login_index == index, User.kind == "member")
+        select(User).where(User.login_index == index, User.kind == UserKind.MEMBER)
     ).scalar_one_or_none()
     user_id = user.id if user else None
     valid = check_password(session, password, user.password_hash if user else None)
     user = session.get(User, user_id) if user_id else None
-    who = Actor(user_id=user.id if user else None, name="member", kind="member", ip=ip)
+    who = Actor(user_id=user.id if user else None, name="member", kind=ActorKind.MEMBER, ip=ip)
     if user is None or not valid or not user.is_active or not user.password_hash:
         audit.record(session, actor=who, action="auth.member_login", outcome="failed")
-        return LoginResult(False, error="auth.member_invalid", kind="member")
+        return LoginResult(False, error="auth.member_invalid", kind=ActorKind.MEMBER)
     member_attempt_succeeded(session, ip)
     token = start_session(session, user, ip)
     audit.record(session, actor=who, action="auth.member_login", actor_name=f"member#{user.id}")
-    return LoginResult(True, token=token, kind="member")
+    return LoginResult(True, token=token, kind=ActorKind.MEMBER)
 
 
 @dataclass(frozen=True)
 class SessionCheck:
     actor: Actor | None
     ended: str | None = None  # idle | expired | disabled | None (no such session)
+    # read_only=True found something to write (the end of the session, the idle clock's touch):
+    # ask again in a write transaction
+    must_write: bool = False
 
 
 def resolve_session(
-    session: Session, *, token: str, ip: str | None = None, touch: bool = True
+    session: Session,
+    *,
+    token: str,
+    ip: str | None = None,
+    touch: bool = True,
+    read_only: bool = False,
 ) -> SessionCheck:
     """The actor behind a browser's token, or why there is none.
 
     A user's own events touch the idle clock; the page's background check (touch=False) does not,
-    so an open but unused page still expires after the idle time."""
+    so an open but unused page still expires after the idle time. With read_only=True nothing is
+    written: a check that must write (a session ending now, a touch due, at most once a minute)
+    comes back with must_write."""
     if not token:
         return SessionCheck(None)
     settings = get_settings()
@@ -321,6 +334,8 @@ def resolve_session(
         reason = "expired"
     elif now - row.last_seen_at >= timedelta(minutes=settings.session_idle_minutes):
         reason = "idle"
+    if read_only and (reason or (touch and now - row.last_seen_at >= TOUCH_EVERY)):
+        return SessionCheck(None, must_write=True)
     if reason:
         row.ended_at, row.end_reason = now, reason
         audit.record(
@@ -338,7 +353,7 @@ def resolve_session(
 def _actor_name(user: User | None) -> str:
     if user is None:
         return "?"
-    return user.username if user.kind == "staff" else f"member#{user.id}"
+    return user.username if user.kind == UserKind.STAFF else f"member#{user.id}"
 
 
 def _actor(session: Session, user: User, row: LoginSession, ip: str | None) -> Actor:
@@ -356,7 +371,7 @@ def _actor(session: Session, user: User, row: LoginSession, ip: str | None) -> A
         user_id=user.id,
         name=_actor_name(user),
         kind=user.kind,
-        roles=frozenset(roles) | ({"member"} if user.kind == "member" else set()),
+        roles=frozenset(roles) | ({Role.MEMBER} if user.kind == UserKind.MEMBER else set()),
         store_ids=tuple(stores),
         store_id=row.store_id,
         session_id=row.id,

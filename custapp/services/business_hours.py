@@ -1,7 +1,8 @@
 """The optional business-hours calendar for complaint deadlines (SPEC §5 "an optional
 business-hours calendar can be set"; issue 6).
 
-Settings (read and checked at start-up by custapp.settings):
+Settings (read, parsed and checked at start-up by custapp.settings, where the syntax below is
+parsed: parse_week, parse_closed_days):
 
 - `CUSTAPP_COMPLAINT_BUSINESS_HOURS`: empty (the default) = the clocks run round the clock.
   Otherwise weekly opening hours in local time (`CUSTAPP_TIMEZONE`), groups separated by ";":
@@ -27,137 +28,17 @@ time (a handful of intervals a day, cached per calendar), so spans of weeks or m
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from custapp.settings import get_settings
-
-HOURS_SETTING = "CUSTAPP_COMPLAINT_BUSINESS_HOURS"
-CLOSED_SETTING = "CUSTAPP_COMPLAINT_CLOSED_DAYS"
-EXAMPLE = "mon-fri 09:00-18:00; sat 10:00-16:00"
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_MINUTES = 24 * 60
-MAX_CLOSED_RANGE_DAYS = 366
-
-# Opening hours per weekday (Monday first): sorted, merged (start, end) minutes after local
-# midnight, 0 <= start < end <= 1440.
-Week = tuple[tuple[tuple[int, int], ...], ...]
-
-_TIME_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
-_DAY_RANGE = re.compile(r"^([a-z]{3})(?:\s*-\s*([a-z]{3}))?$")
-
-
-# --- parsing -------------------------------------------------------------------------------------
-
-
-def _bad(group: str, why: str) -> ValueError:
-    return ValueError(f"{HOURS_SETTING}: {group.strip()!r}: {why} (expected e.g. {EXAMPLE!r})")
-
-
-def _day(name: str, group: str) -> int:
-    if name not in DAYS:
-        raise _bad(group, f"unknown day {name!r}, use {', '.join(DAYS)}")
-    return DAYS.index(name)
-
-
-def _minute(hours: str, minutes: str, group: str, *, end: bool) -> int:
-    h, m = int(hours), int(minutes)
-    if m > 59 or h > 24 or (h == 24 and (m or not end)):
-        raise _bad(group, f"{hours}:{minutes} is not a time of day")
-    return h * 60 + m
-
-
-def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return tuple(merged)
-
-
-def parse_week(text: str) -> Week | None:
-    """`CUSTAPP_COMPLAINT_BUSINESS_HOURS` as a Week; None when empty (round the clock).
-    Raises ValueError naming the setting on anything it cannot read."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    days: list[list[tuple[int, int]]] = [[] for _ in DAYS]
-    for group in text.split(";"):
-        if not group.strip():
-            continue
-        digit = re.search(r"\d", group)
-        if digit is None:
-            raise _bad(group, "no opening times")
-        day_part, time_part = group[: digit.start()].strip(), group[digit.start() :].strip()
-        if not day_part:
-            raise _bad(group, "no days before the times")
-        weekdays: list[int] = []
-        for item in day_part.split(","):
-            found = _DAY_RANGE.match(item.strip().lower())
-            if found is None:
-                raise _bad(group, f"{item.strip()!r} is not a day or a range of days")
-            first = _day(found.group(1), group)
-            last = _day(found.group(2), group) if found.group(2) else first
-            weekdays += [(first + i) % 7 for i in range((last - first) % 7 + 1)]
-        for item in time_part.split(","):
-            found = _TIME_RANGE.match(item.strip())
-            if found is None:
-                raise _bad(group, f"{item.strip()!r} is not HH:MM-HH:MM")
-            start = _minute(found.group(1), found.group(2), group, end=False)
-            end = _minute(found.group(3), found.group(4), group, end=True)
-            if end == start:
-                raise _bad(group, f"{item.strip()!r} opens and closes at the same time")
-            for weekday in weekdays:
-                if end > start:
-                    days[weekday].append((start, end))
-                else:  # past midnight: the rest of the day, then the next morning
-                    days[weekday].append((start, DAY_MINUTES))
-                    if end:
-                        days[(weekday + 1) % 7].append((0, end))
-    week = tuple(_merge(spans) for spans in days)
-    if not any(week):
-        raise _bad(text, "no opening hours")
-    return week
-
-
-def parse_closed_days(text: str) -> frozenset[date]:
-    """`CUSTAPP_COMPLAINT_CLOSED_DAYS`: local dates closed all day."""
-    closed: set[date] = set()
-    for item in (text or "").split(","):
-        item = item.strip()
-        if not item:
-            continue
-        first_text, _, last_text = item.partition("..")
-        try:
-            first = date.fromisoformat(first_text.strip())
-            last = date.fromisoformat(last_text.strip()) if last_text else first
-        except ValueError as exc:
-            raise ValueError(
-                f"{CLOSED_SETTING}: {item!r} is not YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD"
-            ) from exc
-        if not 0 <= (last - first).days < MAX_CLOSED_RANGE_DAYS:
-            raise ValueError(
-                f"{CLOSED_SETTING}: {item!r} must run forwards and span under "
-                f"{MAX_CLOSED_RANGE_DAYS} days"
-            )
-        closed.update(first + timedelta(days=i) for i in range((last - first).days + 1))
-    return frozenset(closed)
-
-
-def check_zone(name: str) -> None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"CUSTAPP_TIMEZONE: unknown time zone {name!r} (needed by {HOURS_SETTING})"
-        ) from exc
-
+# The syntax is parsed where the settings are read (settings imports no custapp module);
+# parse_week and parse_closed_days are re-exported for the callers that know them from here.
+from custapp.settings import DAY_MINUTES, Week, get_settings
+from custapp.settings import parse_closed_days as parse_closed_days
+from custapp.settings import parse_week as parse_week
 
 # --- the calendar --------------------------------------------------------------------------------
 

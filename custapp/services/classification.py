@@ -38,6 +38,7 @@ from custapp.services.actor import Actor, system_actor
 from custapp.services.customer_fields import GRADES
 from custapp.services.guard import requires
 from custapp.settings import get_settings
+from custapp.vocab import Lifecycle, OrderKind, ValueClass
 
 KEY_SHARE = 75  # % of total positive 12-month spend made by 主力 customers (004 L821)
 GENERAL_SHARE = 20  # % made by 一般 customers; the last 5 % and spend ≤ 0 are 零散
@@ -77,15 +78,15 @@ def lifecycle_for(
 ) -> str:
     """potential | new | old | lost, from the local dates of the first and last purchase."""
     if first_purchase_at is None or last_purchase_at is None:
-        return "potential"
+        return Lifecycle.POTENTIAL
     settings = get_settings()
     new_days = settings.lifecycle_new_days if new_days is None else new_days
     lost_days = settings.lifecycle_lost_days if lost_days is None else lost_days
     if _days_before(today, last_purchase_at) >= lost_days:
-        return "lost"
+        return Lifecycle.LOST
     if _days_before(today, first_purchase_at) < new_days:
-        return "new"
-    return "old"
+        return Lifecycle.NEW
+    return Lifecycle.OLD
 
 
 def grade_for(spend_12m_fen: int, thresholds: Iterable[int] | None = None) -> str:
@@ -118,7 +119,7 @@ def order_totals(session: Session, customer_ids: list[int], since: datetime) -> 
         return {}
     wanted = set(customer_ids)
     in_window = case((Order.created_at >= since, Order.spend_fen), else_=0)
-    purchased_at = case((Order.kind == "purchase", Order.created_at))
+    purchased_at = case((Order.kind == OrderKind.PURCHASE, Order.created_at))
     rows = session.exec(
         select(
             Order.customer_id,
@@ -174,9 +175,13 @@ def _candidates(*, full: bool, since: datetime, zero_grade: str):  # noqa: ANN20
         return live
     settled_grade = and_(Customer.spend_12m_fen == 0, Customer.grade == zero_grade)
     never_bought = and_(
-        Customer.last_purchase_at.is_(None), Customer.lifecycle == "potential", settled_grade
+        Customer.last_purchase_at.is_(None),
+        Customer.lifecycle == Lifecycle.POTENTIAL,
+        settled_grade,
     )
-    long_lost = and_(Customer.lifecycle == "lost", Customer.last_purchase_at < since, settled_grade)
+    long_lost = and_(
+        Customer.lifecycle == Lifecycle.LOST, Customer.last_purchase_at < since, settled_grade
+    )
     return and_(live, not_(or_(never_bought, long_lost)))
 
 
@@ -317,18 +322,18 @@ def recompute_value_classes(session: Session) -> dict[str, int]:
         key_min = _crossing_spend(session, total, KEY_SHARE)
         general_min = _crossing_spend(session, total, KEY_SHARE + GENERAL_SHARE)
         value_class = case(
-            (and_(spend > 0, spend >= key_min), "key"),
-            (and_(spend > 0, spend >= general_min), "general"),
-            else_="scattered",
+            (and_(spend > 0, spend >= key_min), ValueClass.KEY),
+            (and_(spend > 0, spend >= general_min), ValueClass.GENERAL),
+            else_=ValueClass.SCATTERED,
         )
     else:
-        value_class = literal("scattered")
+        value_class = literal(ValueClass.SCATTERED)
     session.exec(
         update(_CUSTOMERS)
         .where(_CUSTOMERS.c.merged_into_id.is_(None), _CUSTOMERS.c.value_class != value_class)
         .values(value_class=value_class)
     )
-    counts = dict.fromkeys(("key", "general", "scattered"), 0)
+    counts = dict.fromkeys(ValueClass, 0)
     for name, count in session.exec(
         select(Customer.value_class, func.count(Customer.id))
         .where(live)
@@ -349,10 +354,10 @@ def _refresh_time_rules(session: Session, today: date) -> int:
     new_from = local_midnight(today - timedelta(days=settings.lifecycle_new_days - 1))
     lost_before = local_midnight(today - timedelta(days=settings.lifecycle_lost_days - 1))
     lifecycle = case(
-        (or_(c.first_purchase_at.is_(None), c.last_purchase_at.is_(None)), "potential"),
-        (c.last_purchase_at < lost_before, "lost"),
-        (c.first_purchase_at >= new_from, "new"),
-        else_="old",
+        (or_(c.first_purchase_at.is_(None), c.last_purchase_at.is_(None)), Lifecycle.POTENTIAL),
+        (c.last_purchase_at < lost_before, Lifecycle.LOST),
+        (c.first_purchase_at >= new_from, Lifecycle.NEW),
+        else_=Lifecycle.OLD,
     )
     grade = case(
         *[

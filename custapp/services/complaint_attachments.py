@@ -9,7 +9,8 @@
   at most MAX_FILES, and a closed one takes none.
 - The file and its name are encrypted under the complaint's data key, as its text is: the
   customer's, or an anonymous walk-in complaint's own. A merge re-encrypts them under the
-  survivor's key with the complaint's text (`rekey`, called by complaints.merge_complaints).
+  survivor's key with the complaint's text (complaint_files.rekey, called by
+  complaints.merge_complaints).
 - Lists show the name masked ("收***.jpg"); the name and bytes leave this module only through an
   open, which is audited. Audit entries hold ids, the type and the size, never the name.
 - Adding puts an internal "attachment" entry on the complaint's timeline.
@@ -29,17 +30,20 @@ from custapp.security import crypto
 from custapp.services import attachments, audit, complaints, datakeys
 from custapp.services.actor import Actor
 from custapp.services.attachments import OpenedFile
+
+# The files' encryption contexts and the merge's re-encryption live below complaints.py, which
+# calls `rekey` (complaint_files.py); they stay part of this module's interface.
+from custapp.services.complaint_files import CONTENT_CONTEXT, FILENAME_CONTEXT
+from custapp.services.complaint_files import rekey as rekey
 from custapp.services.customer_input import is_row_id
 from custapp.services.customers import display_names
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
+from custapp.vocab import ComplaintStatus
 
 MAX_FILES = 10
 MAX_PAGE_SIZE = MAX_FILES
-# Encryption contexts (AAD): constant, as the archive's, so a merge can re-encrypt a file under
-# another key with the same context.
-CONTENT_CONTEXT = "complaint_attachment.content"
-FILENAME_CONTEXT = "complaint_attachment.filename"
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,6 @@ class ComplaintAttachmentPage:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _page(page: object, page_size: object) -> tuple[int, int]:
-    page = page if is_row_id(page) else 1
-    size = page_size if is_row_id(page_size) else MAX_PAGE_SIZE
-    return page, min(size, MAX_PAGE_SIZE)
 
 
 def _count(session: Session, complaint_id: int, *more) -> int:  # noqa: ANN002
@@ -101,7 +99,7 @@ def _add(
     by_member: bool,
 ) -> int:  # fmt: skip
     """The checks and the encrypted row; `complaint` is locked, so the count cannot race."""
-    if complaint.status == "closed":
+    if complaint.status == ComplaintStatus.CLOSED:
         raise DomainError("complaint_attachment.error.closed")
     if _count(session, complaint.id) >= MAX_FILES:
         raise DomainError("complaint_attachment.error.too_many", limit=MAX_FILES)
@@ -137,7 +135,7 @@ def _add(
 def _list(
     session: Session, complaint: Complaint, page: object, page_size: object, *, member_side: bool
 ) -> ComplaintAttachmentPage:
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, default_size=MAX_PAGE_SIZE, max_size=MAX_PAGE_SIZE)
     where = [ComplaintAttachment.complaint_id == complaint.id]
     if member_side:
         where.append(ComplaintAttachment.by_member.is_(True))
@@ -154,8 +152,8 @@ def _list(
         )
         .where(*where)
         .order_by(ComplaintAttachment.created_at.desc(), ComplaintAttachment.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        .offset(window.offset)
+        .limit(window.limit)
     ).all()
     names = display_names(session, [r.uploaded_by for r in found if not r.by_member])
     try:
@@ -179,7 +177,7 @@ def _list(
         for r in found
     ]
     all_files = total if not member_side else _count(session, complaint.id)
-    can_add = complaint.status != "closed" and all_files < MAX_FILES
+    can_add = complaint.status != ComplaintStatus.CLOSED and all_files < MAX_FILES
     return ComplaintAttachmentPage(rows, int(total), can_add)
 
 
@@ -222,7 +220,7 @@ def add_complaint_attachment(
     )  # fmt: skip
 
 
-@requires("complaint.handle")
+@requires("complaint.handle", reads=True)
 def list_complaint_attachments(
     session: Session, *, actor: Actor, complaint_id: int, page: int = 1,
     page_size: int = MAX_PAGE_SIZE,
@@ -258,7 +256,7 @@ def member_add_attachment(
     return _add(session, actor, complaint, filename, content, by_member=True)
 
 
-@requires("member.self")
+@requires("member.self", reads=True)
 def member_attachments(
     session: Session, *, actor: Actor, complaint_id: int, page: int = 1,
     page_size: int = MAX_PAGE_SIZE,
@@ -278,34 +276,3 @@ def member_open_attachment(session: Session, *, actor: Actor, attachment_id: int
     except NotFound:
         raise NotFound("complaint_attachment.error.not_found") from None
     return _opened(session, actor, complaint, row)
-
-
-# --- merge --------------------------------------------------------------------------------------
-
-
-def rekey(session: Session, complaint: Complaint, key_id: int) -> int:
-    """Re-encrypt the complaint's files from its data key to `key_id`, before a merge moves the
-    complaint to the survivor. One file at a time: files can be large, and a merge must not hold
-    them all at once. Returns how many were re-encrypted."""
-    if key_id == complaint.data_key_id:
-        return 0
-    old = datakeys.data_key(session, complaint.data_key_id)
-    new = datakeys.data_key(session, key_id)
-    ids = (
-        session.exec(
-            select(ComplaintAttachment.id)
-            .where(ComplaintAttachment.complaint_id == complaint.id)
-            .order_by(ComplaintAttachment.id)
-        )
-        .scalars()
-        .all()
-    )
-    for attachment_id in ids:
-        row = session.get(ComplaintAttachment, attachment_id)
-        name = crypto.decrypt_field(old, row.filename_enc, context=FILENAME_CONTEXT)
-        row.filename_enc = crypto.encrypt_field(new, name, context=FILENAME_CONTEXT)
-        content = crypto.decrypt_bytes(old, row.content_enc, context=CONTENT_CONTEXT)
-        row.content_enc = crypto.encrypt_bytes(new, content, context=CONTENT_CONTEXT)
-        session.flush()
-        session.expunge(row)
-    return len(ids)

@@ -34,6 +34,7 @@ from custapp.models.complaints import CATEGORIES, Complaint
 from custapp.services.actor import Actor
 from custapp.services.customer_input import is_row_id
 from custapp.services.guard import requires
+from custapp.vocab import ComplaintStatus
 
 WINDOWS = (30, 90, 180, 365)
 MAX_DAYS = 366
@@ -200,7 +201,7 @@ def _weeks(since: datetime, until: datetime) -> list[date]:
     return [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
 
 
-@requires("report.read")
+@requires("report.read", reads=True)
 def kpis(
     session: Session, *, actor: Actor, days: int = 90, store_id: int | None = None
 ) -> ComplaintKpis:
@@ -212,12 +213,12 @@ def kpis(
     where = [c.created_at >= since, c.created_at <= until]
     if is_row_id(store_id):
         where.append(c.store_id == store_id)
-    overdue = c.status.not_in(("closed", "on_hold")) & (
+    overdue = c.status.not_in((ComplaintStatus.CLOSED, ComplaintStatus.ON_HOLD)) & (
         (c.response_by < until) | (c.resolution_by < until)
     )
     counts = [
         func.count(),
-        func.count().filter(c.status != "closed"),
+        func.count().filter(c.status != ComplaintStatus.CLOSED),
         func.count().filter(overdue),
         func.count(c.first_response_at),
         func.count(c.informed_at),

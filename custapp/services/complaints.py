@@ -51,31 +51,45 @@ from custapp.models.complaints import (
     ComplaintSequence,
 )
 from custapp.security.permissions import ROLE_PERMISSIONS
-from custapp.services import audit, business_hours, customer_fields, datakeys, outbox
+from custapp.services import (
+    audit,
+    business_hours,
+    complaint_files,
+    customer_fields,
+    datakeys,
+    outbox,
+)
 from custapp.services.actor import Actor, system_actor
 from custapp.services.customer_input import is_row_id
 from custapp.services.customers import live_customer, next_in_sequence, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
 from custapp.settings import get_settings
+from custapp.vocab import (
+    COMPLAINT_MOVES,
+    ComplaintChannel,
+    ComplaintClock,
+    ComplaintEventKind,
+    ComplaintStatus,
+    EscalationLevel,
+    MessageChannel,
+    PurposeCode,
+    Role,
+    Severity,
+    UserKind,
+)
 
 MAX_TEXT = 2000
 MAX_PAGE_SIZE = 100
-STAFF_CHANNELS = tuple(c for c in CHANNELS if c != "portal")
+STAFF_CHANNELS = tuple(c for c in CHANNELS if c != ComplaintChannel.PORTAL)
 # status -> the statuses a handler may move it to (closing, holding and reopening have their own
 # operations)
-MOVES = {
-    "received": ("investigating",),
-    "investigating": ("solution_proposed",),
-    "solution_proposed": ("customer_informed", "investigating"),
-    "customer_informed": ("return_visit", "investigating"),
-    "return_visit": ("investigating",),
-    "reopened": ("investigating",),
-}
+MOVES = COMPLAINT_MOVES
 # the moves the customer always sees on their timeline (the others stay internal)
-SEEN_MOVES = ("investigating", "customer_informed")
-CLOCKS = ("response", "resolution")
-LEVELS = ("warned", "escalated", "escalated2")
+SEEN_MOVES = (ComplaintStatus.INVESTIGATING, ComplaintStatus.CUSTOMER_INFORMED)
+CLOCKS = tuple(ComplaintClock)
+LEVELS = tuple(EscalationLevel)
 
 
 # --- DTOs -------------------------------------------------------------------------------------
@@ -236,12 +250,14 @@ def _tell_customer(session: Session, complaint: Complaint, subject_key: str, bod
         return False
     customer = session.get(Customer, complaint.customer_id)
     phone = customer_fields.read(session, customer, "phone") if customer else ""
-    if not phone or not outbox.purpose_allowed(session, customer_id=customer.id, purpose="service"):
+    if not phone or not outbox.purpose_allowed(
+        session, customer_id=customer.id, purpose=PurposeCode.SERVICE
+    ):
         return False
     outbox.queue_message(
         session,
-        channel="sms",
-        purpose="service",
+        channel=MessageChannel.SMS,
+        purpose=PurposeCode.SERVICE,
         customer_id=customer.id,
         customer_key_id=customer.data_key_id,
         recipient=phone,
@@ -257,8 +273,8 @@ def _tell_user(session: Session, user_id: int, subject_key: str, body_key: str, 
         return
     outbox.queue_message(
         session,
-        channel="in_app",
-        purpose="staff_alert",
+        channel=MessageChannel.IN_APP,
+        purpose=PurposeCode.STAFF_ALERT,
         subject=t(subject_key, user.locale, **params),
         body=t(body_key, user.locale, **params),
         user_id=user.id,
@@ -287,7 +303,7 @@ def _file(
         channel=channel,
         category=category,
         severity=severity,
-        status="received",
+        status=ComplaintStatus.RECEIVED,
         description_enc="",
         created_by=actor.user_id,
         created_at=now,
@@ -300,11 +316,14 @@ def _file(
     complaint.contact_enc = _seal(session, complaint, contact, "contact")
     session.add(complaint)
     session.flush()
-    _event(session, complaint, actor, "filed", to_status="received", visible=True)
+    _event(
+        session, complaint, actor, ComplaintEventKind.FILED,
+        to_status=ComplaintStatus.RECEIVED, visible=True,
+    )  # fmt: skip
     _audit(session, actor, "complaint.file", complaint, channel=channel, severity=severity)
     _tell_customer(session, complaint, "complaint.ack_subject", "complaint.ack_body")
     outbox.alert_role(
-        session, role="cs_manager", subject_key="complaint.new_subject",
+        session, role=Role.CS_MANAGER, subject_key="complaint.new_subject",
         body_key="complaint.new_body", params={"number": complaint.number, "severity": severity},
         store_id=store_id,
     )  # fmt: skip
@@ -355,7 +374,12 @@ def member_file_complaint(
 ) -> ComplaintRow:
     """A member files a complaint in the portal (channel portal, severity normal)."""
     errors, text, wish = _check_intake(
-        "portal", category, "normal", description, desired, ("portal",)
+        ComplaintChannel.PORTAL,
+        category,
+        Severity.NORMAL,
+        description,
+        desired,
+        (ComplaintChannel.PORTAL,),
     )
     if errors:
         raise ValidationFailed(errors)
@@ -363,8 +387,8 @@ def member_file_complaint(
         raise NotFound("complaint.error.not_found")
     customer = live_customer(session, actor.customer_id)
     complaint = _file(
-        session, actor, customer=customer, contact="", channel="portal", category=category,
-        severity="normal", description=text, desired=wish, store_id=None,
+        session, actor, customer=customer, contact="", channel=ComplaintChannel.PORTAL,
+        category=category, severity=Severity.NORMAL, description=text, desired=wish, store_id=None,
     )  # fmt: skip
     return _rows(session, [complaint])[0]
 
@@ -386,7 +410,14 @@ def _note(session: Session, complaint: Complaint, actor: Actor, body: str, visib
     shown = visible is True
     if shown:
         _stop_response(complaint, clock.now())
-    _event(session, complaint, actor, "reply" if shown else "note", body=body, visible=shown)
+    _event(
+        session,
+        complaint,
+        actor,
+        ComplaintEventKind.REPLY if shown else ComplaintEventKind.NOTE,
+        body=body,
+        visible=shown,
+    )
 
 
 @requires("complaint.handle")
@@ -400,7 +431,7 @@ def move(
     errors: dict[str, str] = {}
     body = _text(note, "note", errors, required=False)
     told = _text(outcome, "outcome", errors, required=False)
-    if told and to_status != "customer_informed":
+    if told and to_status != ComplaintStatus.CUSTOMER_INFORMED:
         errors["outcome"] = "complaint.error.outcome_not_here"
     if errors:
         raise ValidationFailed(errors)
@@ -412,15 +443,16 @@ def move(
     complaint.status = to_status
     complaint.updated_at = now
     _stop_response(complaint, now)
-    informed = to_status == "customer_informed"
+    informed = to_status == ComplaintStatus.CUSTOMER_INFORMED
     if informed:
         complaint.informed_at, complaint.resolution_by = now, None
     _event(
-        session, complaint, actor, "status", from_status=before, to_status=to_status,
+        session, complaint, actor, ComplaintEventKind.STATUS,
+        from_status=before, to_status=to_status,
         visible=to_status in SEEN_MOVES,
     )  # fmt: skip
     if told:
-        _event(session, complaint, actor, "outcome", body=told, visible=True)
+        _event(session, complaint, actor, ComplaintEventKind.OUTCOME, body=told, visible=True)
     _note(session, complaint, actor, body, visible)
     _audit(session, actor, "complaint.move", complaint, status=to_status)
     if informed:
@@ -456,14 +488,14 @@ def hold(
     if errors:
         raise ValidationFailed(errors)
     complaint = locked(session, complaint_id)
-    if complaint.status in ("closed", "on_hold"):
+    if complaint.status in (ComplaintStatus.CLOSED, ComplaintStatus.ON_HOLD):
         raise DomainError("complaint.error.move")
     now = clock.now()
     before = complaint.status
     complaint.held_status, complaint.held_since = before, now
-    complaint.status, complaint.updated_at = "on_hold", now
-    _event(session, complaint, actor, "status", from_status=before, to_status="on_hold",
-           visible=True)  # fmt: skip
+    complaint.status, complaint.updated_at = ComplaintStatus.ON_HOLD, now
+    _event(session, complaint, actor, ComplaintEventKind.STATUS,
+           from_status=before, to_status=ComplaintStatus.ON_HOLD, visible=True)  # fmt: skip
     _note(session, complaint, actor, body, visible)
     _audit(session, actor, "complaint.hold", complaint)
     return _rows(session, [complaint])[0]
@@ -474,17 +506,18 @@ def resume(session: Session, *, actor: Actor, complaint_id: int) -> ComplaintRow
     """Back to the status before the hold; the business time each deadline had left when the
     hold began is left again (round the clock: both move on by the hold's length)."""
     complaint = locked(session, complaint_id)
-    if complaint.status != "on_hold" or complaint.held_since is None:
+    if complaint.status != ComplaintStatus.ON_HOLD or complaint.held_since is None:
         raise DomainError("complaint.error.move")
     now, held = clock.now(), complaint.held_since
     if complaint.response_by is not None:
         complaint.response_by = business_hours.after_hold(complaint.response_by, held, now)
     if complaint.resolution_by is not None:
         complaint.resolution_by = business_hours.after_hold(complaint.resolution_by, held, now)
-    complaint.status = complaint.held_status or "investigating"
+    complaint.status = complaint.held_status or ComplaintStatus.INVESTIGATING
     complaint.held_status, complaint.held_since, complaint.updated_at = None, None, now
-    _event(session, complaint, actor, "status", from_status="on_hold",
-           to_status=complaint.status, visible=True)  # fmt: skip
+    _event(session, complaint, actor, ComplaintEventKind.STATUS,
+           from_status=ComplaintStatus.ON_HOLD, to_status=complaint.status,
+           visible=True)  # fmt: skip
     _audit(session, actor, "complaint.resume", complaint)
     return _rows(session, [complaint])[0]
 
@@ -494,7 +527,7 @@ def assign(session: Session, *, actor: Actor, complaint_ids: list[int], assignee
     """Assign one or more open complaints (bulk) to an active front-desk or cs_manager user;
     the assignee is told in the app. Returns how many were assigned."""
     user = session.get(User, assignee_id) if is_row_id(assignee_id) else None
-    if user is None or not user.is_active or user.kind != "staff":
+    if user is None or not user.is_active or user.kind != UserKind.STAFF:
         raise ValidationFailed({"assignee": "complaint.error.assignee"})
     roles = session.exec(select(UserRole.role).where(UserRole.user_id == user.id)).scalars()
     if not any("complaint.handle" in ROLE_PERMISSIONS.get(role, ()) for role in roles):
@@ -507,10 +540,10 @@ def assign(session: Session, *, actor: Actor, complaint_ids: list[int], assignee
     done = 0
     for complaint_id in ids:
         complaint = locked(session, complaint_id)
-        if complaint.status == "closed" or complaint.assignee_id == user.id:
+        if complaint.status == ComplaintStatus.CLOSED or complaint.assignee_id == user.id:
             continue
         complaint.assignee_id, complaint.updated_at = user.id, clock.now()
-        _event(session, complaint, actor, "assign", detail=user.display_name[:60])
+        _event(session, complaint, actor, ComplaintEventKind.ASSIGN, detail=user.display_name[:60])
         _audit(session, actor, "complaint.assign", complaint, assignee=user.id)
         _tell_user(session, user.id, "complaint.assigned_subject", "complaint.assigned_body",
                    number=complaint.number)  # fmt: skip
@@ -557,7 +590,7 @@ def close(
         errors.pop("satisfaction", None)  # the customer gave it in the portal
     if errors:
         raise ValidationFailed(errors)
-    if complaint.status != "return_visit":
+    if complaint.status != ComplaintStatus.RETURN_VISIT:
         raise DomainError("complaint.error.close_before_visit")
     now = clock.now()
     complaint.root_cause_enc = _seal(session, complaint, values["root_cause"], "root_cause")
@@ -568,9 +601,14 @@ def close(
     complaint.informed_on, complaint.informed_via = informed_on, informed_via
     if satisfaction is not None:
         complaint.satisfaction = satisfaction
-    complaint.status, complaint.closed_at, complaint.closed_by = "closed", now, actor.user_id
+    complaint.status, complaint.closed_at, complaint.closed_by = (
+        ComplaintStatus.CLOSED,
+        now,
+        actor.user_id,
+    )
     complaint.updated_at = now
-    _event(session, complaint, actor, "status", from_status="return_visit", to_status="closed",
+    _event(session, complaint, actor, ComplaintEventKind.STATUS,
+           from_status=ComplaintStatus.RETURN_VISIT, to_status=ComplaintStatus.CLOSED,
            visible=True)  # fmt: skip
     _audit(session, actor, "complaint.close", complaint, satisfaction=complaint.satisfaction)
     return _rows(session, [complaint])[0]
@@ -587,16 +625,17 @@ def reopen(
     if errors:
         raise ValidationFailed(errors)
     complaint = locked(session, complaint_id)
-    if complaint.status != "closed":
+    if complaint.status != ComplaintStatus.CLOSED:
         raise DomainError("complaint.error.move")
     now = clock.now()
     _, complaint.resolution_by = deadlines(complaint.severity, now)
     complaint.informed_at = complaint.closed_at = complaint.closed_by = None
     complaint.resolution_warned_at = complaint.resolution_escalated_at = None
     complaint.resolution_escalated2_at = None
-    complaint.status, complaint.updated_at = "reopened", now
+    complaint.status, complaint.updated_at = ComplaintStatus.REOPENED, now
     complaint.reopened_count += 1
-    _event(session, complaint, actor, "status", from_status="closed", to_status="reopened",
+    _event(session, complaint, actor, ComplaintEventKind.STATUS,
+           from_status=ComplaintStatus.CLOSED, to_status=ComplaintStatus.REOPENED,
            visible=True)  # fmt: skip
     _note(session, complaint, actor, body, visible)
     _audit(session, actor, "complaint.reopen", complaint)
@@ -606,7 +645,9 @@ def reopen(
 def record_compensation(session: Session, actor: Actor, complaint: Complaint, detail: str) -> None:
     """An approved compensation on the timeline (the customer sees it); approvals.py gives it."""
     complaint.updated_at = clock.now()
-    _event(session, complaint, actor, "compensation", detail=detail[:60], visible=True)
+    _event(
+        session, complaint, actor, ComplaintEventKind.COMPENSATION, detail=detail[:60], visible=True
+    )
     _audit(session, actor, "complaint.compensation", complaint, given=detail)
 
 
@@ -619,10 +660,10 @@ def member_rate(session: Session, *, actor: Actor, complaint_id: int, score: int
     if not is_row_id(score) or not 1 <= score <= 5:
         raise ValidationFailed({"score": "complaint.error.satisfaction"})
     complaint = _own_locked(session, actor, complaint_id)
-    if complaint.informed_at is None and complaint.status != "closed":
+    if complaint.informed_at is None and complaint.status != ComplaintStatus.CLOSED:
         raise DomainError("complaint.error.not_informed")
     complaint.satisfaction, complaint.updated_at = score, clock.now()
-    _event(session, complaint, actor, "score", detail=str(score), visible=True)
+    _event(session, complaint, actor, ComplaintEventKind.SCORE, detail=str(score), visible=True)
     _audit(session, actor, "complaint.score", complaint, score=score)
     return _rows(session, [complaint])[0]
 
@@ -631,7 +672,7 @@ def member_rate(session: Session, *, actor: Actor, complaint_id: int, score: int
 
 
 def _overdue(c: Complaint, now: datetime) -> bool:
-    if c.status in ("closed", "on_hold"):
+    if c.status in (ComplaintStatus.CLOSED, ComplaintStatus.ON_HOLD):
         return False
     return any(by is not None and by < now for by in (c.response_by, c.resolution_by))
 
@@ -683,22 +724,16 @@ def _rows(session: Session, complaints: list[Complaint]) -> list[ComplaintRow]:
     return rows
 
 
-def _page(page: object, page_size: object) -> tuple[int, int]:
-    page = page if is_row_id(page) else 1
-    size = page_size if is_row_id(page_size) else 20
-    return page, min(size, MAX_PAGE_SIZE)
-
-
 def _paged(session: Session, where: list, page: object, page_size: object, order) -> tuple:  # noqa: ANN001
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     total = session.exec(select(func.count(Complaint.id)).where(*where)).scalar_one()
     found = list(
         session.exec(
             select(Complaint)
             .where(*where)
             .order_by(*order)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+            .offset(window.offset)
+            .limit(window.limit)
         ).scalars()
     )
     return _rows(session, found), int(total)
@@ -724,14 +759,17 @@ def _view(session: Session, complaint: Complaint, *, customer_side: bool) -> Com
             e.visible,
             _open(session, complaint, e.body_enc, "event"),
             e.detail or "",
-            "" if customer_side and e.kind not in ("score",) else names.get(e.actor_id or 0, ""),
+            ""
+            if customer_side and e.kind != ComplaintEventKind.SCORE
+            else names.get(e.actor_id or 0, ""),
             e.created_at,
         )  # fmt: skip
         for e in events
     ]
     given = {
         int(e.detail[5:]) for e in timeline
-        if e.kind == "compensation" and e.detail.startswith("gift:") and e.detail[5:].isdecimal()
+        if e.kind == ComplaintEventKind.COMPENSATION
+        and e.detail.startswith("gift:") and e.detail[5:].isdecimal()
     }  # fmt: skip
     gifts = {
         g.id: (g.name_zh, g.name_en)
@@ -772,7 +810,7 @@ def get_complaint(session: Session, *, actor: Actor, complaint_id: int) -> Compl
     return _view(session, complaint, customer_side=False)
 
 
-@requires("complaint.handle")
+@requires("complaint.handle", reads=True)
 def customer_complaints(
     session: Session, *, actor: Actor, customer_id: int, page: int = 1, page_size: int = 20
 ) -> tuple[list[ComplaintRow], int]:
@@ -784,7 +822,7 @@ def customer_complaints(
     )  # fmt: skip
 
 
-@requires("member.self")
+@requires("member.self", reads=True)
 def member_complaints(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[ComplaintRow], int]:
@@ -800,7 +838,7 @@ def member_complaints(
     ], total
 
 
-@requires("member.self")
+@requires("member.self", reads=True)
 def member_complaint(session: Session, *, actor: Actor, complaint_id: int) -> ComplaintView:
     """The member's own complaint with the customer-visible timeline only."""
     complaint = session.get(Complaint, complaint_id) if is_row_id(complaint_id) else None
@@ -811,7 +849,7 @@ def member_complaint(session: Session, *, actor: Actor, complaint_id: int) -> Co
 
 # --- escalation -------------------------------------------------------------------------------
 
-ESCALATING = tuple(s for s in OPEN_STATUSES if s != "on_hold")  # the clocks run
+ESCALATING = tuple(s for s in OPEN_STATUSES if s != ComplaintStatus.ON_HOLD)  # the clocks run
 MAX_NUMBERS = 20  # complaint numbers named in one grouped alert
 
 
@@ -827,9 +865,9 @@ def _limit(level: str, now: datetime, span: timedelta, second: timedelta) -> dat
     """A clock of length `span` reached `level` at `now` when it is due by this instant: the
     warning at 80 % of the span (the last 20 % counted in business time when a calendar is set),
     the escalation at the breach, the second level `second` (wall-clock) after."""
-    if level == "warned":
+    if level == EscalationLevel.WARNED:
         return business_hours.later(now, span * 0.2)
-    if level == "escalated":
+    if level == EscalationLevel.ESCALATED:
         return now
     return now - second
 
@@ -893,7 +931,7 @@ def _escalated(session: Session, jobs: Actor, now: datetime, marked: list) -> No
     session.connection().execute(
         ComplaintEvent.__table__.insert(),
         [
-            {"complaint_id": row.id, "kind": "escalation", "from_status": None,
+            {"complaint_id": row.id, "kind": ComplaintEventKind.ESCALATION, "from_status": None,
              "to_status": None, "visible": False, "body_enc": None,
              "detail": f"{clock_name}:{level}", "actor_id": None, "created_at": now}
             for clock_name, level, rows in marked
@@ -904,10 +942,10 @@ def _escalated(session: Session, jobs: Actor, now: datetime, marked: list) -> No
     to_store: dict[tuple[str, str, int | None], list] = {}
     for clock_name, level, rows in marked:
         for row in rows:
-            if level == "warned" and row.assignee_id:
+            if level == EscalationLevel.WARNED and row.assignee_id:
                 to_assignee.setdefault((clock_name, level, row.assignee_id), []).append(row)
             else:
-                store_id = None if level == "escalated2" else row.store_id
+                store_id = None if level == EscalationLevel.ESCALATED2 else row.store_id
                 to_store.setdefault((clock_name, level, store_id), []).append(row)
     if to_assignee:
         assignees = {
@@ -922,7 +960,7 @@ def _escalated(session: Session, jobs: Actor, now: datetime, marked: list) -> No
                 outbox.alert_users(session, [assignees[user_id]], **_alert(level, clock_name, rows))
     if to_store:
         holders = outbox.role_holders(
-            session, role="cs_manager", store_ids={key[2] for key in to_store}
+            session, role=Role.CS_MANAGER, store_ids={key[2] for key in to_store}
         )
         for (clock_name, level, store_id), rows in to_store.items():
             outbox.alert_users(session, holders[store_id], **_alert(level, clock_name, rows))
@@ -968,7 +1006,7 @@ class QueueFilter:
     status: str = "open"  # open | closed | all | a status
 
 
-@requires("complaint.assign")
+@requires("complaint.assign", reads=True)
 def queue(
     session: Session, *, actor: Actor, filters: QueueFilter, page: int = 1, page_size: int = 20
 ) -> tuple[list[ComplaintRow], int]:
@@ -976,12 +1014,12 @@ def queue(
     now = clock.now()
     where: list = []
     if filters.status == "open":
-        where.append(Complaint.status != "closed")
-    elif filters.status in ("closed", *OPEN_STATUSES):
+        where.append(Complaint.status != ComplaintStatus.CLOSED)
+    elif filters.status in (ComplaintStatus.CLOSED, *OPEN_STATUSES):
         where.append(Complaint.status == filters.status)
     if filters.overdue:
         where += [
-            Complaint.status.not_in(("closed", "on_hold")),
+            Complaint.status.not_in((ComplaintStatus.CLOSED, ComplaintStatus.ON_HOLD)),
             or_(Complaint.response_by < now, Complaint.resolution_by < now),
         ]
     if filters.severity in SEVERITIES:
@@ -1020,10 +1058,7 @@ def merge_complaints(m) -> int:  # noqa: ANN001 (merge.Merge: it imports this mo
         ).scalars()
         for event in events:
             event.body_enc = m.rekey(event.body_enc, context=_context("event"))
-        # its files too (that module imports this one: imported here, not at the top)
-        from custapp.services import complaint_attachments
-
-        complaint_attachments.rekey(m.session, complaint, m.survivor.data_key_id)
+        complaint_files.rekey(m.session, complaint, m.survivor.data_key_id)  # its files too
         complaint.customer_id, complaint.data_key_id = m.survivor.id, m.survivor.data_key_id
     return len(moved)
 
@@ -1033,7 +1068,7 @@ def merge_complaints(m) -> int:  # noqa: ANN001 (merge.Merge: it imports this mo
 MAX_HANDLERS = 200
 
 
-@requires("complaint.assign")
+@requires("complaint.assign", reads=True)
 def handlers(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
     """Who a complaint may be assigned to: (user id, display name) of the active staff users
     whose roles grant complaint.handle, by name."""
@@ -1043,7 +1078,7 @@ def handlers(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
         for user_id, name in session.exec(
             select(User.id, User.display_name)
             .join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role.in_(roles), User.is_active, User.kind == "staff")
+            .where(UserRole.role.in_(roles), User.is_active, User.kind == UserKind.STAFF)
             .distinct()
             .order_by(User.display_name, User.id)
             .limit(MAX_HANDLERS)
@@ -1051,7 +1086,7 @@ def handlers(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
     ]
 
 
-@requires("complaint.handle")
+@requires("complaint.handle", reads=True)
 def my_complaints(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[ComplaintRow], int]:
@@ -1062,11 +1097,11 @@ def my_complaints(
     mine = Complaint.assignee_id == actor.user_id
     if actor.store_id is not None:
         mine = or_(mine, (Complaint.assignee_id.is_(None)) & (Complaint.store_id == actor.store_id))
-    overdue = (Complaint.status != "on_hold") & func.coalesce(
+    overdue = (Complaint.status != ComplaintStatus.ON_HOLD) & func.coalesce(
         or_(Complaint.response_by < now, Complaint.resolution_by < now), False
     )
     return _paged(
-        session, [Complaint.status != "closed", mine], page, page_size,
+        session, [Complaint.status != ComplaintStatus.CLOSED, mine], page, page_size,
         (
             overdue.desc(),
             func.coalesce(Complaint.response_by, Complaint.resolution_by).asc().nulls_last(),

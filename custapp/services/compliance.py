@@ -22,16 +22,18 @@ from custapp.services import audit, consent
 from custapp.services.actor import Actor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import ensure, requires
+from custapp.services.paging import page_window
+from custapp.vocab import ConsentStatus, LawfulBasis, NoticeStatus, RightsStatus
 
-STATES = ("granted", "refused", "withdrawn")
+STATES = tuple(ConsentStatus)
 # A purpose's lawful basis stays on its side of consent: a consent-based purpose is used only
 # with the customer's (separate) consent; service rests on the contract or a legal obligation.
-CONSENT_BASES = ("consent", "separate_consent")
-OTHER_BASES = ("contract", "legal_obligation")
+CONSENT_BASES = (LawfulBasis.CONSENT, LawfulBasis.SEPARATE_CONSENT)
+OTHER_BASES = (LawfulBasis.CONTRACT, LawfulBasis.LEGAL_OBLIGATION)
 LAWFUL_BASES = (*OTHER_BASES, *CONSENT_BASES)
 NAME_ZH_MAX, NAME_EN_MAX, DESCRIPTION_MAX = 60, 80, 500
 HANDLER_MAX, BODY_MAX = 200, 20000
-RIGHTS_OPEN = ("open", "in_progress")
+RIGHTS_OPEN = (RightsStatus.OPEN, RightsStatus.IN_PROGRESS)
 # How to withdraw must be in the notice (002 CON-04); each language names it.
 WITHDRAW_WORDS = {"body_zh": "撤回", "body_en": "withdraw"}
 
@@ -85,7 +87,7 @@ def _rights_counts(session: Session) -> tuple[int, int]:
     return int(open_), int(late)
 
 
-@requires("consent.manage")
+@requires("consent.manage", reads=True)
 def overview(session: Session, *, actor: Actor) -> Overview:
     """One grouped query over consent_states for the purpose × state table (index-only on
     (purpose, state, customer_id)), one for the re-confirm figures, one for rights requests."""
@@ -125,9 +127,9 @@ def overview(session: Session, *, actor: Actor) -> Overview:
                 enabled=p.enabled,
                 consent_based=p.consent_based,
                 in_notice=p.code in in_notice,
-                granted=counts.get((p.code, "granted"), 0),
-                refused=counts.get((p.code, "refused"), 0),
-                withdrawn=counts.get((p.code, "withdrawn"), 0),
+                granted=counts.get((p.code, ConsentStatus.GRANTED), 0),
+                refused=counts.get((p.code, ConsentStatus.REFUSED), 0),
+                withdrawn=counts.get((p.code, ConsentStatus.WITHDRAWN), 0),
                 reconfirm=reconfirm.get(p.code, 0),
             )
             for p in consent.purposes(session)
@@ -177,7 +179,7 @@ def _purpose_row(purpose: Purpose, in_notice: set[str]) -> PurposeRow:
     )
 
 
-@requires("consent.manage")
+@requires("consent.manage", reads=True)
 def list_purposes(session: Session, *, actor: Actor) -> list[PurposeRow]:
     """Every purpose in display order (a handful: no paging)."""
     in_notice = set(consent.notice_purposes(consent.current_notice(session)))
@@ -291,7 +293,7 @@ class NoticeDetail:
 
 def _open_draft(session: Session) -> PrivacyNotice | None:
     return session.exec(
-        select(PrivacyNotice).where(PrivacyNotice.status == "draft").limit(1)
+        select(PrivacyNotice).where(PrivacyNotice.status == NoticeStatus.DRAFT).limit(1)
     ).scalar_one_or_none()
 
 
@@ -310,11 +312,12 @@ def _detail(notice: PrivacyNotice, current: PrivacyNotice | None) -> NoticeDetai
     )
 
 
-@requires("consent.manage")
+@requires("consent.manage", reads=True)
 def list_notices(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[NoticeRow], int]:
     """The versions, newest first (a draft on top), one page, and how many there are."""
+    window = page_window(page, page_size)
     total = session.exec(select(func.count()).select_from(PrivacyNotice)).scalar_one()
     creator = select(User.display_name).where(User.id == PrivacyNotice.created_by)
     publisher = select(User.display_name).where(User.id == PrivacyNotice.published_by)
@@ -325,8 +328,8 @@ def list_notices(
             publisher.scalar_subquery().label("publisher"),
         )
         .order_by(PrivacyNotice.version.desc())
-        .offset((max(1, page) - 1) * page_size)
-        .limit(page_size)
+        .offset(window.offset)
+        .limit(window.limit)
     ).all()
     current = consent.current_notice(session)
     rows = [
@@ -346,7 +349,7 @@ def list_notices(
     return rows, total
 
 
-@requires("consent.manage")
+@requires("consent.manage", reads=True)
 def get_notice(session: Session, *, actor: Actor, notice_id: int) -> NoticeDetail:
     notice = session.get(PrivacyNotice, notice_id)
     if notice is None:
@@ -372,7 +375,7 @@ def create_draft(session: Session, *, actor: Actor) -> NoticeDetail:
         body_zh=current.body_zh if current else "",
         body_en=current.body_en if current else "",
         purposes=",".join(codes),
-        status="draft",
+        status=NoticeStatus.DRAFT,
         created_at=clock.now(),
         created_by=actor.user_id,
     )
@@ -393,7 +396,7 @@ def _draft(session: Session, notice_id: int) -> PrivacyNotice:
     notice = session.get(PrivacyNotice, notice_id)
     if notice is None:
         raise NotFound("notice.error.not_found")
-    if notice.status != "draft":
+    if notice.status != NoticeStatus.DRAFT:
         raise DomainError("compliance.error.published_read_only")
     return notice
 
@@ -507,7 +510,7 @@ class PublishPreview:
         return bool(self.added or self.removed)
 
 
-@requires("consent.manage")
+@requires("consent.manage", reads=True)
 def publish_preview(session: Session, *, actor: Actor, notice_id: int) -> PublishPreview:
     """What publishing the draft would do, for the confirmation: the purposes added and removed
     and how many customers would have to re-confirm (nobody when the purposes are the same)."""

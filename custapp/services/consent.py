@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from custapp import clock
@@ -35,35 +35,41 @@ from custapp.models import (
 )
 from custapp.services import audit, outbox
 from custapp.services.actor import Actor
+
+# The one enforcement function and what it rests on live below the outbox, which asks it
+# (consent_rules.py); they stay part of this module's interface (consent.permits, ...).
+from custapp.services.consent_rules import SYSTEM_PURPOSES as SYSTEM_PURPOSES
+from custapp.services.consent_rules import consenting as consenting
+from custapp.services.consent_rules import current_notice, notice_purposes
+from custapp.services.consent_rules import permits as permits
+from custapp.services.consent_rules import purpose_usable as purpose_usable
+from custapp.services.consent_rules import why_not as why_not
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
+from custapp.vocab import (
+    ConsentAction,
+    ConsentChannel,
+    ConsentStatus,
+    MessageChannel,
+    NoticeStatus,
+    PurposeCode,
+)
 
-ACTIONS = ("grant", "refuse", "withdraw")
-STATES = {"grant": "granted", "refuse": "refused", "withdraw": "withdrawn"}
+ACTIONS = tuple(ConsentAction)
+STATES = {
+    ConsentAction.GRANT: ConsentStatus.GRANTED,
+    ConsentAction.REFUSE: ConsentStatus.REFUSED,
+    ConsentAction.WITHDRAW: ConsentStatus.WITHDRAWN,
+}
 # where the customer made the choice; merge and request are the system's own records
-CHANNELS = ("counter", "portal", "phone")
+CHANNELS = (ConsentChannel.COUNTER, ConsentChannel.PORTAL, ConsentChannel.PHONE)
 EVIDENCE_MAX = 60
-# Purposes of the system itself, not of customer data (no Purpose row): always allowed.
-SYSTEM_PURPOSES = frozenset({"security", "staff_alert"})
 # The more restrictive state wins a merge (SPEC §4 via issue 4).
-RESTRICTIVENESS = {"withdrawn": 2, "refused": 1, "granted": 0}
+RESTRICTIVENESS = {ConsentStatus.WITHDRAWN: 2, ConsentStatus.REFUSED: 1, ConsentStatus.GRANTED: 0}
 
 
 # --- notices and purposes ----------------------------------------------------------------------
-
-
-def current_notice(session: Session) -> PrivacyNotice | None:
-    """The highest published version of the privacy notice."""
-    return session.exec(
-        select(PrivacyNotice)
-        .where(PrivacyNotice.status == "published")
-        .order_by(PrivacyNotice.version.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-
-
-def notice_purposes(notice: PrivacyNotice | None) -> list[str]:
-    return [code for code in (notice.purposes if notice else "").split(",") if code]
 
 
 def purposes(session: Session) -> list[Purpose]:
@@ -145,7 +151,7 @@ def _append(
     state.last_event_id = event.id
     state.updated_at = now
     state.reconfirm_needed = state.reconfirm_notified = False  # a fresh answer is a confirmation
-    if action != "grant":
+    if action != ConsentAction.GRANT:
         outbox.cancel_for_purpose(session, customer_id=customer_id, purpose=purpose)
     session.flush()
     return event
@@ -171,7 +177,7 @@ def _check_evidence(
         if attachment is None or attachment.customer_id != customer_id:
             errors["evidence_ref"] = "consent.error.evidence_unknown"
     # written evidence at the counter (000 CN-03): the signed form's number or its scan
-    if channel == "counter" and not evidence_ref and attachment_id is None:
+    if channel == ConsentChannel.COUNTER and not evidence_ref and attachment_id is None:
         errors["evidence_ref"] = "consent.error.evidence_required"
     return errors
 
@@ -196,7 +202,7 @@ def _record(
     for purpose, action in choices.items():
         if purpose not in allowed:
             errors[f"purpose.{purpose}"] = "consent.error.purpose_not_offered"
-        elif action not in ("grant", "refuse"):
+        elif action not in (ConsentAction.GRANT, ConsentAction.REFUSE):
             errors[f"purpose.{purpose}"] = "consent.error.choice"
     if errors:
         raise ValidationFailed(errors)
@@ -225,8 +231,8 @@ def _record(
         detail={
             "notice_version": notice.version,
             "channel": channel,
-            "granted": sorted(p for p, a in choices.items() if a == "grant"),
-            "refused": sorted(p for p, a in choices.items() if a == "refuse"),
+            "granted": sorted(p for p, a in choices.items() if a == ConsentAction.GRANT),
+            "refused": sorted(p for p, a in choices.items() if a == ConsentAction.REFUSE),
         },
     )
     return serving
@@ -239,7 +245,7 @@ def record_consents(
     actor: Actor,
     customer_id: int,
     choices: dict[str, str],
-    channel: str = "counter",
+    channel: str = ConsentChannel.COUNTER,
     evidence_ref: str = "",
     attachment_id: int | None = None,
 ) -> NoticeServing:
@@ -257,7 +263,13 @@ def member_record_consents(session: Session, *, actor: Actor, choices: dict[str,
     """A member answers in the portal, for their own archive only."""
     if actor.customer_id is None:
         raise NotFound("customer.error.not_found")
-    _record(session, actor=actor, customer_id=actor.customer_id, choices=choices, channel="portal")
+    _record(
+        session,
+        actor=actor,
+        customer_id=actor.customer_id,
+        choices=choices,
+        channel=ConsentChannel.PORTAL,
+    )
 
 
 def _withdraw(
@@ -266,15 +278,16 @@ def _withdraw(
 ) -> ConsentEvent:  # fmt: skip
     _live_customer(session, customer_id)
     state = session.get(ConsentState, (customer_id, purpose))
-    if state is None or state.state != "granted":
+    if state is None or state.state != ConsentStatus.GRANTED:
         raise ValidationFailed({"purpose": "consent.error.not_granted"})
-    if channel not in (*CHANNELS, "request"):
+    if channel not in (*CHANNELS, ConsentChannel.REQUEST):
         raise ValidationFailed({"channel": "consent.error.channel"})
     if len(evidence_ref) > EVIDENCE_MAX:
         raise ValidationFailed({"evidence_ref": "consent.error.evidence_too_long"})
     notice = current_notice(session)
     event = _append(
-        session, actor=actor, customer_id=customer_id, purpose=purpose, action="withdraw",
+        session, actor=actor, customer_id=customer_id, purpose=purpose,
+        action=ConsentAction.WITHDRAW,
         channel=channel, notice_version=notice.version if notice else None,
         evidence_ref=evidence_ref or None, note=note,
     )  # fmt: skip
@@ -295,7 +308,7 @@ def withdraw_consent(
     actor: Actor,
     customer_id: int,
     purpose: str,
-    channel: str = "counter",
+    channel: str = ConsentChannel.COUNTER,
     evidence_ref: str = "",
     note: str | None = None,
 ) -> ConsentEvent:
@@ -312,7 +325,8 @@ def member_withdraw_consent(session: Session, *, actor: Actor, purpose: str) -> 
     if actor.customer_id is None:
         raise NotFound("customer.error.not_found")
     return _withdraw(
-        session, actor=actor, customer_id=actor.customer_id, purpose=purpose, channel="portal",
+        session, actor=actor, customer_id=actor.customer_id, purpose=purpose,
+        channel=ConsentChannel.PORTAL,
         evidence_ref="",
     )  # fmt: skip
 
@@ -322,7 +336,10 @@ def granted_purposes(session: Session, customer_id: int) -> list[str]:
     return list(
         session.exec(
             select(ConsentState.purpose)
-            .where(ConsentState.customer_id == customer_id, ConsentState.state == "granted")
+            .where(
+                ConsentState.customer_id == customer_id,
+                ConsentState.state == ConsentStatus.GRANTED,
+            )
             .order_by(ConsentState.purpose)
         ).scalars()
     )
@@ -337,60 +354,11 @@ def withdraw_by_request(
     chosen = granted_purposes(session, customer_id) if purposes is None else sorted(set(purposes))
     for purpose in chosen:
         _withdraw(
-            session, actor=actor, customer_id=customer_id, purpose=purpose, channel="request",
+            session, actor=actor, customer_id=customer_id, purpose=purpose,
+            channel=ConsentChannel.REQUEST,
             evidence_ref="", note=note,
         )  # fmt: skip
     return chosen
-
-
-# --- enforcement ---------------------------------------------------------------------------------
-
-
-def permits(session: Session, *, customer_id: int | None, purpose: str) -> bool:
-    """May this customer's data be used for this purpose now? The one answer (SPEC §4).
-
-    - no customer (a staff message) or a purpose of the system itself: yes;
-    - an unknown or disabled purpose: no (fail closed);
-    - a purpose that does not rest on consent (service: the contract): yes;
-    - otherwise only a granted state, for a purpose the current notice still names.
-    """
-    if customer_id is None or purpose in SYSTEM_PURPOSES:
-        return True
-    row = session.get(Purpose, purpose)
-    if row is None or not row.enabled:
-        return False
-    if not row.consent_based:
-        return True
-    if purpose not in notice_purposes(current_notice(session)):
-        return False
-    state = session.get(ConsentState, (customer_id, purpose))
-    return state is not None and state.state == "granted"
-
-
-def consenting(purpose: str):  # noqa: ANN201 (a SQL condition on Customer)
-    """`permits` for a whole list, as a condition on customers (list builders, provision).
-    The caller checks the purpose itself first with `purpose_usable`."""
-    return exists().where(
-        ConsentState.customer_id == Customer.id,
-        ConsentState.purpose == purpose,
-        ConsentState.state == "granted",
-    )
-
-
-def purpose_usable(session: Session, purpose: str) -> bool:
-    """The purpose exists, is enabled and the current notice names it (consent-based or not)."""
-    row = session.get(Purpose, purpose)
-    return bool(row and row.enabled and purpose in notice_purposes(current_notice(session)))
-
-
-def why_not(session: Session, *, customer_id: int, purpose: str) -> str:
-    """Why `permits` says no, as an i18n key (refused, withdrawn, never asked, ...)."""
-    if not purpose_usable(session, purpose):
-        return "consent.why.purpose_unusable"
-    state = session.get(ConsentState, (customer_id, purpose))
-    if state is None:
-        return "consent.why.not_asked"
-    return f"consent.why.{state.state}"
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -460,7 +428,7 @@ def notice_text(session: Session) -> NoticeText | None:
     )
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def consent_states(
     session: Session, *, actor: Actor, customer_id: int, locale: str | None = None
 ) -> list[StateRow]:
@@ -495,7 +463,7 @@ def _states(session: Session, customer_id: int, locale: str | None) -> list[Stat
     return rows
 
 
-@requires("member.self")
+@requires("member.self", reads=True)
 def member_consent_states(
     session: Session, *, actor: Actor, locale: str | None = None
 ) -> list[StateRow]:
@@ -504,7 +472,7 @@ def member_consent_states(
     return _states(session, actor.customer_id, locale)
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def consent_events(
     session: Session,
     *,
@@ -515,6 +483,7 @@ def consent_events(
     locale: str | None = None,
 ) -> tuple[list[EventRow], int]:
     """The customer's consent events, newest first, one page, and how many there are."""
+    window = page_window(page, page_size)
     _live_customer(session, customer_id)
     names = {p.code: purpose_name(p, locale) for p in purposes(session)}
     where = ConsentEvent.customer_id == customer_id
@@ -523,8 +492,8 @@ def consent_events(
         select(ConsentEvent)
         .where(where)
         .order_by(ConsentEvent.id.desc())
-        .offset((max(1, page) - 1) * page_size)
-        .limit(page_size)
+        .offset(window.offset)
+        .limit(window.limit)
     ).scalars()
     rows = [
         EventRow(
@@ -554,7 +523,7 @@ def _lock_current_notice(session: Session) -> PrivacyNotice | None:
     queue at BEGIN IMMEDIATE)."""
     return session.exec(
         select(PrivacyNotice)
-        .where(PrivacyNotice.status == "published")
+        .where(PrivacyNotice.status == NoticeStatus.PUBLISHED)
         .order_by(PrivacyNotice.version.desc())
         .limit(1)
         .with_for_update()
@@ -565,7 +534,7 @@ def _reconfirm_targets() -> tuple:
     """The states a change of purposes flags: granted ones of customers not merged away (a
     merged customer's states stay behind its redirect; the survivor carries them)."""
     merged = select(Customer.id).where(Customer.merged_into_id.is_not(None))
-    return ConsentState.state == "granted", ConsentState.customer_id.not_in(merged)
+    return ConsentState.state == ConsentStatus.GRANTED, ConsentState.customer_id.not_in(merged)
 
 
 def customers_to_reconfirm(session: Session) -> int:
@@ -582,12 +551,16 @@ def publish_notice(session: Session, *, actor: Actor, notice_id: int) -> int:
     draft = session.get(PrivacyNotice, notice_id)
     if draft is None:
         raise NotFound("notice.error.not_found")
-    if draft.status != "draft":
+    if draft.status != NoticeStatus.DRAFT:
         raise DomainError("notice.error.not_draft")
     previous = _lock_current_notice(session)
     if previous is not None and draft.version < previous.version:  # an older draft: goes on top
         draft.version = session.exec(select(func.max(PrivacyNotice.version))).scalar_one() + 1
-    draft.status, draft.published_at, draft.published_by = "published", clock.now(), actor.user_id
+    draft.status, draft.published_at, draft.published_by = (
+        NoticeStatus.PUBLISHED,
+        clock.now(),
+        actor.user_id,
+    )
     changed = previous is None or set(notice_purposes(previous)) != set(notice_purposes(draft))
     flagged = 0
     if changed and previous is not None:
@@ -655,8 +628,8 @@ def _queue_change_notice(session: Session, customer_id: int, notice: PrivacyNoti
     version = notice.version if notice else 0
     outbox.queue_message(
         session,
-        channel="sms",
-        purpose="service",
+        channel=MessageChannel.SMS,
+        purpose=PurposeCode.SERVICE,
         customer_id=customer_id,
         customer_key_id=customer.data_key_id,
         recipient=phone,
@@ -690,7 +663,8 @@ def merge_states(session: Session, *, actor: Actor, survivor_id: int, merged_id:
             continue
         _append(
             session, actor=actor, customer_id=survivor_id, purpose=state.purpose,
-            action=actions[state.state], channel="merge", notice_version=state.notice_version,
+            action=actions[state.state], channel=ConsentChannel.MERGE,
+            notice_version=state.notice_version,
             note=note,
         )  # fmt: skip
         appended += 1

@@ -72,6 +72,7 @@ from custapp.services.customer_profile import CODED
 from custapp.services.customers import CONTACT_PHONE_CONTEXT, survivor
 from custapp.services.errors import DomainError, NotFound
 from custapp.services.guard import requires
+from custapp.vocab import RightsKind
 
 # No 0/O, 1/l/I: the password is read out over the phone or copied from a screen.
 PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
@@ -657,7 +658,7 @@ def build_copy(
     ).scalar_one_or_none()
     if request is None:
         raise NotFound("rights.error.not_found")
-    if request.kind != "copy":
+    if request.kind != RightsKind.COPY:
         raise DomainError("rights.error.not_copy")
     if request.status not in rights.OPEN_STATUSES:
         raise DomainError("rights.error.closed")

@@ -13,6 +13,17 @@ from custapp.models import Customer
 from custapp.security import crypto, masking
 from custapp.security.keys import get_keys
 from custapp.services import datakeys
+from custapp.vocab import (
+    CustomerKind,
+    Gender,
+    Grade,
+    IdType,
+    Lifecycle,
+    Nature,
+    SourceChannel,
+    ValueClass,
+    VerifyStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -21,7 +32,7 @@ class FieldSpec:
     level: int  # 0 general, 1-3 sensitive (customer.reveal.l1..l3), 9 free text (staff notes)
     mask_kind: str = "generic"  # security.masking kind
     index_kind: str | None = None  # blind index kind: phone | id_number | email
-    kinds: tuple[str, ...] = ("individual", "organisation")
+    kinds: tuple[str, ...] = tuple(CustomerKind)
 
     @property
     def encrypted(self) -> bool:
@@ -41,8 +52,8 @@ class FieldSpec:
         return f"customer.why.{self.name}"
 
 
-_IND = ("individual",)
-_ORG = ("organisation",)
+_IND = (CustomerKind.INDIVIDUAL,)
+_ORG = (CustomerKind.ORGANISATION,)
 
 FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
@@ -79,22 +90,14 @@ FIELDS: dict[str, FieldSpec] = {
 }
 
 SENSITIVE = tuple(f for f in FIELDS.values() if 1 <= f.level <= 3)
-NATURES = (
-    "government",
-    "enterprise",
-    "public_institution",
-    "individual",
-    "group",
-    "partner",
-    "supplier",
-)
-SOURCE_CHANNELS = ("phone", "walk_in", "event", "referral", "online", "partner", "other")
-GENDERS = ("male", "female", "other")
-ID_TYPES = ("resident_id", "passport", "other")
-LIFECYCLES = ("potential", "new", "old", "lost")
-GRADES = ("A", "B", "C", "D", "E")
-VALUE_CLASSES = ("key", "general", "scattered")
-VERIFY_STATUSES = ("unverified", "verified", "failed")
+NATURES = tuple(Nature)
+SOURCE_CHANNELS = tuple(SourceChannel)
+GENDERS = tuple(Gender)
+ID_TYPES = tuple(IdType)
+LIFECYCLES = tuple(Lifecycle)
+GRADES = tuple(Grade)
+VALUE_CLASSES = tuple(ValueClass)
+VERIFY_STATUSES = tuple(VerifyStatus)
 
 
 def context(field: str) -> str:

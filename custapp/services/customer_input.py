@@ -29,8 +29,9 @@ from custapp.security.validators import (
 )
 from custapp.services.customer_fields import FIELDS, GENDERS, ID_TYPES, NATURES, SOURCE_CHANNELS
 from custapp.services.errors import ValidationFailed
+from custapp.vocab import CustomerKind, IdType, Nature, UserKind
 
-KINDS = ("individual", "organisation")
+KINDS = tuple(CustomerKind)
 INPUT_NAMES = {name: name.removesuffix("_fen") for name in FIELDS}
 CHOICES = {
     "gender": GENDERS,
@@ -38,7 +39,10 @@ CHOICES = {
     "source_channel": SOURCE_CHANNELS,
     "id_type": ID_TYPES,
 }
-DEFAULT_NATURE = {"individual": "individual", "organisation": "enterprise"}
+DEFAULT_NATURE = {
+    CustomerKind.INDIVIDUAL: Nature.INDIVIDUAL,
+    CustomerKind.ORGANISATION: Nature.ENTERPRISE,
+}
 MAX_LENGTH = {
     "name": 100,
     "legal_representative": 50,
@@ -108,7 +112,7 @@ class CustomerInput:
     owner_id: None = keep (create: the creating staff user), 0 = nobody.
     """
 
-    kind: str = "individual"  # individual | organisation (fixed after creation)
+    kind: str = CustomerKind.INDIVIDUAL  # (fixed after creation)
     name: str | None = ""
     gender: str | None = ""  # GENDERS
     nature: str | None = ""  # NATURES; "" = individual / enterprise by kind
@@ -327,8 +331,8 @@ def validate(
     id_birth = None
     if id_number := text("id_number"):
         if out["id_type"] is None and "id_type" not in errors:
-            out["id_type"] = "resident_id"
-        if out["id_type"] == "resident_id":
+            out["id_type"] = IdType.RESIDENT_ID
+        if out["id_type"] == IdType.RESIDENT_ID:
             checked = validate_cn_id(id_number, today=today)
             put("id_number", checked.value, checked.error)
             id_birth = checked.birth_date
@@ -347,7 +351,7 @@ def validate(
     out["birth_date"] = birth.isoformat() if birth and "birth_date" not in errors else None
 
     clean_contacts: list[CleanContact] = []
-    for row, contact in enumerate(contacts if kind == "organisation" else ()):
+    for row, contact in enumerate(contacts if kind == CustomerKind.ORGANISATION else ()):
         # errors go to the contact's row (contact_<position in `contacts`>)
         c_name, c_title = (contact.name or "").strip(), (contact.title or "").strip()
         c_phone = (contact.phone or "").strip()
@@ -375,7 +379,9 @@ def validate(
         out["phone"] or out["phone2"] or out["email"] or any(c.phone for c in clean_contacts)
     ):
         errors.setdefault("phone", "customer.error.contact_required")
-        if kind == "organisation":  # shown where the last contact person was removed, too
+        if (
+            kind == CustomerKind.ORGANISATION
+        ):  # shown where the last contact person was removed, too
             errors.setdefault("contacts", "customer.error.contact_required")
 
     clean_tags: list[str] = []
@@ -402,4 +408,4 @@ def validate(
 
 def _active_staff(session: Session, user_id: int) -> bool:
     user = session.get(User, user_id)
-    return user is not None and user.kind == "staff" and user.is_active
+    return user is not None and user.kind == UserKind.STAFF and user.is_active

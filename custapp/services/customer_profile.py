@@ -30,7 +30,9 @@ from custapp.services.customers import (
 )
 from custapp.services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from custapp.services.guard import ensure, requires
+from custapp.services.paging import page_window
 from custapp.settings import get_settings
+from custapp.vocab import VerifyStatus
 
 MAX_PAGE_SIZE = 100
 # History fields whose values are codes: shown through these i18n key prefixes.
@@ -146,7 +148,7 @@ def stale_cutoff() -> datetime:
 
 def _is_stale(customer: Customer, cutoff: datetime) -> bool:
     return (
-        customer.verify_status != "verified"
+        customer.verify_status != VerifyStatus.VERIFIED
         or customer.verified_at is None
         or customer.verified_at < cutoff
     )
@@ -336,13 +338,13 @@ def _history_text(field: str, plain: str) -> tuple[str, bool]:
     return plain, False
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def change_history(
     session: Session, *, actor: Actor, customer_id: int, page: int = 1, page_size: int = 20
 ) -> tuple[list[ChangeRow], int]:
     """One page of the customer's field changes, newest first, and their number. Sensitive
     values are masked, as everywhere; the rows themselves are never edited by any service."""
-    page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound("error.not_found")
@@ -352,8 +354,8 @@ def change_history(
         select(CustomerChange)
         .where(where)
         .order_by(CustomerChange.changed_at.desc(), CustomerChange.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        .offset(window.offset)
+        .limit(window.limit)
     ).scalars()
     rows = []
     for change in changes:
@@ -377,11 +379,11 @@ def list_stale_verification(
 ) -> tuple[list[StaleRow], int]:
     """Live customers not verified, or verified before stale_cutoff(): never-verified first,
     then the oldest verification; and their number."""
-    page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     condition = (
         Customer.merged_into_id.is_(None),
         or_(
-            Customer.verify_status != "verified",
+            Customer.verify_status != VerifyStatus.VERIFIED,
             Customer.verified_at.is_(None),
             Customer.verified_at < stale_cutoff(),
         ),
@@ -392,12 +394,12 @@ def list_stale_verification(
             select(Customer)
             .where(*condition)
             .order_by(Customer.verified_at.asc().nulls_first(), Customer.id)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+            .offset(window.offset)
+            .limit(window.limit)
         ).scalars()
     )
     names = display_names(session, [c.owner_id for c in customers])
-    audit.record(session, actor=actor, action="customer.stale_list", detail={"page": page})
+    audit.record(session, actor=actor, action="customer.stale_list", detail={"page": window.number})
     return [
         StaleRow(
             c.id,

@@ -42,6 +42,7 @@ from custapp.services import audit, customer_fields, datakeys, outbox
 from custapp.services.actor import Actor
 from custapp.services.errors import DomainError
 from custapp.services.guard import requires
+from custapp.services.paging import Page, page_window
 from custapp.settings import get_settings
 
 MAX_PAGE_SIZE = 100
@@ -379,7 +380,7 @@ def _statements(mode: str, used: tuple[str, ...], include_merged: bool, sort: st
 
 
 def _page_and_count(
-    connection: Connection, statements: tuple, params: dict, page: int, page_size: int
+    connection: Connection, statements: tuple, params: dict, window: Page
 ) -> tuple[list, int]:
     """The page's rows, then the capped count unless the page holds the whole result.
 
@@ -390,9 +391,9 @@ def _page_and_count(
     """
     page_statement, count_statement = statements
     found = connection.execute(
-        page_statement, {**params, "offset": (page - 1) * page_size, "limit": page_size}
+        page_statement, {**params, "offset": window.offset, "limit": window.limit}
     ).all()
-    if page == 1 and len(found) < page_size:
+    if window.number == 1 and len(found) < window.size:
         return found, len(found)  # the whole result is on this page (every exact lookup)
     total = connection.execute(count_statement, {**params, "cap": COUNT_CAP + 1}).scalar_one()
     return found, total
@@ -413,7 +414,7 @@ def search_customers(
     CustomerPage.total_capped). Audited; needs a write session."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}")
-    page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     mode, term = classify_query(query)
     session.flush()  # what this unit of work added is found too, as with ORM queries
     connection = session.connection()
@@ -426,7 +427,7 @@ def search_customers(
     else:
         statements = _statements(mode, used, filters.include_merged, sort)
         params.update(_query_params(connection, mode, term))
-    found, total = _page_and_count(connection, statements, params, page, page_size)
+    found, total = _page_and_count(connection, statements, params, window)
     rows = _rows(session, connection, found) if found else []
     detail: dict[str, object] = {"hits": total, "mode": mode}
     if term:
@@ -489,7 +490,7 @@ def _alert_on_misses(session: Session, actor: Actor) -> None:
     )
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def list_tags(session: Session, *, actor: Actor) -> list[str]:
     """Every tag in use, for the tag filter."""
     return list(
@@ -541,13 +542,13 @@ def _groups():  # noqa: ANN202
     return union_all(*parts).subquery()
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def duplicate_groups(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[DuplicateGroup], int]:
     """One page of duplicate candidates (same phone, ID number, or name + birth date), the
     group with the newest customer first, and the number of groups."""
-    page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     groups = _groups()
     # One pass gives the count and the page: the groups are few (keys only), and grouping
     # twice (count, then page) would double the one costly part.
@@ -555,7 +556,7 @@ def duplicate_groups(
         select(groups.c.reason, groups.c.key).order_by(groups.c.latest.desc(), groups.c.reason)
     ).all()
     total = len(every)
-    found = every[(page - 1) * page_size : page * page_size]
+    found = every[window.offset : window.end]
     keys_by_reason: dict[str, list[str]] = {}
     for reason, key in found:
         keys_by_reason.setdefault(reason, []).append(key)

@@ -49,8 +49,9 @@ from custapp.services.customer_input import (
 )
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.vocab import CustomerKind, UserKind, VerifyMethod, VerifyStatus
 
-VERIFY_METHODS = ("id_card_at_counter", "other")
+VERIFY_METHODS = tuple(VerifyMethod)
 # Encryption contexts (AAD) of what customer_fields does not cover; a merge re-encrypts with them.
 CHANGE_CONTEXT = "customer.change"
 CONTACT_PHONE_CONTEXT = "customer.contact_phone"
@@ -135,7 +136,7 @@ def completeness(customer: Customer, *, contact_count: int) -> int:
     names = completeness_fields(customer.kind)
     filled = sum(1 for name in names if getattr(customer, FIELDS[name].column) not in (None, ""))
     total = len(names)
-    if customer.kind == "organisation":
+    if customer.kind == CustomerKind.ORGANISATION:
         filled, total = filled + (contact_count > 0), total + 1
     return (200 * filled + total) // (2 * total)
 
@@ -392,9 +393,11 @@ def create_customer(session: Session, *, actor: Actor, data: CustomerInput) -> C
         values={name: getattr(data, INPUT_NAMES[name]) or "" for name in FIELDS},
         tags=data.tags or [],
         contacts=[ContactInput(c.name, c.title, c.phone or "") for c in data.contacts or []],
-        owner_id=_owner(data.owner_id, default=actor.user_id if actor.kind == "staff" else None),
+        owner_id=_owner(
+            data.owner_id, default=actor.user_id if actor.kind == UserKind.STAFF else None
+        ),
         second_contact_id=_owner(data.second_contact_id, default=None),
-        current_staff=[actor.user_id] if actor.kind == "staff" else [],
+        current_staff=[actor.user_id] if actor.kind == UserKind.STAFF else [],
     )
     now = clock.now()
     key = datakeys.create_data_key(session)
@@ -576,18 +579,18 @@ def set_verification(
     verifier and the time; "unverified" resets method, verifier and time."""
     if status not in VERIFY_STATUSES:
         raise ValidationFailed({"status": "customer.error.invalid_choice"})
-    if status != "unverified" and method not in VERIFY_METHODS:
+    if status != VerifyStatus.UNVERIFIED and method not in VERIFY_METHODS:
         raise ValidationFailed({"method": "customer.error.invalid_choice"})
     customer = live_customer(session, customer_id, lock=True)
     now = clock.now()
-    new_method = method if status != "unverified" else None
+    new_method = method if status != VerifyStatus.UNVERIFIED else None
     for name, new in (("verify_status", status), ("verify_method", new_method)):
         old = getattr(customer, name)
         if old != new:
             _record_change(session, customer, actor, now, name, old or "", new or "")
     customer.verify_status, customer.verify_method = status, new_method
-    customer.verified_by = actor.user_id if status != "unverified" else None
-    customer.verified_at = now if status != "unverified" else None
+    customer.verified_by = actor.user_id if status != VerifyStatus.UNVERIFIED else None
+    customer.verified_at = now if status != VerifyStatus.UNVERIFIED else None
     customer.updated_at = now
     audit.record(
         session,

@@ -25,7 +25,8 @@ class ValidationFailed(DomainError):
 
 
 class PermissionDenied(DomainError):
-    """The actor lacks a permission. db.session_scope writes the denial in its own transaction."""
+    """The actor lacks a permission. Once db.session_scope rolled the work back, the denial is
+    audited in its own transaction (services/denials.py)."""
 
     def __init__(
         self,

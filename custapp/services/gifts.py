@@ -34,6 +34,8 @@ from custapp.services.customer_input import check_reason, is_row_id
 from custapp.services.customers import live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
+from custapp.vocab import RedemptionChannel, RedemptionStatus
 
 NAME_LENGTH = (40, 80)  # zh, en
 MAX_POINTS_COST = 10_000_000
@@ -81,12 +83,6 @@ class RequestView:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _page(page: object, page_size: object) -> tuple[int, int]:
-    page = page if _is_int(page) else 1
-    page_size = page_size if _is_int(page_size) else 20
-    return max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))  # type: ignore[arg-type]
 
 
 def request_ref(request_id: int) -> str:
@@ -161,7 +157,7 @@ def request_views(session: Session, rows: list[RedemptionRequest]) -> list[Reque
 def _request_page(
     session: Session, where: list, page: object, page_size: object, *, oldest_first: bool
 ) -> tuple[list[RequestView], int]:
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     total = session.exec(select(func.count(RedemptionRequest.id)).where(*where)).scalar_one()
     order = (
         (RedemptionRequest.created_at, RedemptionRequest.id)
@@ -173,8 +169,8 @@ def _request_page(
             select(RedemptionRequest)
             .where(*where)
             .order_by(*order)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+            .offset(window.offset)
+            .limit(window.limit)
         ).scalars()
     )
     return request_views(session, rows), int(total)
@@ -203,7 +199,7 @@ def _locked_request(session: Session, request_id: object) -> tuple[RedemptionReq
 
 
 def _require_pending(request: RedemptionRequest) -> None:
-    if request.status != "pending":
+    if request.status != RedemptionStatus.PENDING:
         raise DomainError("redemption.error.already_decided")
 
 
@@ -339,7 +335,7 @@ def update_gift(
     return _gift_view(gift)
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def list_gifts(session: Session, *, actor: Actor, include_inactive: bool = True) -> list[GiftView]:
     """The catalogue for staff (the counter and the catalogue page), by name; `available` says
     whether it can be requested today."""
@@ -350,7 +346,7 @@ def list_gifts(session: Session, *, actor: Actor, include_inactive: bool = True)
     return [_gift_view(g, today) for g in session.exec(query).scalars()]
 
 
-@requires("member.self")
+@requires("member.self", reads=True)
 def member_catalogue(session: Session, *, actor: Actor) -> list[GiftView]:
     """The member portal's catalogue: active, within its dates today, in stock; cheapest first."""
     today = clock.local_today()
@@ -394,7 +390,7 @@ def _file(
         gift_id=gift.id,  # type: ignore[union-attr]
         quantity=quantity,
         points_total=total,
-        status="pending",
+        status=RedemptionStatus.PENDING,
         channel=channel,
         filed_by=actor.user_id,
         created_at=clock.now(),
@@ -418,7 +414,7 @@ def file_request(
     """The front desk files a request for a customer (channel counter). Nothing is reserved.
     Field errors: gift (not available), quantity (1..10, more than the stock, or more points than
     the customer has available now)."""
-    return _file(session, actor, customer_id, gift_id, quantity, "counter")
+    return _file(session, actor, customer_id, gift_id, quantity, RedemptionChannel.COUNTER)
 
 
 @requires("member.self")
@@ -427,7 +423,7 @@ def member_file_request(
 ) -> RequestView:
     """The member files a request for themself (channel portal): the customer is the login's,
     no argument names one. Field errors as file_request."""
-    return _file(session, actor, _own(actor), gift_id, quantity, "portal")
+    return _file(session, actor, _own(actor), gift_id, quantity, RedemptionChannel.PORTAL)
 
 
 # --- deciding ---------------------------------------------------------------------------------
@@ -464,7 +460,7 @@ def approve(session: Session, *, actor: Actor, request_id: int) -> RequestView:
     )  # fmt: skip
     gift.stock -= request.quantity
     gift.updated_at = clock.now()
-    _decide(request, actor, "approved", None)
+    _decide(request, actor, RedemptionStatus.APPROVED, None)
     session.flush()
     audit.record(
         session,
@@ -484,7 +480,7 @@ def reject(session: Session, *, actor: Actor, request_id: int, reason: str) -> R
     reason = check_reason(reason)
     request, customer = _locked_request(session, request_id)
     _require_pending(request)
-    _decide(request, actor, "rejected", reason)
+    _decide(request, actor, RedemptionStatus.REJECTED, reason)
     session.flush()
     audit.record(
         session,
@@ -509,7 +505,7 @@ def member_cancel_request(session: Session, *, actor: Actor, request_id: int) ->
     if request.customer_id != own:  # pragma: no cover (a merge moved it meanwhile)
         raise NotFound("redemption.error.not_found")
     _require_pending(request)
-    _decide(request, actor, "cancelled", None)
+    _decide(request, actor, RedemptionStatus.CANCELLED, None)
     session.flush()
     audit.record(
         session,
@@ -524,16 +520,16 @@ def member_cancel_request(session: Session, *, actor: Actor, request_id: int) ->
 # --- lists ------------------------------------------------------------------------------------
 
 
-@requires("redemption.approve")
+@requires("redemption.approve", reads=True)
 def pending_requests(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[RequestView], int]:
     """The approvals inbox's redemptions: pending requests, oldest first, and their count."""
-    where = [RedemptionRequest.status == "pending"]
+    where = [RedemptionRequest.status == RedemptionStatus.PENDING]
     return _request_page(session, where, page, page_size, oldest_first=True)
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def customer_requests(
     session: Session, *, actor: Actor, customer_id: int, page: int = 1, page_size: int = 20
 ) -> tuple[list[RequestView], int]:
@@ -544,7 +540,7 @@ def customer_requests(
     return _request_page(session, where, page, page_size, oldest_first=False)
 
 
-@requires("member.self")
+@requires("member.self", reads=True)
 def member_requests(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[RequestView], int]:

@@ -9,6 +9,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
 from custapp.security.validators import text_problem
 from custapp.services.actor import Actor
 from custapp.services.errors import PermissionDenied, ValidationFailed
@@ -72,9 +75,32 @@ def refuse_unsafe_text(inputs: dict[str, object]) -> None:
         raise ValidationFailed(errors)
 
 
-def requires(permission: str) -> Callable[[F], F]:
+class WroteInARead(RuntimeError):
+    """A service declared `reads=True` wrote: its declaration is wrong (a programming error)."""
+
+
+_READING = "custapp_reading"  # Connection.info key: the read-declared operation running on it
+_WRITES = ("INSERT", "UPDATE", "DELETE", "LOCK", "MERGE")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _no_write_in_a_read(conn, _cursor, statement, _params, _context, _many) -> None:  # noqa: ANN001
+    reading = conn.info.get(_READING)
+    if reading and (statement.lstrip().upper().startswith(_WRITES) or "FOR UPDATE" in statement):
+        raise WroteInARead(reading)
+
+
+def writes(fn: Callable) -> bool:
+    """Whether a service call needs a write transaction: every service but those declared
+    `@requires(..., reads=True)` (an audited read writes its audit entry)."""
+    return not getattr(fn, "reads", False)
+
+
+def requires(permission: str, *, reads: bool = False) -> Callable[[F], F]:
     """Decorate a service function `fn(session, *, actor, ...)`: the permission check, then the
-    text check, run before any work."""
+    text check, run before any work. reads=True declares it writes nothing, not even an audit
+    entry: the pages call it in a read-only transaction, which takes no lock on SQLite and in
+    which any write is an error (custapp/db.py)."""
 
     def decorate(fn: F) -> F:
         name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}"
@@ -84,9 +110,22 @@ def requires(permission: str) -> Callable[[F], F]:
         def wrapper(session, *args, actor: Actor, **kwargs):  # noqa: ANN001, ANN202
             ensure(actor, permission, action=name)
             refuse_unsafe_text(kwargs)
-            return fn(session, *args, actor=actor, **kwargs)
+            if not reads:
+                return fn(session, *args, actor=actor, **kwargs)
+            # A read-declared operation is checked in any transaction, the tests' write ones
+            # too: a statement that writes raises WroteInARead instead of passing until
+            # production's read-only transaction refuses it.
+            marks = session.connection().info
+            if marks.get(_READING):  # called by another read-declared operation
+                return fn(session, *args, actor=actor, **kwargs)
+            marks[_READING] = name
+            try:
+                return fn(session, *args, actor=actor, **kwargs)
+            finally:
+                marks.pop(_READING, None)
 
         wrapper.permission = permission  # type: ignore[attr-defined]
+        wrapper.reads = reads  # type: ignore[attr-defined]
         wrapper.operation = name  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 

@@ -20,6 +20,7 @@ through the outbox to it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,16 +31,30 @@ from sqlmodel import Session
 
 from custapp import clock
 from custapp.models import Campaign, ConsentState, Customer, DataKey, Purpose, User
-from custapp.services import audit, consent, customer_fields, customer_search, datakeys, outbox
+from custapp.services import (
+    audit,
+    consent,
+    customer_fields,
+    customer_search,
+    datakeys,
+    job_queue,
+    outbox,
+)
 from custapp.services.actor import Actor
 from custapp.services.customer_fields import GRADES, LIFECYCLES
 from custapp.services.errors import DomainError, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import Page, page_window
+from custapp.vocab import ConsentStatus, ContactChannel, JobKind, JobStatus, MessageChannel
 
 # the channel of a purpose -> the customer field that reaches it
-CONTACT_FIELDS = {"sms": "phone", "phone": "phone", "email": "email"}
+CONTACT_FIELDS = {
+    ContactChannel.SMS: "phone",
+    ContactChannel.PHONE: "phone",
+    ContactChannel.EMAIL: "email",
+}
 # the channel of a purpose -> the outbox channel that sends it (phone: a call list only)
-SEND_CHANNELS = {"sms": "sms", "email": "email"}
+SEND_CHANNELS = {ContactChannel.SMS: MessageChannel.SMS, ContactChannel.EMAIL: MessageChannel.EMAIL}
 BATCH = 500
 MAX_PAGE_SIZE = 100
 SUBJECT_MAX = 100
@@ -126,6 +141,12 @@ class CampaignRow:
 
 
 @dataclass(frozen=True)
+class StartedCampaign:
+    campaign_id: int
+    job_id: int  # the job that queues its messages
+
+
+@dataclass(frozen=True)
 class CampaignResult:
     campaign_id: int
     queued: int
@@ -140,7 +161,7 @@ def _list_purposes(session: Session) -> list[Purpose]:
     return [p for p in consent.purposes(session) if p.consent_based and p.channel in CONTACT_FIELDS]
 
 
-@requires("campaign.manage")
+@requires("campaign.manage", reads=True)
 def list_purposes(
     session: Session, *, actor: Actor, locale: str | None = None
 ) -> list[PurposeOption]:
@@ -203,7 +224,7 @@ def _count(session: Session, purpose: Purpose, segment: Segment) -> ListCounts:
         ).scalar_one()
         return ListCounts(segment=total, purpose_unusable=total)
     state = ConsentState.state
-    granted, contact = state == "granted", _contact_column(purpose).is_not(None)
+    granted, contact = state == ConsentStatus.GRANTED, _contact_column(purpose).is_not(None)
 
     def counted(*when):  # noqa: ANN001, ANN202
         return func.count(case((and_(*when), 1)))
@@ -214,8 +235,8 @@ def _count(session: Session, purpose: Purpose, segment: Segment) -> ListCounts:
             counted(granted, contact),
             counted(granted, contact, ConsentState.reconfirm_needed.is_(True)),
             counted(granted, _contact_column(purpose).is_(None)),
-            counted(state == "refused"),
-            counted(state == "withdrawn"),
+            counted(state == ConsentStatus.REFUSED),
+            counted(state == ConsentStatus.WITHDRAWN),
             counted(state.is_(None)),
         )
         .select_from(Customer)
@@ -240,9 +261,7 @@ def _count(session: Session, purpose: Purpose, segment: Segment) -> ListCounts:
 # --- the list --------------------------------------------------------------------------------------
 
 
-def _page_rows(
-    session: Session, purpose: Purpose, segment: Segment, page: int, page_size: int
-) -> list[ListRow]:
+def _page_rows(session: Session, purpose: Purpose, segment: Segment, window: Page) -> list[ListRow]:
     contact = _contact_column(purpose)
     found = session.exec(
         select(
@@ -261,8 +280,8 @@ def _page_rows(
         .outerjoin(DataKey, and_(DataKey.id == Customer.data_key_id, DataKey.wrapped.is_not(None)))
         .where(*_included(purpose, segment))
         .order_by(Customer.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        .offset(window.offset)
+        .limit(window.limit)
     ).all()
     datakeys.remember_wrapped(
         session, [(r.data_key_id, r.master_version, r.wrapped) for r in found]
@@ -304,11 +323,11 @@ def build_list(
     Audited with the purpose, the filters, the page and the counts (no customer's data)."""
     chosen = _purpose(session, purpose)
     _check_segment(segment)
-    page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     counts = _count(session, chosen, segment) if with_counts else None
     empty = counts is not None and not counts.included
-    rows = [] if empty else _page_rows(session, chosen, segment, page, page_size)
-    detail = {"purpose": chosen.code, "segment": segment.as_dict(), "page": page}
+    rows = [] if empty else _page_rows(session, chosen, segment, window)
+    detail = {"purpose": chosen.code, "segment": segment.as_dict(), "page": window.number}
     if counts is not None:
         detail["counts"] = counts.as_dict()
     audit.record(session, actor=actor, action="marketing.build_list", detail=detail)
@@ -336,8 +355,9 @@ def message_errors(subject: str, body: str) -> dict[str, str]:
 @requires("campaign.manage")
 def start_campaign(
     session: Session, *, actor: Actor, segment: Segment, purpose: str, subject: str, body: str
-) -> int:
-    """Record a campaign to the list (nothing queued yet: see queue_campaign) -> its id."""
+) -> StartedCampaign:
+    """Record a campaign to the list and the job that queues its messages (issue 15: nothing
+    is queued yet; a runner takes the job, or queue_campaign runs it at once)."""
     chosen = _purpose(session, purpose)
     _check_segment(segment)
     errors = message_errors(subject, body)
@@ -361,6 +381,13 @@ def start_campaign(
     )
     session.add(campaign)
     session.flush()
+    campaign.job_id = job_queue.enqueue(
+        session,
+        kind=JobKind.MARKETING_CAMPAIGN,
+        params={"campaign_id": campaign.id},
+        created_by=actor.user_id,
+        total=counts.included,
+    )
     audit.record(
         session,
         actor=actor,
@@ -369,12 +396,14 @@ def start_campaign(
         target_id=campaign.id,
         detail={"purpose": chosen.code, "segment": segment.as_dict(), "counts": counts.as_dict()},
     )
-    return campaign.id
+    return StartedCampaign(campaign.id, campaign.job_id)
 
 
-def _queue_batch(session: Session, campaign_id: int, after_id: int, batch: int) -> tuple[int, int]:
-    """Queue the next `batch` customers of the list after `after_id` -> (last id, queued);
-    last id 0 when none were left."""
+def _queue_batch(
+    session: Session, campaign_id: int, after_id: int, batch: int
+) -> tuple[int, int, int]:
+    """Queue the next `batch` customers of the list after `after_id` -> (last id, customers
+    seen, queued); last id 0 when none were left."""
     campaign = session.get(Campaign, campaign_id)
     purpose = _purpose(session, campaign.purpose)
     segment = Segment(**json.loads(campaign.segment))
@@ -388,7 +417,7 @@ def _queue_batch(session: Session, campaign_id: int, after_id: int, batch: int) 
         .limit(batch)
     ).all()
     if not found:
-        return 0, 0
+        return 0, 0, 0
     datakeys.remember_wrapped(
         session, [(r.data_key_id, r.master_version, r.wrapped) for r in found]
     )
@@ -411,7 +440,47 @@ def _queue_batch(session: Session, campaign_id: int, after_id: int, batch: int) 
         queued += 1
     campaign.queued += queued
     campaign.left_out = max(0, campaign.left_out - queued)
-    return found[-1].id, queued
+    return found[-1].id, len(found), queued
+
+
+def run_campaign_job(ctx: job_queue.JobContext, *, batch: int = BATCH) -> None:
+    """The job of start_campaign: `batch` customers per step, each committed with the job's
+    checkpoint (the last customer id), so a runner taking over continues after it and no
+    customer gets the message twice; the last step audits and finishes with the counts."""
+    campaign_id = ctx.params["campaign_id"]
+    state = ctx.state
+    state.setdefault("after", 0)
+    state.setdefault("seen", 0)
+    while True:
+        with ctx.step() as session:
+            actor = job_queue.acting_for(session, ctx.created_by, "campaign.manage")
+            after_id, seen, _ = _queue_batch(session, campaign_id, state["after"], batch)
+            state["seen"] += seen
+            ctx.progress(state["seen"])
+            if after_id:
+                state["after"] = after_id
+                continue
+            campaign = session.get(Campaign, campaign_id)
+            audit.record(
+                session,
+                actor=actor,
+                action="campaign.queue",
+                target_type="campaign",
+                target_id=campaign_id,
+                detail={
+                    "purpose": campaign.purpose,
+                    "queued": campaign.queued,
+                    "left_out": campaign.left_out,
+                },
+            )
+            ctx.finish(
+                {
+                    "campaign_id": campaign_id,
+                    "queued": campaign.queued,
+                    "left_out": campaign.left_out,
+                }
+            )
+            return
 
 
 def queue_campaign(
@@ -425,33 +494,34 @@ def queue_campaign(
     batch: int = BATCH,
 ) -> CampaignResult:
     """Create a campaign and queue one message per customer of the list, `batch` per
-    transaction (session_factory: db.session_scope). The permission is checked first, by
-    start_campaign; every message is checked for consent again by the outbox."""
+    transaction, here and now (session_factory: db.session_scope): start_campaign, then its
+    job run at once. The permission is checked first, by start_campaign; every message is
+    checked for consent again by the outbox."""
     with session_factory() as session:
-        campaign_id = start_campaign(
+        started = start_campaign(
             session, actor=actor, segment=segment, purpose=purpose, subject=subject, body=body
         )
-    after_id, queued = 0, 0
-    while True:
-        with session_factory() as session:
-            after_id, done = _queue_batch(session, campaign_id, after_id, batch)
-        queued += done
-        if not after_id:
-            break
-    with session_factory() as session:
-        campaign = session.get(Campaign, campaign_id)
-        audit.record(
-            session,
-            actor=actor,
-            action="campaign.queue",
-            target_type="campaign",
-            target_id=campaign_id,
-            detail={"purpose": campaign.purpose, "queued": queued, "left_out": campaign.left_out},
-        )
-        return CampaignResult(campaign_id, queued, campaign.left_out)
+    done = job_queue.run_now(
+        started.job_id,
+        functools.partial(run_campaign_job, batch=batch),
+        owner=f"queue_campaign:{actor.name}"[:100],
+        session_factory=session_factory,
+    )
+    if done is None or done.status != JobStatus.DONE:
+        raise DomainError(job_queue.FAILED_KEY)
+    return CampaignResult(started.campaign_id, done.result["queued"], done.result["left_out"])
 
 
-@requires("campaign.manage")
+@requires("campaign.manage", reads=True)
+def campaign_job(session: Session, *, actor: Actor, job_id: int = 0) -> job_queue.JobView | None:
+    """A campaign job's progress: the one asked for, else the newest one not finished yet."""
+    if job_id:
+        found = job_queue.get(session, job_id)
+        return found if found is not None and found.kind == JobKind.MARKETING_CAMPAIGN else None
+    return job_queue.latest(session, kind=JobKind.MARKETING_CAMPAIGN, unfinished=True)
+
+
+@requires("campaign.manage", reads=True)
 def list_campaigns(
     session: Session,
     *,
@@ -461,14 +531,14 @@ def list_campaigns(
     locale: str | None = None,
 ) -> tuple[list[CampaignRow], int]:
     """One page of the campaigns, newest first, and how many there are."""
-    page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     total = session.exec(select(func.count()).select_from(Campaign)).scalar_one()
     found = session.exec(
         select(Campaign, User.display_name)
         .outerjoin(User, User.id == Campaign.created_by)
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        .offset(window.offset)
+        .limit(window.limit)
     ).all()
     names = {p.code: consent.purpose_name(p, locale) for p in consent.purposes(session)}
     return [

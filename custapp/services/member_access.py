@@ -28,6 +28,7 @@ from custapp.services.customers import live_customer
 from custapp.services.errors import DomainError, ValidationFailed
 from custapp.services.guard import requires
 from custapp.settings import get_settings
+from custapp.vocab import ActorKind, UserKind
 
 CODE_VALID = timedelta(hours=24)
 
@@ -42,7 +43,7 @@ class IssuedCode:
 
 def member_account(session: Session, customer_id: int) -> User | None:
     return session.exec(
-        select(User).where(User.kind == "member", User.customer_id == customer_id)
+        select(User).where(User.kind == UserKind.MEMBER, User.customer_id == customer_id)
     ).scalar_one_or_none()
 
 
@@ -66,7 +67,7 @@ def issue_code(
     first = user is None
     if user is None:
         user = User(
-            kind="member",
+            kind=UserKind.MEMBER,
             display_name=customer.name,
             customer_id=customer.id,
             created_at=now,
@@ -116,10 +117,10 @@ def activate(
     wait = auth.reserve_member_attempt(session, index=index, ip=ip)
     if wait:
         return auth.LoginResult(
-            False, error="auth.member_wait", params={"seconds": wait}, kind="member"
+            False, error="auth.member_wait", params={"seconds": wait}, kind=ActorKind.MEMBER
         )
     user = session.exec(
-        select(User).where(User.login_index == index, User.kind == "member")
+        select(User).where(User.login_index == index, User.kind == UserKind.MEMBER)
     ).scalar_one_or_none()
     now = clock.now()
     pending = []
@@ -143,10 +144,10 @@ def activate(
     )
     if not pending:
         auth.check_password(session, code, None)  # the same time whether or not one exists
-    who = Actor(user_id=user_id, name="member", kind="member", ip=ip)
+    who = Actor(user_id=user_id, name="member", kind=ActorKind.MEMBER, ip=ip)
     if match is None:
         audit.record(session, actor=who, action="member.activate", outcome="failed")
-        return auth.LoginResult(False, error="member.activate.invalid", kind="member")
+        return auth.LoginResult(False, error="member.activate.invalid", kind=ActorKind.MEMBER)
     claimed = session.exec(
         update(MemberCode)
         .where(MemberCode.id == match, MemberCode.used_at.is_(None))
@@ -154,7 +155,7 @@ def activate(
     ).rowcount
     if not claimed:  # the same code used twice at once: only one wins
         audit.record(session, actor=who, action="member.activate", outcome="failed")
-        return auth.LoginResult(False, error="member.activate.invalid", kind="member")
+        return auth.LoginResult(False, error="member.activate.invalid", kind=ActorKind.MEMBER)
     user = session.get(User, user_id)
     user.password_hash = passwords.hash_password(password, rounds=get_settings().bcrypt_rounds)
     user.must_change_password = False
@@ -169,7 +170,7 @@ def activate(
         customer_id=user.customer_id,
         actor_name=f"member#{user.id}",
     )
-    return auth.LoginResult(True, token=token, kind="member")
+    return auth.LoginResult(True, token=token, kind=ActorKind.MEMBER)
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ class PortalStatus:
     code_valid_until: datetime | None  # an unused code is waiting
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def portal_status(session: Session, *, actor: Actor, customer_id: int) -> PortalStatus:
     user = member_account(session, customer_id)
     if user is None:

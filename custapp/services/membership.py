@@ -43,9 +43,19 @@ from custapp.services.customer_input import MAX_FEN, check_reason, is_row_id
 from custapp.services.customers import display_names, live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
 from custapp.settings import get_settings
+from custapp.vocab import (
+    CardStatus,
+    CustomerKind,
+    FeeKind,
+    MemberClass,
+    PaymentMethod,
+    StoredValueKind,
+)
 
-MONEY_METHODS = tuple(m for m in PAYMENT_METHODS if m != "stored_value")  # fees, top-ups, 退卡
+# fees, top-ups, 退卡
+MONEY_METHODS = tuple(m for m in PAYMENT_METHODS if m != PaymentMethod.STORED_VALUE)
 MAX_PAGE_SIZE = 100
 TIER_NAME_LENGTH = (20, 30)  # zh, en
 
@@ -198,7 +208,7 @@ def _card_view(session: Session, card: MemberCard) -> CardView:
 def active_card(session: Session, customer_id: int) -> MemberCard | None:
     return session.exec(
         select(MemberCard).where(
-            MemberCard.customer_id == customer_id, MemberCard.status == "active"
+            MemberCard.customer_id == customer_id, MemberCard.status == CardStatus.ACTIVE
         )
     ).scalar_one_or_none()
 
@@ -237,7 +247,7 @@ def _summary(session: Session, customer_id: int) -> MemberSummary:
     )
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def customer_membership(session: Session, *, actor: Actor, customer_id: int) -> MemberSummary:
     """The profile's membership tab (a merged customer's id shows the survivor's)."""
     return _summary(session, customer_id)
@@ -249,14 +259,14 @@ def _own(actor: Actor) -> int:
     return actor.customer_id
 
 
-@requires("member.self")
+@requires("member.self", reads=True)
 def member_summary(session: Session, *, actor: Actor) -> MemberSummary:
     """The member page: the member's own card, balance and points only (no argument names a
     customer: the customer comes from the login)."""
     return _summary(session, _own(actor))
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def find_card(session: Session, *, actor: Actor, number: str) -> CardView:
     """Exact lookup by card number (any status: the counter says a lost or closed card is void)."""
     text = number.strip() if isinstance(number, str) else ""
@@ -264,12 +274,6 @@ def find_card(session: Session, *, actor: Actor, number: str) -> CardView:
     if card is None:
         raise ValidationFailed({"card_number": "membership.error.card_unknown"})
     return _card_view(session, card)
-
-
-def _page(page: int, page_size: int) -> tuple[int, int]:
-    page = page if _is_int(page) else 1
-    page_size = page_size if _is_int(page_size) else 20
-    return max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
 
 
 def _order_numbers(session: Session, ids: set[int]) -> dict[int, str]:
@@ -282,7 +286,7 @@ def _stored_value_page(
     session: Session, customer_id: int, page: int, page_size: int
 ) -> tuple[list[LedgerRow], int]:
     customer, _ = survivor(session, customer_id)
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     where = StoredValueEntry.customer_id == customer.id
     total = session.exec(select(func.count(StoredValueEntry.id)).where(where)).scalar_one()
     rows = list(
@@ -290,8 +294,8 @@ def _stored_value_page(
             select(StoredValueEntry)
             .where(where)
             .order_by(StoredValueEntry.created_at.desc(), StoredValueEntry.id.desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+            .offset(window.offset)
+            .limit(window.limit)
         ).scalars()
     )
     numbers = _order_numbers(session, {r.order_id for r in rows if r.order_id})
@@ -313,7 +317,7 @@ def _points_page(
     session: Session, customer_id: int, page: int, page_size: int, *, reasons: bool
 ) -> tuple[list[LedgerRow], int]:
     customer, _ = survivor(session, customer_id)
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     where = PointsEntry.customer_id == customer.id
     total = session.exec(select(func.count(PointsEntry.id)).where(where)).scalar_one()
     rows = list(
@@ -321,8 +325,8 @@ def _points_page(
             select(PointsEntry)
             .where(where)
             .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+            .offset(window.offset)
+            .limit(window.limit)
         ).scalars()
     )
     numbers = _order_numbers(session, {r.order_id for r in rows if r.order_id})
@@ -340,7 +344,7 @@ def _points_page(
     ], total
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def stored_value_ledger(
     session: Session, *, actor: Actor, customer_id: int, page: int = 1, page_size: int = 20
 ) -> tuple[list[LedgerRow], int]:
@@ -348,7 +352,7 @@ def stored_value_ledger(
     return _stored_value_page(session, customer_id, page, page_size)
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def points_ledger(
     session: Session, *, actor: Actor, customer_id: int, page: int = 1, page_size: int = 20
 ) -> tuple[list[LedgerRow], int]:
@@ -356,14 +360,14 @@ def points_ledger(
     return _points_page(session, customer_id, page, page_size, reasons=True)
 
 
-@requires("member.self")
+@requires("member.self", reads=True)
 def member_stored_value_ledger(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[LedgerRow], int]:
     return _stored_value_page(session, _own(actor), page, page_size)
 
 
-@requires("member.self")
+@requires("member.self", reads=True)
 def member_points_ledger(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[LedgerRow], int]:
@@ -524,7 +528,8 @@ def _topup_entry(
     if not amount:
         return None
     return record_stored_value(
-        session, actor=actor, customer_id=card.customer_id, kind="topup", amount_fen=amount,
+        session, actor=actor, customer_id=card.customer_id, amount_fen=amount,
+        kind=StoredValueKind.TOPUP,
         card_id=card.id, method=method, store_id=actor.store_id,
     )  # fmt: skip
 
@@ -586,7 +591,10 @@ def issue_card(
         MemberCard(
             customer_id=customer.id,
             tier_code=tier.code,
-            member_class=member_class or ("unit" if customer.kind == "organisation" else "vip"),
+            member_class=member_class
+            or (
+                MemberClass.UNIT if customer.kind == CustomerKind.ORGANISATION else MemberClass.VIP
+            ),
             store_id=actor.store_id,
             application_signed=True,
             application_attachment_id=application_attachment_id,
@@ -594,7 +602,7 @@ def issue_card(
             issued_at=clock.now(),
         ),
     )
-    fee = _fee(session, actor, card, tier, "issue", fee_method or "")
+    fee = _fee(session, actor, card, tier, FeeKind.ISSUE, fee_method or "")
     entry = _topup_entry(session, actor, card, topup, topup_method or "")
     audit.record(
         session,
@@ -621,7 +629,7 @@ def _card_for_update(session: Session, card_id: object) -> tuple[MemberCard, Cus
 
 
 def _require_active(card: MemberCard) -> None:
-    if card.status != "active":
+    if card.status != CardStatus.ACTIVE:
         raise DomainError("membership.error.card_not_active")
 
 
@@ -666,7 +674,7 @@ def upgrade_card(
         return Preview(topup, tier.card_fee_fen, balance(session, customer.id) + topup)
     card.tier_code = tier.code
     card.upgraded_at = clock.now()
-    fee = _fee(session, actor, card, tier, "upgrade", fee_method or "")
+    fee = _fee(session, actor, card, tier, FeeKind.UPGRADE, fee_method or "")
     entry = _topup_entry(session, actor, card, topup, topup_method)
     audit.record(
         session,
@@ -694,7 +702,7 @@ def replace_lost_card(
     card, customer = _card_for_update(session, card_id)
     _require_active(card)
     now = clock.now()
-    card.status, card.ended_at = "lost", now
+    card.status, card.ended_at = CardStatus.LOST, now
     session.flush()  # the one active card per customer is free again
     new = _new_card(
         session,
@@ -744,10 +752,10 @@ def close_card(
         return Preview(max(left, 0), 0, 0)
     if left > 0:
         record_stored_value(
-            session, actor=actor, customer_id=customer.id, kind="closure_refund",
+            session, actor=actor, customer_id=customer.id, kind=StoredValueKind.CLOSURE_REFUND,
             amount_fen=-left, card_id=card.id, method=method, store_id=actor.store_id,
         )  # fmt: skip
-    card.status, card.ended_at = "closed", clock.now()
+    card.status, card.ended_at = CardStatus.CLOSED, clock.now()
     audit.record(
         session,
         actor=actor,
@@ -832,7 +840,11 @@ def topup_receipt(session: Session, *, actor: Actor, number: str) -> Receipt:
     text = number.strip() if isinstance(number, str) else ""
     entry_id = int(text[9:]) if len(text) == 17 and text[1:].isdecimal() else 0
     entry = session.get(StoredValueEntry, entry_id) if entry_id else None
-    if entry is None or entry.kind != "topup" or topup_number(entry.created_at, entry.id) != text:
+    if (
+        entry is None
+        or entry.kind != StoredValueKind.TOPUP
+        or topup_number(entry.created_at, entry.id) != text
+    ):
         raise NotFound("error.not_found")
     name, card = receipt_party(session, entry.customer_id, entry.card_id)
     names = stores.store_names(session, [entry.store_id] if entry.store_id else [])

@@ -72,6 +72,8 @@ from custapp.services.customers import (
 )
 from custapp.services.errors import DomainError
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
+from custapp.vocab import CardStatus, CustomerKind, VerifyStatus
 
 MAX_PAGE_SIZE = 100
 # Filled by their own rules (or never): the name and nature always have a value, the phones fill
@@ -176,14 +178,14 @@ def _move_cards(m: Merge) -> int:
     """Cards move with their numbers. A customer holds one active card: when both hold one, the
     survivor's stays and the merged customer's is closed (its number is never reused)."""
     session = m.session
-    active = (MemberCard.status == "active",)
+    active = (MemberCard.status == CardStatus.ACTIVE,)
     if session.exec(
         select(MemberCard.id).where(MemberCard.customer_id == m.survivor.id, *active)
     ).first():
         session.exec(
             update(MemberCard)
             .where(MemberCard.customer_id == m.merged.id, *active)
-            .values(status="closed", ended_at=m.now)
+            .values(status=CardStatus.CLOSED, ended_at=m.now)
         )
     return _repoint(m, MemberCard) + _repoint(m, CardFeePayment)
 
@@ -412,7 +414,7 @@ def _plan(session: Session, survivor: Customer, merged: Customer) -> list[_Fill]
             fills.append(_Fill(free.pop(0), "", phone, phone))
             have.add(digest)
 
-    if survivor.kind == "individual" and survivor.id_number_enc is None:
+    if survivor.kind == CustomerKind.INDIVIDUAL and survivor.id_number_enc is None:
         fills.extend(_id_fills(session, survivor, merged, fills))
 
     users = [getattr(merged, column) for _, column in _STAFF_SLOTS]
@@ -474,9 +476,15 @@ def _take_verification(m: Merge) -> None:
     the same ID number and is newer than the survivor's own."""
     s, other = m.survivor, m.merged
     same_id = s.id_number_bidx is not None and s.id_number_bidx == other.id_number_bidx
-    if not (same_id and other.verify_status == "verified" and other.verified_at is not None):
+    if not (
+        same_id and other.verify_status == VerifyStatus.VERIFIED and other.verified_at is not None
+    ):
         return
-    if s.verify_status == "verified" and s.verified_at and s.verified_at >= other.verified_at:
+    if (
+        s.verify_status == VerifyStatus.VERIFIED
+        and s.verified_at
+        and s.verified_at >= other.verified_at
+    ):
         return
     for name in ("verify_status", "verify_method"):
         old, new = getattr(s, name) or "", getattr(other, name) or ""
@@ -619,9 +627,9 @@ def duplicate_review(
 ) -> tuple[list[ReviewGroup], int]:
     """One page of duplicate candidate groups (customer_search.duplicate_groups) with each
     member's masked phone and creation time, and the number of groups. Audited."""
-    page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     groups, total = customer_search.duplicate_groups(
-        session, actor=actor, page=page, page_size=page_size
+        session, actor=actor, page=window.number, page_size=window.size
     )
     ids = {member.id for group in groups for member in group.members}
     rows = {}
@@ -633,7 +641,9 @@ def duplicate_review(
         ).all()
         datakeys.preload(session, {row.data_key_id for row in found})
         rows = {row.id: row for row in found}
-    audit.record(session, actor=actor, action="customer.duplicate_review", detail={"page": page})
+    audit.record(
+        session, actor=actor, action="customer.duplicate_review", detail={"page": window.number}
+    )
     # the same customers found by several reasons (same phone and same ID number) are one group
     merged: dict[tuple[int, ...], ReviewGroup] = {}
     for group in groups:

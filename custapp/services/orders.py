@@ -43,16 +43,18 @@ from custapp.services.customer_input import MAX_FEN, check_reason, is_row_id
 from custapp.services.customers import live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
 from custapp.settings import get_settings
+from custapp.vocab import ActorKind, MemberClass, OrderKind, PaymentMethod, StoredValueKind
 
-STORED_VALUE = "stored_value"
+STORED_VALUE = PaymentMethod.STORED_VALUE
 MAX_LINES = 50
 MAX_PAYMENTS = 5
 MAX_QUANTITY = 100_000
 ITEM_LENGTH = 100
 MAX_PAGE_SIZE = 100
 WORK_ORDER_LENGTH = 60
-REVERSALS = ("refund", "void")
+REVERSALS = (OrderKind.REFUND, OrderKind.VOID)
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ def _store_for(session: Session, actor: Actor, store_id: int | None) -> int | No
     named (any existing store for the system actor)."""
     if store_id is None:
         return actor.store_id
-    allowed = actor.kind == "system" or store_id in actor.store_ids
+    allowed = actor.kind == ActorKind.SYSTEM or store_id in actor.store_ids
     if not allowed or session.get(Store, store_id) is None:
         raise ValidationFailed({"store": "orders.error.store"})
     return store_id
@@ -221,7 +223,7 @@ def _member_terms(
     ref = work_order_ref.strip() if isinstance(work_order_ref, str) else ""
     if len(ref) > WORK_ORDER_LENGTH:
         errors["work_order_ref"] = "membership.error.work_order_too_long"
-    elif card is not None and card.member_class == "unit" and not ref:
+    elif card is not None and card.member_class == MemberClass.UNIT and not ref:
         errors["work_order_ref"] = "membership.error.work_order_required"
     pct = session.get(MemberTier, card.tier_code).discount_pct if card else 100
     return card, pct, ref or None
@@ -272,7 +274,7 @@ def post_purchase(
     order = _insert(
         session,
         Order(
-            kind="purchase",
+            kind=OrderKind.PURCHASE,
             customer_id=customer.id,
             store_id=store,
             total_fen=total,
@@ -300,7 +302,7 @@ def post_purchase(
         OrderPayment(order_id=order.id, method=method, amount_fen=amount)
         for method, amount in clean_payments
     )
-    _move_stored_value(session, actor, order, clean_payments, "spend", -1)
+    _move_stored_value(session, actor, order, clean_payments, StoredValueKind.SPEND, -1)
     earned = points.award_for_purchase(session, actor=actor, order=order) if card else 0
     audit.record(
         session,
@@ -349,7 +351,7 @@ def _refunded_by_method(session: Session, purchase_id: int) -> dict[str, int]:
     rows = session.exec(
         select(OrderPayment.method, func.sum(OrderPayment.amount_fen))
         .join(Order, Order.id == OrderPayment.order_id)
-        .where(Order.original_order_id == purchase_id, Order.kind == "refund")
+        .where(Order.original_order_id == purchase_id, Order.kind == OrderKind.REFUND)
         .group_by(OrderPayment.method)
     ).all()
     return {method: int(total) for method, total in rows}
@@ -370,7 +372,7 @@ def _money_out_of_the_till(
     for method, amount in payments:
         out[method] = out.get(method, 0) + amount
     return sum(
-        amount if method == "cash" else max(0, amount - paid.get(method, 0))
+        amount if method == PaymentMethod.CASH else max(0, amount - paid.get(method, 0))
         for method, amount in out.items()
     )
 
@@ -401,7 +403,7 @@ def post_refund(
     purchase = session.get(Order, order_id) if is_row_id(order_id) else None
     if purchase is None:
         raise NotFound("error.not_found")
-    if purchase.kind != "purchase":
+    if purchase.kind != OrderKind.PURCHASE:
         raise DomainError("orders.error.not_refundable")
     # Lock the customer first: refunds of one customer's orders queue here, so two refunds
     # cannot both see the same amount left.
@@ -438,7 +440,7 @@ def post_refund(
     refund = _insert(
         session,
         Order(
-            kind="refund",
+            kind=OrderKind.REFUND,
             customer_id=customer.id,
             store_id=actor.store_id or purchase.store_id,
             original_order_id=purchase.id,
@@ -455,7 +457,7 @@ def post_refund(
         OrderPayment(order_id=refund.id, method=method, amount_fen=amount)
         for method, amount in clean_payments
     )
-    _move_stored_value(session, actor, refund, clean_payments, "refund", 1)
+    _move_stored_value(session, actor, refund, clean_payments, StoredValueKind.REFUND, 1)
     reversed_points = points.reverse_for_refund(
         session, actor=actor, purchase=purchase, reversal=refund,
         remaining_paid_fen=left - amount_fen,
@@ -482,7 +484,7 @@ def voidable_purchase(session: Session, order_id: object) -> Order:
     purchase = session.get(Order, order_id) if is_row_id(order_id) else None
     if purchase is None:
         raise NotFound("error.not_found")
-    if purchase.kind != "purchase":
+    if purchase.kind != OrderKind.PURCHASE:
         raise DomainError("orders.error.not_voidable")
     if clock.to_local(purchase.created_at).date() != clock.local_today():
         raise DomainError("orders.error.void_same_day")
@@ -513,7 +515,7 @@ def void_purchase(
     void = _insert(
         session,
         Order(
-            kind="void",
+            kind=OrderKind.VOID,
             customer_id=customer.id,
             store_id=purchase.store_id,
             original_order_id=purchase.id,
@@ -533,7 +535,8 @@ def void_purchase(
     )
     if stored:
         membership.record_stored_value(
-            session, actor=actor, customer_id=customer.id, kind="correction", amount_fen=stored,
+            session, actor=actor, customer_id=customer.id, amount_fen=stored,
+            kind=StoredValueKind.CORRECTION,
             card_id=purchase.card_id, order_id=void.id, store_id=purchase.store_id,
         )  # fmt: skip
     reversed_points = points.reverse_for_refund(
@@ -556,13 +559,13 @@ def void_purchase(
 # --- listing ----------------------------------------------------------------------------------
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def list_orders(
     session: Session, *, actor: Actor, customer_id: int, page: int = 1, page_size: int = 20
 ) -> tuple[list[OrderRow], int]:
     """One page of the customer's orders, newest first (ix_orders_customer_created), and their
     number. A merged customer's id lists the survivor's orders (the merge moved them there)."""
-    page, page_size = max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     customer, _ = survivor(session, customer_id)
     where = Order.customer_id == customer.id
     total = session.exec(select(func.count(Order.id)).where(where)).scalar_one()
@@ -571,8 +574,8 @@ def list_orders(
             select(Order)
             .where(where)
             .order_by(Order.created_at.desc(), Order.id.desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+            .offset(window.offset)
+            .limit(window.limit)
         ).scalars()
     )
     ids = [o.id for o in orders]
@@ -591,7 +594,7 @@ def list_orders(
             .order_by(OrderPayment.id)
         ).all():
             payments[oid].append((method, amount))
-    refunded = _refunded(session, [o.id for o in orders if o.kind == "purchase"])
+    refunded = _refunded(session, [o.id for o in orders if o.kind == OrderKind.PURCHASE])
     originals = {o.original_order_id for o in orders if o.original_order_id}
     numbers = (
         dict(session.exec(select(Order.id, Order.number).where(Order.id.in_(originals))).all())
@@ -611,7 +614,9 @@ def list_orders(
             payments=tuple(payments[o.id]),
             store_name=store_names.get(o.store_id or 0, ""),
             created_at=o.created_at,
-            refundable_fen=o.paid_fen - refunded.get(o.id, 0) if o.kind == "purchase" else 0,
+            refundable_fen=o.paid_fen - refunded.get(o.id, 0)
+            if o.kind == OrderKind.PURCHASE
+            else 0,
             original_number=numbers.get(o.original_order_id or 0, ""),
         )
         for o in orders

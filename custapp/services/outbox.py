@@ -25,13 +25,15 @@ from custapp.i18n import t
 from custapp.models import OutboxMessage, User, UserRole, UserStore
 from custapp.security import crypto
 from custapp.security.validators import validate_mobile
-from custapp.services import audit, datakeys
+from custapp.services import audit, consent_rules, datakeys
 from custapp.services.actor import Actor, system_actor
 from custapp.services.errors import DomainError, NotFound
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
 from custapp.services.senders import OutgoingMessage, Sender
+from custapp.vocab import MessageChannel, OutboxStatus, PurposeCode
 
-CHANNELS = ("sms", "email", "in_app")
+CHANNELS = tuple(MessageChannel)
 BACKOFF = tuple(timedelta(minutes=m) for m in (1, 5, 30, 120))
 MAX_ATTEMPTS = 5
 # A claimed message is sent outside any transaction; if its worker dies mid-way, another run
@@ -41,10 +43,8 @@ LEASE = timedelta(minutes=10)
 
 def purpose_allowed(session: Session, *, customer_id: int | None, purpose: str) -> bool:
     """May a message for this purpose go to this customer? Asked at queue time and send time,
-    answered by the one enforcement function (services/consent.py)."""
-    from custapp.services import consent  # consent cancels queued messages: a cycle otherwise
-
-    return consent.permits(session, customer_id=customer_id, purpose=purpose)
+    answered by the one enforcement function (services/consent_rules.py)."""
+    return consent_rules.permits(session, customer_id=customer_id, purpose=purpose)
 
 
 # --- queuing ----------------------------------------------------------------------------------
@@ -61,10 +61,10 @@ def _open(session: Session, key_id: int, token: str | None, part: str) -> str:
 
 def _address(channel: str, recipient: str | None) -> str | None:
     """The normalised address for the channel; in-app messages go to a user, not an address."""
-    if channel == "in_app":
+    if channel == MessageChannel.IN_APP:
         return None
     text = (recipient or "").strip()
-    if channel == "sms":
+    if channel == MessageChannel.SMS:
         mobile = validate_mobile(text)
         if mobile.ok:
             return mobile.value
@@ -93,7 +93,7 @@ def queue_message(
         raise DomainError("outbox.error.bad_channel")
     if not purpose_allowed(session, customer_id=customer_id, purpose=purpose):
         raise DomainError("outbox.error.no_consent")
-    if channel == "in_app" and user_id is None:
+    if channel == MessageChannel.IN_APP and user_id is None:
         raise DomainError("outbox.error.bad_recipient")
     address = _address(channel, recipient)
     if customer_id is None:
@@ -103,7 +103,9 @@ def queue_message(
     else:
         key_id = customer_key_id
     now = clock.now()
-    in_app = channel == "in_app"  # the inbox is where it is read: nothing left to deliver
+    in_app = (
+        channel == MessageChannel.IN_APP
+    )  # the inbox is where it is read: nothing left to deliver
     row = OutboxMessage(
         created_at=now,
         channel=channel,
@@ -114,7 +116,7 @@ def queue_message(
         recipient_enc=_seal(session, key_id, address, "recipient") if address else None,
         subject_enc=_seal(session, key_id, subject, "subject"),
         body_enc=_seal(session, key_id, body, "body"),
-        status="sent" if in_app else "queued",
+        status=OutboxStatus.SENT if in_app else OutboxStatus.QUEUED,
         not_before=not_before if not_before is not None and not in_app else now,
         sent_at=now if in_app else None,
     )
@@ -164,8 +166,8 @@ def alert_users(
     for user in users:
         queue_message(
             session,
-            channel="in_app",
-            purpose="staff_alert",
+            channel=MessageChannel.IN_APP,
+            purpose=PurposeCode.STAFF_ALERT,
             subject=t(subject_key, user.locale, **params),
             body=t(body_key, user.locale, **params),
             user_id=user.id,
@@ -199,9 +201,9 @@ def cancel_for_purpose(session: Session, *, customer_id: int, purpose: str) -> i
         .where(
             OutboxMessage.customer_id == customer_id,
             OutboxMessage.purpose == purpose,
-            OutboxMessage.status == "queued",
+            OutboxMessage.status == OutboxStatus.QUEUED,
         )
-        .values(status="cancelled", last_error="consent_withdrawn")
+        .values(status=OutboxStatus.CANCELLED, last_error="consent_withdrawn")
     )
     return result.rowcount
 
@@ -250,7 +252,7 @@ def _claim(
         session.exec(
             select(OutboxMessage)
             .where(
-                OutboxMessage.status.in_(("queued", "sending")),
+                OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)),
                 OutboxMessage.not_before <= due_by,
             )
             .order_by(OutboxMessage.not_before, OutboxMessage.id)
@@ -267,7 +269,7 @@ def _claim(
     for row in rows:
         taken += 1
         if not purpose_allowed(session, customer_id=row.customer_id, purpose=row.purpose):
-            row.status, row.last_error = "cancelled", "no_consent"
+            row.status, row.last_error = OutboxStatus.CANCELLED, "no_consent"
             counts["cancelled"] += 1
             continue
         try:
@@ -279,10 +281,10 @@ def _claim(
                 body=_open(session, row.data_key_id, row.body_enc, "body"),
             )
         except DomainError:  # the customer's data key is destroyed: nothing left to send
-            row.status, row.last_error = "cancelled", "data_destroyed"
+            row.status, row.last_error = OutboxStatus.CANCELLED, "data_destroyed"
             counts["cancelled"] += 1
             continue
-        row.status, row.not_before = "sending", lease_end
+        row.status, row.not_before = OutboxStatus.SENDING, lease_end
         batch.append(message)
     return taken, batch
 
@@ -302,22 +304,22 @@ def _record_outcomes(
     now = clock.now()
     rows = session.exec(
         select(OutboxMessage)
-        .where(OutboxMessage.id.in_(list(outcomes)), OutboxMessage.status == "sending")
+        .where(OutboxMessage.id.in_(list(outcomes)), OutboxMessage.status == OutboxStatus.SENDING)
         .with_for_update()
     ).scalars()
     for row in rows:
         error = outcomes[row.id]
         if error is None:
-            row.status, row.sent_at = "sent", now
+            row.status, row.sent_at = OutboxStatus.SENT, now
             counts["sent"] += 1
             continue
         row.attempts += 1
         row.last_error = error[:200]
         if row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
+            row.status = OutboxStatus.FAILED
             counts["failed"] += 1
         else:
-            row.status = "queued"
+            row.status = OutboxStatus.QUEUED
             row.not_before = now + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
             counts["retried"] += 1
 
@@ -336,26 +338,26 @@ class InboxRow:
 
 def _inbox_query(actor: Actor):  # noqa: ANN202
     return select(OutboxMessage).where(
-        OutboxMessage.channel == "in_app",
-        OutboxMessage.status == "sent",
+        OutboxMessage.channel == MessageChannel.IN_APP,
+        OutboxMessage.status == OutboxStatus.SENT,
         OutboxMessage.user_id == actor.user_id,
     )
 
 
-@requires("message.read")
+@requires("message.read", reads=True)
 def list_inbox(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[InboxRow], int]:
     """One page of the actor's own in-app messages, newest first, and their total count."""
-    page_size = max(1, min(page_size, 100))
+    window = page_window(page, page_size)
     total = session.exec(
         _inbox_query(actor).with_only_columns(func.count(OutboxMessage.id))
     ).scalar_one()
     rows = session.exec(
         _inbox_query(actor)
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-        .offset((max(page, 1) - 1) * page_size)
-        .limit(page_size)
+        .offset(window.offset)
+        .limit(window.limit)
     ).scalars()
     return [
         InboxRow(
@@ -373,7 +375,7 @@ def list_inbox(
 def mark_read(session: Session, *, actor: Actor, message_id: int) -> None:
     row = session.get(OutboxMessage, message_id)
     # Someone else's message is "not found", so ids cannot be probed for existence.
-    if row is None or row.channel != "in_app" or row.user_id != actor.user_id:
+    if row is None or row.channel != MessageChannel.IN_APP or row.user_id != actor.user_id:
         raise NotFound("error.not_found")
     if row.read_at is None:
         row.read_at = clock.now()

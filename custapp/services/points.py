@@ -31,6 +31,7 @@ from custapp.services.customers import live_customer
 from custapp.services.errors import DomainError, ValidationFailed
 from custapp.services.guard import requires
 from custapp.settings import get_settings
+from custapp.vocab import PointsKind
 
 MAX_ADJUST = 10_000_000
 EXPIRING_WINDOW_DAYS = 30
@@ -233,7 +234,9 @@ def award_for_purchase(session: Session, *, actor: Actor, order: Order) -> int:
     """Points of a purchase (whole yuan paid) as a new lot; the caller checked the active card."""
     points = order.paid_fen // 100
     if points:
-        _new_lot(session, order.customer_id, points, kind="earn", actor=actor, order_id=order.id)
+        _new_lot(
+            session, order.customer_id, points, kind=PointsKind.EARN, actor=actor, order_id=order.id
+        )
     return points
 
 
@@ -259,7 +262,7 @@ def reverse_for_refund(
         lot.remaining -= back
         lot.taken += back
         _entry(
-            session, lot.customer_id, "refund_reversal", -back, actor=actor, lot_id=lot.id,
+            session, lot.customer_id, PointsKind.REFUND_REVERSAL, -back, actor=actor, lot_id=lot.id,
             order_id=reversal.id,
         )  # fmt: skip
     rest = points - back
@@ -270,7 +273,7 @@ def reverse_for_refund(
         lot.clawed += clawed
         session.flush()
         drawn = _draw(
-            session, lot.customer_id, clawed, kind="refund_reversal", actor=actor,
+            session, lot.customer_id, clawed, kind=PointsKind.REFUND_REVERSAL, actor=actor,
             order_id=reversal.id,
         )  # fmt: skip
         owed = clawed - drawn
@@ -278,7 +281,14 @@ def reverse_for_refund(
             row = _clawback_row(session, lot.customer_id)
             row.points += owed
             row.updated_at = clock.now()
-            _entry(session, lot.customer_id, "clawback", -owed, actor=actor, order_id=reversal.id)
+            _entry(
+                session,
+                lot.customer_id,
+                PointsKind.CLAWBACK,
+                -owed,
+                actor=actor,
+                order_id=reversal.id,
+            )
     session.flush()
     return points
 
@@ -290,7 +300,7 @@ def redeem(session: Session, *, actor: Actor, customer_id: int, points: int, ref
         raise ValidationFailed({"points": "points.error.amount"})
     if available(session, customer_id) < points:
         raise DomainError("points.error.insufficient")
-    _draw(session, customer_id, points, kind="redeem", actor=actor, ref=ref)
+    _draw(session, customer_id, points, kind=PointsKind.REDEEM, actor=actor, ref=ref)
 
 
 def check_adjustment(points: object, reason: object) -> str:
@@ -323,11 +333,11 @@ def adjust_points(
     reason = check_adjustment(points, reason)
     customer = live_customer(session, customer_id, lock=True)
     if points > 0:
-        _new_lot(session, customer.id, points, kind="adjust", actor=actor, reason=reason)
+        _new_lot(session, customer.id, points, kind=PointsKind.ADJUST, actor=actor, reason=reason)
     else:
         if available(session, customer.id) < -points:
             raise ValidationFailed({"points": "points.error.insufficient"})
-        _draw(session, customer.id, -points, kind="adjust", actor=actor, reason=reason)
+        _draw(session, customer.id, -points, kind=PointsKind.ADJUST, actor=actor, reason=reason)
     audit.record(
         session,
         actor=actor,

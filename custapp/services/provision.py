@@ -42,12 +42,14 @@ from custapp.services.customer_input import parse_date
 from custapp.services.customers import display_names, survivor
 from custapp.services.errors import NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
+from custapp.vocab import ConsentStatus, ProvisionCategory, PurposeCode
 
 # What may be provided or disclosed, as codes (labels: provision.category.<code>).
-CATEGORIES = ("basic", "contact", "identity", "purchases", "membership")
+CATEGORIES = tuple(ProvisionCategory)
 # Provision rests on its own consent (PIPL art. 23); abroad, on the cross-border one (art. 39).
 # Marketing or analytics consent never covers giving data to another organisation.
-PROVISION_PURPOSES = ("third_party", "cross_border")
+PROVISION_PURPOSES = (PurposeCode.THIRD_PARTY, PurposeCode.CROSS_BORDER)
 MAX_CUSTOMERS = 10_000  # per provision, listed or by segment
 MAX_PERIOD_DAYS = 5 * 366  # a longer period is a typo, or needs a new contract anyway
 REFUSAL_SHOWN = 50  # refused customers named in the answer; the rest are counted
@@ -340,17 +342,12 @@ def _provision_count(session: Session, recipient_id: int) -> int:
     ).scalar_one()
 
 
-def _page(page: int, page_size: int) -> tuple[int, int]:
-    page, page_size = max(int(page), 1), max(1, min(int(page_size), MAX_PAGE_SIZE))
-    return (page - 1) * page_size, page_size
-
-
-@requires("provision.manage")
+@requires("provision.manage", reads=True)
 def list_recipients(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[RecipientRow], int]:
     """Active recipients first, by name; one page and the count."""
-    offset, limit = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     total = session.exec(select(func.count(Recipient.id))).scalar_one()
     counts = (
         select(Provision.recipient_id, func.count(Provision.id).label("n"))
@@ -361,8 +358,8 @@ def list_recipients(
         select(Recipient, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.recipient_id == Recipient.id)
         .order_by(Recipient.active.desc(), Recipient.name, Recipient.id)
-        .offset(offset)
-        .limit(limit)
+        .offset(window.offset)
+        .limit(window.limit)
     ).all()
     return [_recipient_row(r, n) for r, n in found], total
 
@@ -370,7 +367,7 @@ def list_recipients(
 RECIPIENT_CHOICES = 200
 
 
-@requires("provision.manage")
+@requires("provision.manage", reads=True)
 def recipient_choices(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
     """The active recipients a provision may name, (id, name) by name."""
     return [
@@ -384,7 +381,7 @@ def recipient_choices(session: Session, *, actor: Actor) -> list[tuple[int, str]
     ]
 
 
-@requires("provision.manage")
+@requires("provision.manage", reads=True)
 def purpose_choices(
     session: Session, *, actor: Actor, locale: str | None = None
 ) -> list[tuple[str, str]]:
@@ -561,7 +558,9 @@ def create_provision(
     problems = [
         (number, row)
         for number, row in included
-        if row is None or row[3] is not None or states.get(row[0], ("",))[0] != "granted"
+        if row is None
+        or row[3] is not None
+        or states.get(row[0], ("",))[0] != ConsentStatus.GRANTED
     ]
     detail = {
         "recipient": recipient.id,
@@ -648,19 +647,19 @@ def _provision_row(
     )
 
 
-@requires("provision.manage")
+@requires("provision.manage", reads=True)
 def list_provisions(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20, locale: str | None = None
 ) -> tuple[list[ProvisionRow], int]:
     """Provisions, newest first; one page and the count."""
-    offset, limit = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     total = session.exec(select(func.count(Provision.id))).scalar_one()
     found = session.exec(
         select(Provision, Recipient.name)
         .join(Recipient, Recipient.id == Provision.recipient_id)
         .order_by(Provision.id.desc())
-        .offset(offset)
-        .limit(limit)
+        .offset(window.offset)
+        .limit(window.limit)
     ).all()
     names = display_names(session, (p.created_by for p, _ in found))
     purposes = _purpose_names(session, locale)
@@ -670,14 +669,14 @@ def list_provisions(
     ], total
 
 
-@requires("provision.manage")
+@requires("provision.manage", reads=True)
 def provision_customers(
     session: Session, *, actor: Actor, provision_id: int, page: int = 1, page_size: int = 20
 ) -> tuple[list[ProvidedCustomer], int]:
     """The customers of one provision, by number, each with the consent event relied on."""
     if session.get(Provision, provision_id) is None:
         raise NotFound("provision.error.not_found")
-    offset, limit = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     where = ProvisionCustomer.provision_id == provision_id
     total = session.exec(
         select(func.count()).select_from(ProvisionCustomer).where(where)
@@ -691,8 +690,8 @@ def provision_customers(
         .join(ConsentEvent, ConsentEvent.id == ProvisionCustomer.consent_event_id)
         .where(where)
         .order_by(Customer.number)
-        .offset(offset)
-        .limit(limit)
+        .offset(window.offset)
+        .limit(window.limit)
     ).all()
     return [ProvidedCustomer(*row) for row in found], total
 
@@ -773,19 +772,19 @@ def _disclosure_row(d: LegalDisclosure, number: str, name: str, by: str) -> Disc
     )
 
 
-@requires("provision.manage")
+@requires("provision.manage", reads=True)
 def list_disclosures(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 20
 ) -> tuple[list[DisclosureRow], int]:
     """Legally required disclosures, the latest disclosed first; one page and the count."""
-    offset, limit = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     total = session.exec(select(func.count(LegalDisclosure.id))).scalar_one()
     found = session.exec(
         select(LegalDisclosure, Customer.number, Customer.name)
         .join(Customer, Customer.id == LegalDisclosure.customer_id)
         .order_by(LegalDisclosure.disclosed_on.desc(), LegalDisclosure.id.desc())
-        .offset(offset)
-        .limit(limit)
+        .offset(window.offset)
+        .limit(window.limit)
     ).all()
     names = display_names(session, (d.created_by for d, _, _ in found))
     return [_disclosure_row(d, n, c, names.get(d.created_by, "")) for d, n, c in found], total

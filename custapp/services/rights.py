@@ -32,13 +32,15 @@ from custapp.services.actor import Actor
 from custapp.services.customers import display_names, live_customer
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
 from custapp.settings import get_settings
+from custapp.vocab import RightsChannel, RightsKind, RightsStatus, UserKind
 
-KINDS = ("copy", "correction", "deletion", "withdrawal", "explanation")
-STAFF_CHANNELS = ("counter", "phone", "letter")
-CHANNELS = (*STAFF_CHANNELS, "portal")
-OPEN_STATUSES = ("open", "in_progress")
-CLOSED_STATUSES = ("done", "refused")
+KINDS = tuple(RightsKind)
+CHANNELS = tuple(RightsChannel)
+STAFF_CHANNELS = tuple(c for c in CHANNELS if c != RightsChannel.PORTAL)
+OPEN_STATUSES = (RightsStatus.OPEN, RightsStatus.IN_PROGRESS)
+CLOSED_STATUSES = (RightsStatus.DONE, RightsStatus.REFUSED)
 STATUSES = (*OPEN_STATUSES, *CLOSED_STATUSES)
 # list filter values besides a single status: "active" is every request not yet closed
 STATUS_FILTERS = ("", "active", *STATUSES)
@@ -196,7 +198,7 @@ def _file(
             detail_enc=_seal(session, customer, text, DETAIL_CONTEXT),
             received_at=now,
             due_on=due_date(now),
-            status="open",
+            status=RightsStatus.OPEN,
             created_by=actor.user_id,
             updated_at=now,
         ),
@@ -256,10 +258,6 @@ def _rows(session: Session, requests: list[RightsRequest]) -> list[RequestRow]:
     ]
 
 
-def _page(page: int, page_size: int) -> tuple[int, int]:
-    return max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
-
-
 # --- filing --------------------------------------------------------------------------------------
 
 
@@ -280,18 +278,18 @@ def member_file_request(session: Session, *, actor: Actor, kind: str, detail: st
     if actor.customer_id is None:
         raise NotFound("customer.error.not_found")
     return _file(
-        session, actor=actor, customer_id=actor.customer_id, kind=kind, channel="portal",
-        detail=detail, channels=("portal",),
+        session, actor=actor, customer_id=actor.customer_id, kind=kind,
+        channel=RightsChannel.PORTAL, detail=detail, channels=(RightsChannel.PORTAL,),
     )  # fmt: skip
 
 
-@requires("rights.file")
+@requires("rights.file", reads=True)
 def list_filed(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 10
 ) -> tuple[list[RequestRow], int]:
     """The requests the acting user filed, newest first, without what was asked or answered:
     the front desk can tell a customer who calls back where their request stands."""
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     where = RightsRequest.created_by == actor.user_id
     total = session.exec(select(func.count(RightsRequest.id)).where(where)).scalar_one()
     requests = list(
@@ -299,8 +297,8 @@ def list_filed(
             select(RightsRequest)
             .where(where)
             .order_by(RightsRequest.received_at.desc(), RightsRequest.id.desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+            .offset(window.offset)
+            .limit(window.limit)
         ).scalars()
     )
     return _rows(session, requests), total
@@ -309,7 +307,7 @@ def list_filed(
 # --- the compliance list -----------------------------------------------------------------------
 
 
-@requires("rights.manage")
+@requires("rights.manage", reads=True)
 def list_requests(
     session: Session,
     *,
@@ -324,7 +322,7 @@ def list_requests(
     STATUS_FILTERS ("active": not closed), `kind` one of KINDS or ""."""
     if status not in STATUS_FILTERS or kind not in ("", *KINDS):
         raise ValidationFailed({"filter": "rights.error.filter"})
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     conditions = []
     if status == "active":
         conditions.append(RightsRequest.status.in_(OPEN_STATUSES))
@@ -340,8 +338,8 @@ def list_requests(
             select(RightsRequest)
             .where(*conditions)
             .order_by(RightsRequest.due_on, RightsRequest.id)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+            .offset(window.offset)
+            .limit(window.limit)
         ).scalars()
     )
     return _rows(session, requests), total
@@ -363,7 +361,7 @@ def get_request(
     customer = session.get(Customer, request.customer_id)
     (row,) = _rows(session, [request])
     granted = []
-    if request.kind == "withdrawal" and request.status in OPEN_STATUSES:
+    if request.kind == RightsKind.WITHDRAWAL and request.status in OPEN_STATUSES:
         names = {p.code: consent.purpose_name(p, locale) for p in consent.purposes(session)}
         granted = [
             (code, names.get(code, code)) for code in consent.granted_purposes(session, customer.id)
@@ -396,14 +394,14 @@ def _handler_user_ids(session: Session) -> list[int]:
         session.exec(
             select(User.id)
             .join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role.in_(roles), User.is_active, User.kind == "staff")
+            .where(UserRole.role.in_(roles), User.is_active, User.kind == UserKind.STAFF)
             .distinct()
             .order_by(User.id)
         ).scalars()
     )
 
 
-@requires("rights.manage")
+@requires("rights.manage", reads=True)
 def list_handlers(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
     """Who may be assigned a request: (user id, display name) of active compliance users."""
     ids = _handler_user_ids(session)
@@ -423,8 +421,8 @@ def start_handling(session: Session, *, actor: Actor, request: RightsRequest) ->
     services that checked rights.manage themselves."""
     if request.handler_id is None:
         request.handler_id = actor.user_id
-    if request.status == "open":
-        request.status = "in_progress"
+    if request.status == RightsStatus.OPEN:
+        request.status = RightsStatus.IN_PROGRESS
     request.updated_at = clock.now()
 
 
@@ -439,7 +437,7 @@ def assign(
     if handler is None or handler not in _handler_user_ids(session):
         raise ValidationFailed({"handler": "rights.error.handler"})
     request.handler_id = handler
-    request.status = "in_progress"
+    request.status = RightsStatus.IN_PROGRESS
     request.updated_at = clock.now()
     audit.record(
         session,
@@ -471,9 +469,13 @@ def close_request(
     if status not in CLOSED_STATUSES:
         errors["status"] = "rights.error.status"
     text = _text(
-        outcome, field="outcome", limit=MAX_OUTCOME, required=status == "refused", errors=errors
+        outcome,
+        field="outcome",
+        limit=MAX_OUTCOME,
+        required=status == RightsStatus.REFUSED,
+        errors=errors,
     )
-    withdrawing = request.kind == "withdrawal" and status == "done"
+    withdrawing = request.kind == RightsKind.WITHDRAWAL and status == RightsStatus.DONE
     if withdrawing and purposes is not None:
         granted = set(consent.granted_purposes(session, request.customer_id))
         if not set(purposes) <= granted:
@@ -518,14 +520,14 @@ def overdue_days_at_close(request: RightsRequest) -> int:
 # --- the member's own ----------------------------------------------------------------------------
 
 
-@requires("member.self")
+@requires("member.self", reads=True)
 def member_list_requests(
     session: Session, *, actor: Actor, page: int = 1, page_size: int = 10
 ) -> tuple[list[MemberRequestRow], int]:
     """The member's own requests, newest first, with what they asked and the outcome."""
     if actor.customer_id is None:
         raise NotFound("customer.error.not_found")
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     customer = session.get(Customer, actor.customer_id)
     if customer is None:
         raise NotFound("customer.error.not_found")
@@ -535,8 +537,8 @@ def member_list_requests(
         select(RightsRequest)
         .where(where)
         .order_by(RightsRequest.received_at.desc(), RightsRequest.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        .offset(window.offset)
+        .limit(window.limit)
     ).scalars()
     key = customer.data_key_id
     return [

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from custapp.security.masking import mask
 from custapp.settings import get_settings
+from custapp.vocab import MessageChannel
 
 _MASK_KIND = {"sms": "phone", "email": "email"}
 
@@ -62,7 +63,7 @@ class SmtpSender:
         self.user, self.password, self.timeout = user, password, timeout
 
     def send(self, message: OutgoingMessage) -> None:
-        if message.channel != "email":
+        if message.channel != MessageChannel.EMAIL:
             raise SenderUnavailable(message.channel)
         email = EmailMessage()
         email["From"] = self.from_address

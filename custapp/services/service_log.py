@@ -28,6 +28,7 @@ from custapp.services.customer_input import parse_date
 from custapp.services.customers import display_names, live_customer, survivor
 from custapp.services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
 
 # Encryption contexts (AAD); a merge re-encrypts the moved entries with them.
 CONTENT_CONTEXT = "service_log.content"
@@ -134,10 +135,6 @@ def _summary(text: str) -> str:
     return text if len(text) <= SUMMARY_LENGTH else text[:SUMMARY_LENGTH] + "…"
 
 
-def _page(page: int, page_size: int) -> tuple[int, int]:
-    return max(page, 1), max(1, min(page_size, MAX_PAGE_SIZE))
-
-
 # --- operations -------------------------------------------------------------------------------
 
 
@@ -197,13 +194,13 @@ def add_entry(
     return entry.id
 
 
-@requires("customer.read")
+@requires("customer.read", reads=True)
 def list_entries(
     session: Session, *, actor: Actor, customer_id: int, page: int = 1, page_size: int = 20
 ) -> EntryPage:
     """One page of the customer's entries, newest first, decrypted (read as part of the profile,
     whose opening is audited); a merged customer's id lists the survivor, as the profile does."""
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     customer, _ = survivor(session, customer_id)
     where = ServiceLog.customer_id == customer.id
     total = session.exec(select(func.count(ServiceLog.id)).where(where)).scalar_one()
@@ -212,8 +209,8 @@ def list_entries(
             select(ServiceLog)
             .where(where)
             .order_by(ServiceLog.created_at.desc(), ServiceLog.id.desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+            .offset(window.offset)
+            .limit(window.limit)
         ).scalars()
     )
     names = display_names(session, [e.user_id for e in entries])
@@ -297,7 +294,7 @@ def my_follow_ups(
     """The actor's open follow-ups due by today (local), plus the next `include_upcoming_days`
     days: the longest overdue first. Returns one page and the number in all (the menu badge).
     Reads the (user_id, follow_up_done_at, next_follow_up) index."""
-    page, page_size = _page(page, page_size)
+    window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     if actor.user_id is None:
         return [], 0
     today = clock.local_today()
@@ -314,8 +311,8 @@ def my_follow_ups(
         .join(Customer, Customer.id == ServiceLog.customer_id)
         .where(*conditions)
         .order_by(ServiceLog.next_follow_up, ServiceLog.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        .offset(window.offset)
+        .limit(window.limit)
     ).all()
     datakeys.preload(session, [key_id for *_, key_id in found])
     rows = [
@@ -331,5 +328,7 @@ def my_follow_ups(
         )
         for e, number, name, key_id in found
     ]
-    audit.record(session, actor=actor, action="service_log.follow_ups", detail={"page": page})
+    audit.record(
+        session, actor=actor, action="service_log.follow_ups", detail={"page": window.number}
+    )
     return rows, total

@@ -21,7 +21,9 @@ from custapp.services import audit, auth, outbox
 from custapp.services.actor import Actor
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
+from custapp.services.paging import page_window
 from custapp.settings import get_settings
+from custapp.vocab import UserKind
 
 USERNAME = re.compile(r"^[a-z][a-z0-9_.]{2,29}$")
 
@@ -47,7 +49,7 @@ class NewPassword:
 
 def _staff(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
-    if user is None or user.kind != "staff":
+    if user is None or user.kind != UserKind.STAFF:
         raise NotFound("error.not_found")
     return user
 
@@ -87,19 +89,18 @@ def _grant(session: Session, actor: Actor, user: User, role: str) -> None:
     )
 
 
-@requires("user.manage")
+@requires("user.manage", reads=True)
 def list_users(
     session: Session, *, actor: Actor, query: str = "", page: int = 1, page_size: int = 20
 ) -> tuple[list[UserRow], int]:
-    base = select(User).where(User.kind == "staff")
+    window = page_window(page, page_size)
+    base = select(User).where(User.kind == UserKind.STAFF)
     if query.strip():
         like = f"%{query.strip().lower()}%"
         base = base.where(or_(User.username.like(like), User.display_name.like(like)))
     total = session.exec(select(func.count()).select_from(base.subquery())).scalar_one()
     users = (
-        session.exec(
-            base.order_by(User.username).offset((max(page, 1) - 1) * page_size).limit(page_size)
-        )
+        session.exec(base.order_by(User.username).offset(window.offset).limit(window.limit))
         .scalars()
         .all()
     )
@@ -157,7 +158,7 @@ def create_user(
     temporary = passwords.generate_temporary_password()
     now = clock.now()
     user = User(
-        kind="staff",
+        kind=UserKind.STAFF,
         username=username,
         display_name=display_name,
         password_hash=passwords.hash_password(temporary, rounds=get_settings().bcrypt_rounds),
@@ -252,7 +253,7 @@ def reset_password(session: Session, *, actor: Actor, user_id: int) -> NewPasswo
     return NewPassword(user_id, temporary)
 
 
-@requires("user.manage")
+@requires("user.manage", reads=True)
 def list_stores(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
     rows = session.exec(
         select(Store.id, Store.name).where(Store.is_active).order_by(Store.code)

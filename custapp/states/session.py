@@ -7,7 +7,7 @@ disabled or expired session stops working at its next event.
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -22,9 +22,11 @@ from custapp.security.permissions import ALL_ROLES
 from custapp.services import auth, stores
 from custapp.services.actor import Actor
 from custapp.services.errors import DomainError, PermissionDenied, ValidationFailed
-from custapp.services.guard import ensure
+from custapp.services.guard import ensure, writes
 from custapp.settings import get_settings
 from custapp.states.event_arguments import CheckedSetVar, checked
+from custapp.states.off_loop import OffLoopEventHandler, off_loop, run_off_loop
+from custapp.states.options import Option
 
 SESSION_COOKIE = "custapp_session"
 # why the login page is shown (login: not logged in); the login page names each but the last
@@ -65,6 +67,15 @@ MENU = (
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class MenuItem:
+    """One entry of the shell's menu (and of 工作台's shortcuts)."""
+
+    href: str = ""
+    label: str = ""
+    icon: str = ""
+
+
 def fresh_tab(path: str) -> rx.event.EventSpec:
     """A full page load of `path` under a new Reflex client token. Reflex keys a tab's state
     tree by the token it keeps in sessionStorage, which outlives a login; a new one starts an
@@ -91,10 +102,10 @@ class SessionState(rx.State):
     user_display: str = ""
     user_roles: str = ""
     store_name: str = ""
-    store_options: list[list[str]] = []
+    store_options: list[Option] = []  # value: the store id
     current_store: str = ""
     is_member: bool = False
-    menu: list[dict[str, str]] = []
+    menu: list[MenuItem] = []
     active_href: str = ""
     _field_errors: dict[str, str] = {}
 
@@ -105,8 +116,12 @@ class SessionState(rx.State):
     def _create_event_handler(cls, fn: Any, event_handler_cls: type = EventHandler):  # noqa: ANN401, ANN206
         """Reflex registers every handler of this state and of every page state here: each one
         refuses, with a message, arguments that do not fit its type hints
-        (custapp/states/event_arguments.py)."""
-        return super()._create_event_handler(checked(fn, _refused), event_handler_cls)
+        (custapp/states/event_arguments.py). custapp's own synchronous handlers run off the event
+        loop (custapp/states/off_loop.py); Reflex's generated setters stay on it."""
+        fn = checked(fn, _refused)
+        if event_handler_cls is EventHandler and fn.__module__.startswith("custapp."):
+            return super()._create_event_handler(off_loop(fn), OffLoopEventHandler)
+        return super()._create_event_handler(fn, event_handler_cls)
 
     @classmethod
     @_override_base_method
@@ -167,8 +182,15 @@ class SessionState(rx.State):
         self.msgs = CATALOGUES[self.locale]
 
     def _resolve(self, *, touch: bool = True) -> auth.SessionCheck:
-        with session_scope() as session:
-            return auth.resolve_session(session, token=self.token, ip=self._ip(), touch=touch)
+        """The login behind this tab, read in a read-only transaction; a write one only when the
+        session ends now or its idle clock is due a touch (at most once a minute)."""
+        token, ip = self.token, self._ip()
+        with session_scope(write=False) as session:
+            check = auth.resolve_session(session, token=token, ip=ip, touch=touch, read_only=True)
+        if check.must_write:
+            with session_scope() as session:
+                check = auth.resolve_session(session, token=token, ip=ip, touch=touch)
+        return check
 
     def _fill_shell(self, actor: Actor) -> None:
         if actor.locale and not self.locale_pref:
@@ -179,10 +201,10 @@ class SessionState(rx.State):
         self.user_roles = " · ".join(self._t(f"role.{r}") for r in ALL_ROLES if r in actor.roles)
         self.is_member = actor.kind == "member"
         self.store_name = names.get(actor.store_id, "") if actor.store_id else ""
-        self.store_options = [[str(i), names[i]] for i in actor.store_ids if i in names]
+        self.store_options = [Option(str(i), names[i]) for i in actor.store_ids if i in names]
         self.current_store = str(actor.store_id or "")
         self.menu = [
-            {"href": href, "label": self._t(label), "icon": icon}
+            MenuItem(href, self._t(label), icon)
             for href, label, icon, permission in MENU
             if (permission is None and actor.kind == "staff")
             or (permission and actor.can(permission))
@@ -192,9 +214,9 @@ class SessionState(rx.State):
         # the menu item of this page: the longest href the path starts with (/portal/privacy
         # lights 我的信息与授权, not 会员中心 too)
         matches = [
-            item["href"]
+            item.href
             for item in self.menu
-            if path == item["href"] or (item["href"] != "/" and path.startswith(item["href"] + "/"))
+            if path == item.href or (item.href != "/" and path.startswith(item.href + "/"))
         ]
         self.active_href = max(matches, key=len, default="")
 
@@ -224,26 +246,34 @@ class SessionState(rx.State):
         return self._resolve().actor
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> tuple[Any, str | None]:
-        """Run one service call as the logged-in user in one transaction.
+        """Run one service call as the logged-in user in one transaction, read-only unless the
+        service writes (custapp.services.guard.writes).
 
         Returns (result, None) or (None, message). Field errors of ValidationFailed are left
         for the page via `_field_errors`.
         """
-        self._field_errors = {}
+        result, error, self._field_errors = self._call_detached(fn, **kwargs)
+        return result, error
+
+    def _call_detached(
+        self, fn: Callable[..., Any], **kwargs: Any
+    ) -> tuple[Any, str | None, dict[str, str]]:
+        """`_call` that only reads the state (the login, the language) and changes nothing on it:
+        (result, message, field errors). A background event runs it off the loop outside
+        `async with self` (`await run_off_loop(self._call_detached, fn, ...)`), then stores what
+        it returned inside `async with self`."""
         check = self._resolve()
         actor = check.actor
         if actor is None:
-            return None, self._t(
-                f"auth.reason.{check.ended}" if check.ended else "auth.login_required"
-            )
+            reason = f"auth.reason.{check.ended}" if check.ended else "auth.login_required"
+            return None, self._t(reason), {}
         try:
-            with session_scope() as session:
-                return fn(session, actor=actor, **kwargs), None
+            with session_scope(write=writes(fn)) as session:
+                return fn(session, actor=actor, **kwargs), None, {}
         except ValidationFailed as exc:
-            self._field_errors = {f: self._t(k) for f, k in exc.errors.items()}
-            return None, self._t(exc.key)
+            return None, self._t(exc.key), {f: self._t(k) for f, k in exc.errors.items()}
         except DomainError as exc:
-            return None, self._t(exc.key, **exc.params)
+            return None, self._t(exc.key, **exc.params), {}
 
     # --- events --------------------------------------------------------------------------
 
@@ -277,7 +307,7 @@ class SessionState(rx.State):
             with session_scope() as session:
                 auth.logout(session, token=token, ip=ip)
 
-        await asyncio.to_thread(run)
+        await run_off_loop(run)
         return await self._to_login("logout")
 
     @rx.event
@@ -292,6 +322,6 @@ class SessionState(rx.State):
         (idle, absolute expiry, disabled user). Does not count as activity."""
         if not self.user_display:
             return
-        check = await asyncio.to_thread(lambda: self._resolve(touch=False))
+        check = await run_off_loop(self._resolve, touch=False)
         if check.actor is None:
             return await self._to_login(check.ended or "login")

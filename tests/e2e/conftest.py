@@ -28,7 +28,9 @@ from tests.e2e.canaries import found_in_audit_log
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 FAILURES = ARTIFACTS / "e2e-failures"
-SERVER_LOG = ARTIFACTS / "e2e-server.log"
+# under pytest-xdist each worker runs a server of its own, logged to a file of its own
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+SERVER_LOG = ARTIFACTS / (f"e2e-server-{WORKER}.log" if WORKER else "e2e-server.log")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -155,7 +157,6 @@ def chromium() -> str:
 def server(chromium, tmp_path_factory) -> Iterator[Server]:  # noqa: ANN001
     """A migrated, demo-seeded app served by `reflex run --env prod` on a free port."""
     ARTIFACTS.mkdir(exist_ok=True)
-    shutil.rmtree(FAILURES, ignore_errors=True)
     SERVER_LOG.write_text("")
     work = tmp_path_factory.mktemp("e2e")
     (work / "instance").mkdir()
@@ -227,6 +228,12 @@ def no_canary_in_the_audit_log(server: Server) -> Iterator[None]:
     yield
     found = found_in_audit_log(server.env["CUSTAPP_DATABASE_URL"])
     assert not found, f"the audit log holds canary values (seq, column, value): {found}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The last run's failure screenshots go, once per run (not once per xdist worker)."""
+    if not WORKER:
+        shutil.rmtree(FAILURES, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

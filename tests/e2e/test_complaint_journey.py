@@ -21,8 +21,8 @@ from playwright.sync_api import expect
 from test_customer_journey import _db
 from test_screenshots import _shot
 
+from custapp.demo.accounts import DEMO_PASSWORD
 from custapp.i18n import CATALOGUES
-from custapp.services.bootstrap import DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 from test_screenshots import _shot
 
+from custapp.demo.accounts import DEMO_GIFTS
 from custapp.i18n import CATALOGUES
-from custapp.services.bootstrap import DEMO_GIFTS
 
 pytestmark = pytest.mark.e2e
 

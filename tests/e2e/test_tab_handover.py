@@ -30,7 +30,7 @@ APPROVAL_NUMBER = re.compile(r"A\d{8}")
 _SEED = """
 from custapp.db import session_scope
 from custapp.services import approvals, auth, customers
-from custapp.services.bootstrap import DEMO_PASSWORD
+from custapp.demo.accounts import DEMO_PASSWORD
 with session_scope() as session:
     login = auth.login_staff(session, username="frontdesk", password=DEMO_PASSWORD, ip="")
     desk = auth.resolve_session(session, token=login.token).actor

@@ -23,7 +23,7 @@ EVIL = "http://evil.example"
 # a real upload handler (the profile's 附件), so Reflex itself would read the body
 SAVE_HANDLER = (
     "reflex___state____state.custapp___states___session____session_state."
-    "custapp___pages___profile_attachments____attachments_state.save"
+    "custapp___pages___customer_profile___attachments____attachments_state.save"
 )
 HEADERS = {
     "x-frame-options": "DENY",

@@ -18,16 +18,26 @@ from reflex_base.event import EventSpec
 from sqlalchemy import select
 
 from custapp import clock
+from custapp.components.complaint_badges import compensation_text
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import ApprovalRequest, Complaint, ComplaintEvent
-from custapp.pages.complaint import ComplaintState
+from custapp.pages.complaint import (
+    ActionDialog,
+    AssignDialog,
+    CloseComplaintDialog,
+    CompensationDialog,
+    ComplaintState,
+)
+from custapp.pages.complaint.rows import CloseErrors, CompensationErrors
 from custapp.pages.complaint_intake import ComplaintNewState
 from custapp.pages.customer_profile import ProfileState
+from custapp.pages.customer_profile.complaints import ProfileComplaintsState
 from custapp.pages.my_complaints import MyComplaintsState
-from custapp.pages.profile_complaints import ProfileComplaintsState, compensation_text
 from custapp.services import approvals, complaints, customers, stores
 from custapp.services.actor import system_actor
+from custapp.states.complaint_intake import IntakeDraft
+from custapp.states.options import Option
 from custapp.states.session import SessionState
 
 T0 = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
@@ -80,7 +90,7 @@ def _root(token: str) -> rx.State:
 
 
 def _sub(root: rx.State, cls: type[rx.State]) -> rx.State:
-    return root.substates[SessionState.get_name()].substates[cls.get_name()]
+    return root.get_substate(cls.get_full_name().split("."))
 
 
 def _ok(result) -> None:  # noqa: ANN001
@@ -105,6 +115,11 @@ def _complaint_page(token: str, complaint_id: int) -> tuple[rx.State, ComplaintS
     state.router = _router("/complaints/[id]", id=str(complaint_id))
     _ok(state.load())
     return root, state
+
+
+def _dialog(page: ComplaintState, cls: type[rx.State]) -> rx.State:
+    """A dialog of the complaint page: a substate of its state."""
+    return page.substates[cls.get_name()]
 
 
 def _type(state: rx.State, **fields: str) -> None:
@@ -140,14 +155,14 @@ def _file_on_profile(
     tab.set_intake("severity", severity)
     result = tab.file({})
     assert isinstance(result, list) and None not in result
-    return root, tab, _row(tab.rows[0]["number"])  # newest first
+    return root, tab, _row(tab.rows[0].number)  # newest first
 
 
 def test_front_desk_files_a_complaint_from_the_profile_tab(world) -> None:  # noqa: ANN001
     root, tab = _tab(_staff_token("desk.one"), world["customer"])
     assert tab.loaded and tab.can_view and tab.can_file and tab.total == 0
     tab.open_intake()
-    assert tab.intake_open and tab.intake["severity"] == "normal"
+    assert tab.intake_open and tab.intake.severity == "normal"
 
     # nothing chosen, nothing written: the errors stand by their fields, nothing is filed
     assert tab.file({}) is None
@@ -161,7 +176,7 @@ def test_front_desk_files_a_complaint_from_the_profile_tab(world) -> None:  # no
     # any browser may send anything: no portal channel, no unknown field
     tab.set_intake("channel", "portal")
     tab.set_intake("secret_field", "x")
-    assert tab.intake["channel"] == "" and "secret_field" not in tab.intake
+    assert tab.intake.channel == "" and not hasattr(tab.intake, "secret_field")
     _type(tab, channel="counter", category="service", severity="high")
     _type(tab, description=DESCRIPTION, desired=DESIRED)
     assert "channel" not in tab.intake_errors and "description" not in tab.intake_errors
@@ -169,21 +184,21 @@ def test_front_desk_files_a_complaint_from_the_profile_tab(world) -> None:  # no
     # the draft is on the server: a reload (hydrate) empties the browser's copy only, and the
     # form opens again with it when the tab mounts
     tab._reset_client_storage()
-    assert tab.intake["description"] == "" and DESCRIPTION not in repr(root.dict())
+    assert tab.intake.description == "" and DESCRIPTION not in repr(root.dict())
     _ok(run_async.run(tab.load()))
-    assert tab.intake_open and tab.intake["description"] == DESCRIPTION
+    assert tab.intake_open and tab.intake.description == DESCRIPTION
 
     result = tab.file({})
     assert isinstance(result, list) and None not in result
-    assert not tab.intake_open and tab.intake["description"] == "" and tab._draft == {}
+    assert not tab.intake_open and tab.intake.description == "" and tab._draft == IntakeDraft()
     assert tab.total == 1
     (row,) = tab.rows
-    assert row["number"].startswith("T20260601") and len(row["number"]) == 13
-    assert (row["status"], row["severity"]) == ("received", "high")
-    assert row["status_label"] == t("complaint.status.received", "en")
-    assert row["href"].startswith("/complaints/")
-    assert t("complaint_pages.filed", "en", number=row["number"]) in repr(result)
-    filed = _row(row["number"])
+    assert row.number.startswith("T20260601") and len(row.number) == 13
+    assert (row.status, row.severity) == ("received", "high")
+    assert row.status_label == t("complaint.status.received", "en")
+    assert row.href.startswith("/complaints/")
+    assert t("complaint_pages.filed", "en", number=row.number) in repr(result)
+    filed = _row(row.number)
     assert (filed.customer_id, filed.channel, filed.category) == (
         world["customer"],
         "counter",
@@ -197,31 +212,32 @@ def test_front_desk_files_a_complaint_from_the_profile_tab(world) -> None:  # no
 def test_the_complaint_page_loads_the_timeline_and_handles(world) -> None:  # noqa: ANN001
     _, _, filed = _file_on_profile(world)
     root, page = _complaint_page(_staff_token("desk.one"), filed.id)
-    assert page.loaded and page.h["number"] == filed.number
+    assert page.loaded and page.h.number == filed.number
     assert page.description == DESCRIPTION and page.desired == DESIRED
-    assert page.h["customer_href"] == f"/customers/{world['customer']}"
-    assert page.h["response_mark"] == t("complaint_pages.hours_left", "en", hours=24)
-    assert page.moves == [["investigating", t("complaint.status.investigating", "en")]]
+    assert page.h.customer_href == f"/customers/{world['customer']}"
+    assert page.h.response_mark == t("complaint_pages.hours_left", "en", hours=24)
+    assert page.moves == [Option("investigating", t("complaint.status.investigating", "en"))]
     assert not page.can_assign and not page.can_close
-    assert [e["kind"] for e in page.timeline] == ["filed"]
+    assert [e.kind for e in page.timeline] == ["filed"]
 
     # a move the status does not allow is not even offered
-    page.open_action("move", "closed")
-    assert not page.action_open
-    page.open_action("move", "investigating")
-    _ok(page.submit_action({"text": NOTE}))  # 客户可见 not ticked: an internal note
-    assert not page.action_open and page.h["status"] == "investigating"
-    assert page.h["response_by"] == ""  # the first-response clock stopped
+    action = _dialog(page, ActionDialog)
+    action.open_action("move", "closed")
+    assert not action.action_open
+    action.open_action("move", "investigating")
+    _ok(action.submit_action({"text": NOTE}))  # 客户可见 not ticked: an internal note
+    assert not action.action_open and page.h.status == "investigating"
+    assert page.h.response_by == ""  # the first-response clock stopped
 
-    page.open_action("reply")
-    assert page.action_visible
-    assert page.submit_action({"text": "  "}) is None  # a reply needs text
-    assert page.action_field_error == t("complaint.error.body_required", "en")
-    _ok(page.submit_action({"text": REPLY}))
-    assert [e["kind"] for e in page.timeline] == ["reply", "note", "status", "filed"]
+    action.open_action("reply")
+    assert action.action_visible
+    assert action.submit_action({"text": "  "}) is None  # a reply needs text
+    assert action.action_field_error == t("complaint.error.body_required", "en")
+    _ok(action.submit_action({"text": REPLY}))
+    assert [e.kind for e in page.timeline] == ["reply", "note", "status", "filed"]
     newest = page.timeline[0]
-    assert (newest["body"], newest["visible"], newest["who"]) == (REPLY, "1", "desk.one")
-    assert page.timeline[2]["change"] == (
+    assert (newest.body, newest.visible, newest.who) == (REPLY, True, "desk.one")
+    assert page.timeline[2].change == (
         f"{t('complaint.status.received', 'en')} → {t('complaint.status.investigating', 'en')}"
     )
     assert _events(filed.id) == [
@@ -232,14 +248,14 @@ def test_the_complaint_page_loads_the_timeline_and_handles(world) -> None:  # no
     ]
 
     # hold and resume; reopen only when closed
-    page.open_action("hold")
-    _ok(page.submit_action({"text": "等客户提供小票"}))
-    assert page.h["status"] == "on_hold" and page.moves == []
+    action.open_action("hold")
+    _ok(action.submit_action({"text": "等客户提供小票"}))
+    assert page.h.status == "on_hold" and page.moves == []
     _ok(page.resume())
-    assert page.h["status"] == "investigating"
-    page.open_action("reopen")
-    assert page.submit_action({"text": "客户再次反映"}) is None
-    assert page.action_error == t("complaint.error.move", "en")
+    assert page.h.status == "investigating"
+    action.open_action("reopen")
+    assert action.submit_action({"text": "客户再次反映"}) is None
+    assert action.action_error == t("complaint.error.move", "en")
 
     # leaving the page drops the decrypted text
     page.leave()
@@ -253,33 +269,35 @@ def test_a_note_is_internal_unless_ticked_and_written_once(world) -> None:  # no
     internal note; clicks queued while the first submit ran write the note once."""
     _, _, filed = _file_on_profile(world)
     _, page = _complaint_page(_staff_token("desk.one"), filed.id)
+    dialog = _dialog(page, ActionDialog)
     for action, to in (("move", "investigating"), ("note", ""), ("hold", "")):
-        page.open_action(action, to)
-        assert page.action_open and not page.action_visible and not page.action_locked, action
-    page.open_action("reply")
-    assert page.action_visible and page.action_locked
-    page.set_action_visible(False)
-    assert page.action_visible  # a reply is always the customer's
+        dialog.open_action(action, to)
+        assert dialog.action_open and not dialog.action_visible and not dialog.action_locked, action
+    dialog.open_action("reply")
+    assert dialog.action_visible and dialog.action_locked
+    dialog.set_action_visible(False)
+    assert dialog.action_visible  # a reply is always the customer's
 
-    page.open_action("move", "investigating")
+    dialog.open_action("move", "investigating")
     for _ in range(3):  # three clicks on 确定 before the first answer came back
-        _ok(page.submit_action({"text": NOTE, "visible": "on"}))
-    page.open_action("note")
-    page.set_action_visible(True)
-    assert page.action_visible
+        _ok(dialog.submit_action({"text": NOTE, "visible": "on"}))
+    dialog.open_action("note")
+    dialog.set_action_visible(True)
+    assert dialog.action_visible
     for _ in range(3):
-        _ok(page.submit_action({"text": REPLY}))
+        _ok(dialog.submit_action({"text": REPLY}))
     assert _events(filed.id) == [
         ("filed", None, "received", True),
         ("status", "received", "investigating", True),
         ("note", None, None, False),
         ("reply", None, None, True),
     ]
-    assert [(e["body"], e["visible"]) for e in page.timeline[:2]] == [(REPLY, "1"), (NOTE, "")]
+    assert [(e.body, e.visible) for e in page.timeline[:2]] == [(REPLY, True), (NOTE, False)]
 
-    page.open_compensation()
+    comp = _dialog(page, CompensationDialog)
+    comp.open_compensation()
     for _ in range(3):
-        _ok(page.request_compensation({"points": "50", "reason": "多收款致歉"}))
+        _ok(comp.request_compensation({"points": "50", "reason": "多收款致歉"}))
     with session_scope() as session:
         asked = session.exec(
             select(ApprovalRequest).where(ApprovalRequest.complaint_id == filed.id)
@@ -295,12 +313,13 @@ def test_front_desk_may_not_close_or_assign(world) -> None:  # noqa: ANN001
                 session, actor=system_actor("test"), complaint_id=filed.id, to_status=step
             )
     _, page = _complaint_page(_staff_token("desk.one"), filed.id)
-    assert page.h["status"] == "return_visit"
+    assert page.h.status == "return_visit"
     # the buttons are hidden, but a browser calls the handlers anyway
-    page.open_close()
-    page.set_close_score("5")
+    close, assign = _dialog(page, CloseComplaintDialog), _dialog(page, AssignDialog)
+    close.open_close()
+    close.set_close_score("5")
     assert (
-        page.close_complaint(
+        close.close_complaint(
             {
                 "root_cause": "收银失误",
                 "solution": "退款致歉",
@@ -310,11 +329,11 @@ def test_front_desk_may_not_close_or_assign(world) -> None:  # noqa: ANN001
         )
         is None
     )
-    assert page.close_error == t("error.permission_denied", "en")
-    assert page.open_assign() is not None  # an error toast
-    assert page.handlers == [] and not page.assign_open
-    page.assign_to = str(world["desk"])
-    assert page.assign() is None and page.assign_error
+    assert close.close_error == t("error.permission_denied", "en")
+    assert assign.open_assign() is not None  # an error toast
+    assert assign.handlers == [] and not assign.assign_open
+    assign.assign_to = str(world["desk"])
+    assert assign.assign() is None and assign.assign_error
     after = _row(filed.number)
     assert (after.status, after.closed_at, after.assignee_id) == ("return_visit", None, None)
 
@@ -323,65 +342,71 @@ def test_the_manager_assigns_and_closes(world) -> None:  # noqa: ANN001
     _, _, filed = _file_on_profile(world)
     _, page = _complaint_page(_staff_token("mgr.one"), filed.id)
     assert page.can_assign and page.can_close
-    _ok(page.open_assign())
-    assert [str(world["desk"]), "desk.one"] in page.handlers
-    page.set_assign_to("99999")  # not offered: ignored
-    assert page.assign_to == ""
-    page.set_assign_to(str(world["desk"]))
-    _ok(page.assign({}))
-    assert page.h["assignee"] == "desk.one" and page.timeline[0]["kind"] == "assign"
+    close, assign = _dialog(page, CloseComplaintDialog), _dialog(page, AssignDialog)
+    _ok(assign.open_assign())
+    assert Option(str(world["desk"]), "desk.one") in assign.handlers
+    assign.set_assign_to("99999")  # not offered: ignored
+    assert assign.assign_to == ""
+    assign.set_assign_to(str(world["desk"]))
+    _ok(assign.assign({}))
+    assert page.h.assignee == "desk.one" and page.timeline[0].kind == "assign"
 
     # without a root cause, and from the wrong status: each error where it belongs
-    page.open_close()
-    page.set_close_score("none")
+    close.open_close()
+    close.set_close_score("none")
     form = {"solution": "退款致歉", "informed_on": "2026-06-01", "informed_via": "sms"}
-    assert page.close_complaint(form) is None
-    assert page.close_errors == {
-        "root_cause": t("complaint.error.root_cause_required", "en"),
-        "satisfaction": t("complaint.error.satisfaction", "en"),
-    }
+    assert close.close_complaint(form) is None
+    assert close.close_errors == CloseErrors(
+        root_cause=t("complaint.error.root_cause_required", "en"),
+        satisfaction=t("complaint.error.satisfaction", "en"),
+    )
     assert (
-        page.close_complaint({**form, "root_cause": "收银失误", "no_score_reason": "联系不上"})
+        close.close_complaint({**form, "root_cause": "收银失误", "no_score_reason": "联系不上"})
         is None
     )
-    assert page.close_errors == {}
-    assert page.close_error == t("complaint.error.close_before_visit", "en")
+    assert close.close_errors == CloseErrors()
+    assert close.close_error == t("complaint.error.close_before_visit", "en")
 
     with session_scope() as session:
         for step in ("investigating", "solution_proposed", "customer_informed", "return_visit"):
             complaints.move(
                 session, actor=system_actor("test"), complaint_id=filed.id, to_status=step
             )
-    page.set_close_score("4")
-    _ok(page.close_complaint({**form, "root_cause": "收银失误"}))
-    assert not page.close_open and page.h["status"] == "closed"
-    assert page.h["satisfaction"] == "4"
-    assert [c[1] for c in page.closing][:2] == ["收银失误", "退款致歉"]
+    close.set_close_score("4")
+    _ok(close.close_complaint({**form, "root_cause": "收银失误"}))
+    assert not close.close_open and page.h.status == "closed"
+    assert page.h.satisfaction == "4"
+    assert [c.value for c in page.closing][:2] == ["收银失误", "退款致歉"]
 
 
 def test_the_handler_asks_for_compensation_and_the_manager_decides_it(world) -> None:  # noqa: ANN001
     _, _, filed = _file_on_profile(world)
     _, page = _complaint_page(_staff_token("desk.one"), filed.id)
-    _ok(page.open_compensation())
-    assert page.comp_open and page.comp_form == "points"
-    assert page.request_compensation({"points": "-5", "reason": ""}) is None
-    assert page.comp_errors == {
-        "points": t("approval.error.compensation_points", "en"),
-        "reason": t("customer.error.reason_required", "en"),
-    }
+    comp = _dialog(page, CompensationDialog)
+    _ok(comp.open_compensation())
+    assert comp.comp_open and comp.comp_form == "points"
+    assert comp.request_compensation({"points": "-5", "reason": ""}) is None
+    assert comp.comp_errors == CompensationErrors(
+        points=t("approval.error.compensation_points", "en"),
+        reason=t("customer.error.reason_required", "en"),
+    )
     # digits int() cannot read ("²" is a digit to str.isdigit) are refused, not a crash
-    assert page.request_compensation({"points": "²", "reason": "多收二十元"}) is None
-    assert page.comp_errors == {"points": t("approval.error.compensation_points", "en")}
+    assert comp.request_compensation({"points": "²", "reason": "多收二十元"}) is None
+    assert comp.comp_errors == CompensationErrors(
+        points=t("approval.error.compensation_points", "en")
+    )
     _, elsewhere = _complaint_page(_staff_token("desk.one"), filed.id)
     elsewhere.router = _router("/complaints/[id]", id="²")
     assert elsewhere.load() is not None and not elsewhere.loaded  # sent back to the list
-    page.set_comp_form("cash")  # not a form: ignored
-    page.set_comp_form("money")
-    assert page.comp_form == "money" and page.comp_errors == {}
-    assert page.request_compensation({"amount": "abc", "reason": "多收二十元"}) is None
-    assert page.comp_errors == {"amount": t("approval.error.compensation_amount", "en")}
-    _ok(page.request_compensation({"amount": "20.00", "reason": "多收二十元"}))
-    assert not page.comp_open
+    comp.set_comp_form("cash")  # not a form: ignored
+    comp.set_comp_form("money")
+    assert comp.comp_form == "money" and comp.comp_errors == CompensationErrors()
+    assert comp.request_compensation({"amount": "abc", "reason": "多收二十元"}) is None
+    assert comp.comp_errors == CompensationErrors(
+        amount=t("approval.error.compensation_amount", "en")
+    )
+    _ok(comp.request_compensation({"amount": "20.00", "reason": "多收二十元"}))
+    assert not comp.comp_open
     with session_scope() as session:
         asked = session.exec(
             select(ApprovalRequest).where(ApprovalRequest.complaint_id == filed.id)
@@ -390,8 +415,8 @@ def test_the_handler_asks_for_compensation_and_the_manager_decides_it(world) -> 
         approvals.approve(session, actor=system_actor("test"), request_id=asked.id)
     # the timeline says what was given in words, never the stored "money:2000:counter"
     _ok(page.load())
-    given = next(e for e in page.timeline if e["kind"] == "compensation")
-    assert given["detail"] == "¥20.00, paid at the counter" and given["visible"] == "1"
+    given = next(e for e in page.timeline if e.kind == "compensation")
+    assert given.detail == "¥20.00, paid at the counter" and given.visible is True
     assert compensation_text(page, "points:1200", {}) == "1,200 points"
     assert compensation_text(page, "gift:7", {7: ("保温杯", "Flask")}) == "Gift: Flask"
     page.locale = "zh_CN"
@@ -418,9 +443,9 @@ def test_the_intake_page_for_a_found_customer_or_an_anonymous_walk_in(world) -> 
 
     # a reload keeps the draft (the on_load shows it again)
     state._reset_client_storage()
-    assert state.intake["description"] == "" and state.customer_label == ""
+    assert state.intake.description == "" and state.customer_label == ""
     _ok(state.load())
-    assert state.intake["description"] == DESCRIPTION and NAME in state.customer_label
+    assert state.intake.description == DESCRIPTION and NAME in state.customer_label
     result = state.submit({})
     assert isinstance(result, list) and None not in result
     with session_scope() as session:
@@ -439,7 +464,7 @@ def test_the_intake_page_for_a_found_customer_or_an_anonymous_walk_in(world) -> 
         anon = session.exec(select(Complaint).order_by(Complaint.id.desc())).scalars().first()
         assert anon.customer_id is None and anon.contact_enc
     _, page = _complaint_page(_staff_token("desk.one"), anon.id)
-    assert page.h["customer_href"] == "" and page.contact == "王女士 13800001111"
+    assert page.h.customer_href == "" and page.contact == "王女士 13800001111"
 
 
 def test_my_complaints_lists_mine_and_the_unassigned_overdue_first(world) -> None:  # noqa: ANN001
@@ -452,8 +477,8 @@ def test_my_complaints_lists_mine_and_the_unassigned_overdue_first(world) -> Non
     state.router = _router("/my-complaints")
     _ok(state.load())
     assert state.total == 2
-    assert [r["number"] for r in state.rows] == [second.number, first.number]
-    assert [r["overdue"] for r in state.rows] == ["1", ""]
+    assert [r.number for r in state.rows] == [second.number, first.number]
+    assert [r.overdue for r in state.rows] == [True, False]
 
     # assigned to someone else: no longer in my list; another store's unassigned one neither
     with session_scope() as session:
@@ -493,6 +518,7 @@ def test_a_member_is_sent_away(world, cls, path: str) -> None:  # noqa: ANN001
     # the handlers, called anyway, are refused by the service
     if cls is ComplaintState:
         state._id = filed.id
-        state.action, state.action_to = "move", "investigating"
-        assert state.submit_action({"text": "x"}) is None
+        dialog = _dialog(state, ActionDialog)
+        dialog.action, dialog.action_to = "move", "investigating"
+        assert dialog.submit_action({"text": "x"}) is None
         assert _row(filed.number).status == "received"

@@ -18,7 +18,7 @@ from custapp import clock
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import AuditEntry, Complaint
-from custapp.pages.complaints_review import PAGE_SIZE, ComplaintsReviewState
+from custapp.pages.complaints_review import PAGE_SIZE, ComplaintsReviewState, KpiFigures
 from custapp.services import auth, complaints, customers
 from custapp.services.actor import system_actor
 
@@ -81,27 +81,30 @@ def _toast(result, kind: str, message: str) -> bool:  # noqa: ANN001
 
 
 def _numbers(state: ComplaintsReviewState) -> list[str]:
-    return [r["number"] for r in state.rows]
+    return [r.number for r in state.rows]
 
 
 def test_the_managers_load_and_filters(world) -> None:  # noqa: ANN001
     _, state = _page("boss.one")
     assert state.load() is None
     assert state.kpi_loaded and state.loaded
-    assert (state.kpi["open"], state.kpi["received"], state.kpi["repeat"]) == ("4", "4", "1")
-    assert state.kpi["overdue_rate"] == "50%"  # the 5- and 3-day-old ones
+    assert (state.kpi.open, state.kpi.received, state.kpi.repeat) == ("4", "4", "1")
+    assert state.kpi.overdue_rate == "50%"  # the 5- and 3-day-old ones
     assert len(state.trend) == 14 and sum(w["service"] for w in state.trend) == 1
     assert state.total == 4 and len(state.rows) == 4
-    assert [r["id"] for r in state.rows] == [str(i) for i in world["complaints"]]  # oldest first
+    assert [r.id for r in state.rows] == [str(i) for i in world["complaints"]]  # oldest first
     first = state.rows[0]
-    assert first["assignee"] == t("complaint_review.unassigned", "en") and first["overdue"] == "1"
-    assert first["age"] == t("complaint_review.age_cell", "en", days=5)
-    assert sorted((o[1] for o in state.handler_options), reverse=True) == ["desk.one", "boss.one"]
+    assert first.assignee == t("complaint_review.unassigned", "en") and first.overdue is True
+    assert first.age == t("complaint_review.age_cell", "en", days=5)
+    assert sorted((o.label for o in state.handler_options), reverse=True) == [
+        "desk.one",
+        "boss.one",
+    ]
 
     state.set_overdue(True)
-    assert state.total == 2 and all(r["overdue"] == "1" for r in state.rows)
+    assert state.total == 2 and all(r.overdue is True for r in state.rows)
     state.set_severity("critical")
-    assert state.total == 1 and state.rows[0]["severity"] == "critical"
+    assert state.total == 1 and state.rows[0].severity == "critical"
     state.clear_filters()
     state.set_category("environment")
     assert state.total == 1
@@ -131,7 +134,7 @@ def test_bulk_assign(world) -> None:  # noqa: ANN001
     _, state = _page("boss.one")
     state.load()
     assert _toast(state.assign_selected(), "error", t("complaint_review.pick_some", "en"))
-    first, second = state.rows[0]["id"], state.rows[1]["id"]
+    first, second = state.rows[0].id, state.rows[1].id
     state.toggle(first, True)
     state.toggle(second, True)
     state.toggle("999999", True)  # not on the page: ignored
@@ -142,7 +145,7 @@ def test_bulk_assign(world) -> None:  # noqa: ANN001
     done = state.assign_selected()
     assert _toast(done, "success", t("complaint_review.assigned", "en", count=2))
     assert state.selected == []
-    assert [r["assignee"] for r in state.rows[:3]] == ["desk.one", "desk.one", "Unassigned"]
+    assert [r.assignee for r in state.rows[:3]] == ["desk.one", "desk.one", "Unassigned"]
     with session_scope() as session:
         assigned = session.exec(
             select(Complaint.id)
@@ -166,7 +169,7 @@ def test_front_desk_is_sent_home_and_its_assign_refused(world) -> None:  # noqa:
     assert _toast(events, "error", t("error.page_denied", "en"))
     redirects = [str(e.args) for e in events if e.handler.fn.__qualname__ == "_redirect"]
     assert len(redirects) == 1 and '"/"' in redirects[0]
-    assert state.rows == [] and state.kpi == {}
+    assert state.rows == [] and state.kpi == KpiFigures()
 
     # a browser calls the handlers anyway
     state.selected = [str(i) for i in world["complaints"]]
@@ -174,7 +177,7 @@ def test_front_desk_is_sent_home_and_its_assign_refused(world) -> None:  # noqa:
     refused = state.assign_selected()
     assert _toast(refused, "error", t("error.permission_denied", "en"))
     state.set_window("30")
-    assert state.kpi == {}
+    assert state.kpi == KpiFigures()
     with session_scope() as session:
         assert (
             session.exec(

@@ -5,6 +5,8 @@ called anyway is refused, changes nothing and is audited."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import reflex as rx
 from helpers import _member, _member_token, _staff, _staff_token
@@ -14,7 +16,16 @@ from sqlalchemy import select
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import AuditEntry, ConsentState, PrivacyNotice, Purpose
-from custapp.pages.compliance import ComplianceState
+from custapp.pages.compliance import (
+    ComplianceState,
+    Kpis,
+    NoticeText,
+    NoticeView,
+    NoticeViewState,
+    PublishConfirmState,
+    PurposeDialogState,
+    PurposeRow,
+)
 from custapp.services import compliance, consent, customers
 from custapp.services.actor import Actor, system_actor
 from custapp.states.session import SessionState
@@ -33,6 +44,11 @@ def _logged_in(login: str, *, member: bool = False) -> tuple[rx.State, Complianc
     session_state.token = token
     session_state.locale = "en"
     return root, state
+
+
+def _dialog(state: ComplianceState, cls: type[rx.State]) -> rx.State:
+    """One of the page's dialogs, a substate of its state."""
+    return state.substates[cls.get_name()]
 
 
 @pytest.fixture
@@ -80,41 +96,42 @@ def _opened(state: ComplianceState) -> None:
     assert state.loaded
 
 
-def _row(rows: list[dict[str, str]], code: str) -> dict[str, str]:
-    return next(r for r in rows if r["code"] == code)
+def _row(rows: list, code: str):  # noqa: ANN202 (a row of either list)
+    return next(r for r in rows if r.code == code)
 
 
 def test_compliance_sees_the_figures_and_edits_a_purpose(world):
     _, state = _logged_in("comp.officer")
     _opened(state)
-    assert state.kpi["notice"] == "Version 1" and state.kpi["reconfirm"] == "0"
+    assert state.kpi.notice == "Version 1" and state.kpi.reconfirm == 0
     sms = _row(state.matrix, "marketing_sms")
-    assert (sms["granted"], sms["refused"], sms["withdrawn"]) == ("1", "1", "0")
-    assert _row(state.matrix, "service")["consent"] == ""
-    assert _row(state.matrix, "cross_border")["note"] == "Disabled"
-    assert state.notice_rows[0]["status_label"] == "Current"
+    assert (sms.granted, sms.refused, sms.withdrawn) == (1, 1, 0)
+    assert _row(state.matrix, "service").consent is False
+    assert _row(state.matrix, "cross_border").note == "Disabled"
+    assert state.notice_rows[0].status_label == "Current"
 
-    state.open_purpose("care")
-    assert state.purpose_open and state.purpose_edit["name_zh"] == "关怀问候"
-    assert [b for b, _ in state.purpose_bases] == ["consent", "separate_consent"]
+    purpose = _dialog(state, PurposeDialogState)
+    purpose.open_purpose("care")
+    assert purpose.is_open and purpose.edit.name_zh == "关怀问候"
+    assert [b.value for b in purpose.bases] == ["consent", "separate_consent"]
     form = {
         "name_zh": "",
         "name_en": "Care greetings",
         "description_zh": "生日问候",
         "description_en": "Birthday greetings",
     }
-    assert state.save_purpose(form) is None
-    assert state.purpose_errors == {"name_zh": "Required"} and state.purpose_open
-    state.set_purpose_enabled(False)
-    state.save_purpose({**form, "name_zh": "生日关怀"})
-    assert not state.purpose_open
+    assert purpose.save_purpose(form) is None
+    assert purpose.errors == {"name_zh": "Required"} and purpose.is_open
+    purpose.set_purpose_enabled(False)
+    purpose.save_purpose({**form, "name_zh": "生日关怀"})
+    assert not purpose.is_open
     care = _row(state.purpose_rows, "care")
-    assert (care["name"], care["enabled"]) == ("Care greetings", "")
+    assert (care.name, care.enabled) == ("Care greetings", False)
     with session_scope() as session:
         stored = session.get(Purpose, "care")
         assert (stored.name_zh, stored.enabled) == ("生日关怀", False)
         assert not consent.permits(session, customer_id=world["甲"], purpose="care")
-    assert _row(state.matrix, "care")["note"] == "Disabled"
+    assert _row(state.matrix, "care").note == "Disabled"
 
 
 def test_compliance_drafts_and_publishes_a_version_through_the_handlers(world):
@@ -129,17 +146,16 @@ def test_compliance_drafts_and_publishes_a_version_through_the_handlers(world):
 
     # what is on the screen is saved before publishing: a bad value stops there
     state.keep("body_en", "We process your data.")
-    assert state.ask_publish() is None
-    assert not state.confirm_open
+    confirm = _dialog(state, PublishConfirmState)
+    assert confirm.ask_publish() is None
+    assert not confirm.is_open
     assert state.draft_errors == {"body_en": t("compliance.error.withdraw_missing_en", "en")}
 
     state.keep("body_en", "You may withdraw consent at any time.")
     state.keep("handler_en", "Example Shop, 1 Main Street, Beijing")
-    state.ask_publish()
-    assert state.confirm_open and state.confirm_title == (
-        "Publish version 2 of the privacy notice?"
-    )
-    lines = " ".join(state.confirm_lines)
+    confirm.ask_publish()
+    assert confirm.is_open and confirm.title == "Publish version 2 of the privacy notice?"
+    lines = " ".join(confirm.lines)
     assert "Purposes taken out: Analytics and profiling" in lines
     assert "1 customers who agreed before" in lines
     with session_scope() as session:
@@ -147,11 +163,11 @@ def test_compliance_drafts_and_publishes_a_version_through_the_handlers(world):
         assert draft.status == "draft" and draft.handler_en.startswith("Example Shop")
         assert "analytics" not in consent.notice_purposes(draft)
 
-    events = _events(state.publish())
+    events = _events(confirm.publish())
     assert ComplianceState.send_notices in events  # the change notices, in the background
-    assert not state.confirm_open and not state.editor_open and state.draft_id == 0
-    assert state.kpi["notice"] == "Version 2" and state.kpi["reconfirm"] == "1"
-    assert state.kpi["to_queue"] == "1" and state.to_queue == 1
+    assert not confirm.is_open and not state.editor_open and state.draft_id == 0
+    assert state.kpi.notice == "Version 2" and state.kpi.reconfirm == 1
+    assert state.kpi.to_queue == 1 and state.to_queue == 1
     with session_scope() as session:
         assert consent.current_notice(session).version == 2
         flagged = session.exec(
@@ -164,13 +180,13 @@ def test_a_draft_can_be_continued_and_discarded(world):
     _, state = _logged_in("comp.officer")
     _opened(state)
     state.new_draft()
-    state.save_draft({**state.draft, "handler_zh": "某某店（北京）"})
+    state.save_draft({**dataclasses.asdict(state.draft), "handler_zh": "某某店（北京）"})
     state.close_editor()
     _opened(state)  # a later visit finds the draft
     assert state.draft_id and not state.editor_open
-    assert state.notice_rows[0]["status"] == "draft"
+    assert state.notice_rows[0].status == "draft"
     state.edit_draft()
-    assert state.editor_open and state.draft["handler_zh"] == "某某店（北京）"
+    assert state.editor_open and state.draft.handler_zh == "某某店（北京）"
     state.discard_draft()
     assert state.draft_id == 0 and not state.editor_open
     with session_scope() as session:
@@ -220,22 +236,24 @@ def test_other_roles_are_sent_home_and_every_handler_refuses(world, role):
 
     # called anyway, with whatever a browser could put into the page's state
     assert _toasts(state.fetch_all(), denied)
-    assert state.kpi == {} and state.matrix == [] and state.notice_rows == []
-    state.purpose_edit, state.purpose_basis, state.purpose_enabled = (
-        {"code": "marketing_sms"},
+    assert state.kpi == Kpis() and state.matrix == [] and state.notice_rows == []
+    purpose = _dialog(state, PurposeDialogState)
+    purpose.edit, purpose.basis, purpose.enabled = (
+        PurposeRow(code="marketing_sms"),
         "consent",
         False,
     )
-    state.save_purpose({"name_zh": "x", "name_en": "x"})
-    assert state.purpose_error == denied
+    purpose.save_purpose({"name_zh": "x", "name_en": "x"})
+    assert purpose.error == denied
     assert _toasts(state.new_draft(), denied)
-    state.draft_id, state.draft = draft.id, {"handler_zh": "x", "body_zh": "撤回"}
+    state.draft_id, state.draft = draft.id, NoticeText(handler_zh="x", body_zh="撤回")
     state.save_draft({"handler_zh": "x", "handler_en": "x", "body_zh": "撤回", "body_en": "x"})
     assert state.draft_error == denied
-    assert _toasts(state.publish(), denied)
+    assert _toasts(_dialog(state, PublishConfirmState).publish(), denied)
     assert _toasts(state.discard_draft(), denied)
-    assert _toasts(state.open_view(str(draft.id)), denied)
-    assert state.view == {}
+    viewer = _dialog(state, NoticeViewState)
+    assert _toasts(viewer.open_view(str(draft.id)), denied)
+    assert viewer.notice == NoticeView()
 
     assert _snapshot() == before
     opened, *refused = _denials(user_id)

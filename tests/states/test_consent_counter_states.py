@@ -28,7 +28,7 @@ from custapp.models import (
 )
 from custapp.pages.customer_form import CustomerFormState
 from custapp.pages.customer_profile import ProfileState
-from custapp.pages.profile_consents import ConsentTabState
+from custapp.pages.customer_profile.consents import ConsentTabState
 from custapp.services import attachments, consent, customers, outbox
 from custapp.services.actor import Actor, system_actor
 from custapp.states.session import SessionState
@@ -84,7 +84,7 @@ def _root(username: str) -> rx.State:
 
 
 def _sub(root: rx.State, cls: type[rx.State]) -> rx.State:
-    return root.substates[SessionState.get_name()].substates[cls.get_name()]
+    return root.get_substate(cls.get_full_name().split("."))
 
 
 def _new_form(username: str = "front.desk") -> tuple[rx.State, CustomerFormState]:
@@ -150,11 +150,11 @@ def _answers(**choices: str) -> dict[str, str]:
 
 def test_the_create_form_shows_the_current_notice_and_each_purpose(world):
     _, form = _new_form()
-    assert form.notice["version"] == "1"
-    assert form.notice["version_zh"] == "第 1 版" and form.notice["version_en"] == "v1"
-    assert "个人信息保护法" in form.notice["body_zh"] and form.notice["handler_zh"]
+    assert form.notice.version == "1"
+    assert form.notice.version_zh == "第 1 版" and form.notice.version_en == "v1"
+    assert "个人信息保护法" in form.notice.body_zh and form.notice.handler_zh
     # consent-based purposes only, in the notice's order: service rests on the contract
-    assert [c["code"] for c in form.consent_choices] == CHOOSABLE
+    assert [c.code for c in form.consent_choices] == CHOOSABLE
 
 
 def test_the_customer_and_the_answers_are_saved_together(world):
@@ -276,15 +276,15 @@ def test_a_notice_published_after_the_form_opened_is_not_taken_as_shown(world):
     assert form.errors == {"notice_shown": t("consent.counter.notice_changed", "en")}
     assert _counts() == before
     # the form now shows the version in force and its purposes
-    assert form.notice["version"] == "2"
-    assert [c["code"] for c in form.consent_choices] == ["marketing_sms", "care"]
+    assert form.notice.version == "2"
+    assert [c.code for c in form.consent_choices] == ["marketing_sms", "care"]
 
 
 def test_the_duplicate_warning_still_comes_first(world):
     _, form = _new_form()
     before = _counts()
     assert form.submit({"name": "重复", "phone": PHONE, "notice_shown": "on"}) is None
-    assert [d["name"] for d in form.duplicates] == [NAME]
+    assert [d.name for d in form.duplicates] == [NAME]
     assert _counts() == before
 
 
@@ -326,20 +326,20 @@ def test_the_tab_shows_the_state_per_purpose_and_the_events(world):
     root, _, tab = _tab("front.desk", cid)
     assert _load(tab) is None
     assert tab.loaded and tab.can_record
-    states = {s["purpose"]: (s["state"], s["label"], s["version"]) for s in tab.states}
+    states = {s.purpose: (s.state, s.label, s.version) for s in tab.states}
     assert list(states) == CHOOSABLE
     assert states["marketing_sms"] == ("granted", "Granted", "v1")
     assert states["analytics"] == ("refused", "Refused", "v1")
     assert states["marketing_phone"] == ("", "Not asked", "—")
     assert tab.total == 3
-    assert [(r["purpose"], r["action_label"], r["version"]) for r in tab.rows] == [
+    assert [(r.purpose, r.action_label, r.version) for r in tab.rows] == [
         ("Marketing by SMS", "Agree", "v1"),
         ("Care greetings", "Agree", "v1"),
         ("Analytics and profiling", "Refuse", "v1"),
     ]
     row = tab.rows[0]
-    assert row["time"] == "2026-05-01 10:00:00"  # Asia/Shanghai, not UTC
-    assert (row["channel"], row["evidence"], row["operator"]) == ("Counter", FORM_NO, "front.desk")
+    assert row.time == "2026-05-01 10:00:00"  # Asia/Shanghai, not UTC
+    assert (row.channel, row.evidence, row.operator) == ("Counter", FORM_NO, "front.desk")
     assert PHONE not in _state_text(root)
 
 
@@ -355,8 +355,8 @@ def test_withdrawing_cancels_the_queued_message_for_that_purpose(world):
     assert not tab.withdraw_open
     assert _status(message) == "cancelled"
     assert _events(cid)[-1][:4] == ("marketing_sms", "withdraw", 1, "phone")
-    assert tab.rows[0]["action_label"] == "Withdraw" and tab.total == 3
-    assert {s["purpose"]: s["state"] for s in tab.states}["marketing_sms"] == "withdrawn"
+    assert tab.rows[0].action_label == "Withdraw" and tab.total == 3
+    assert {s.purpose: s.state for s in tab.states}["marketing_sms"] == "withdrawn"
     # withdrawing what is no longer granted: the message in the dialog, nothing appended
     tab.ask_withdraw("marketing_sms", "Marketing by SMS")
     assert tab.withdraw({"channel": "counter"}) is None
@@ -384,8 +384,8 @@ def test_recording_for_an_existing_customer_with_a_scan_as_evidence(world):
     _, _, tab = _tab("front.desk", cid)
     _load(tab)
     assert tab.open_record() is None and tab.record_open
-    assert tab.notice["version"] == "1" and [c["code"] for c in tab.choices] == CHOOSABLE
-    assert [s[0] for s in tab.scans] == [str(scan.id)]  # consent forms only
+    assert tab.notice.version == "1" and [c.code for c in tab.choices] == CHOOSABLE
+    assert [s.id for s in tab.scans] == [str(scan.id)]  # consent forms only
     # nothing answered, nothing ticked: refused in the dialog
     assert tab.record({"attachment_id": "none"}) is None
     assert tab.form_error == t("consent.tab.answer_one", "en")
@@ -395,7 +395,7 @@ def test_recording_for_an_existing_customer_with_a_scan_as_evidence(world):
     )
     assert _toasts(result, t("consent.tab.recorded", "en"))
     assert not tab.record_open and tab.total == 1
-    assert tab.rows[0]["evidence"] == "Scan"
+    assert tab.rows[0].evidence == "Scan"
     with session_scope() as session:
         event = session.exec(select(ConsentEvent).where(ConsentEvent.customer_id == cid)).one()[0]
         assert (event.purpose, event.action, event.attachment_id) == ("care", "refuse", scan.id)

@@ -92,11 +92,11 @@ def _edit_form(world) -> tuple[rx.State, CustomerFormState]:  # noqa: ANN001
 
 def test_the_edit_form_lists_contacts_with_masked_phones_only(world):
     root, form = _edit_form(world)
-    assert [(r["name"], r["title"], r["masked"]) for r in form.contact_rows] == [
+    assert [(r.name, r.title, r.masked) for r in form.contact_rows] == [
         ("王经理", "采购", "139****5678"),
         ("李会计", "", "136****4321"),
     ]
-    assert all(r["id"].isdigit() for r in form.contact_rows)
+    assert all(r.id > 0 for r in form.contact_rows)
     text = _state_text(root)
     assert "139****5678" in text  # the walk sees the rows
     for phone in (PHONE_1, PHONE_2):
@@ -106,19 +106,19 @@ def test_the_edit_form_lists_contacts_with_masked_phones_only(world):
 def test_contacts_are_changed_added_and_removed_through_the_form(world):
     root, form = _edit_form(world)
     wang, li = form.contact_rows
-    form.remove_contact(li["key"])
+    form.remove_contact(li.key)
     form.add_contact()
     new = form.contact_rows[-1]
-    assert new["id"] == "" and len(form.contact_rows) == 2
+    assert new.id == 0 and len(form.contact_rows) == 2
     result = form.submit(
         {
             "name": "某某贸易有限公司",
-            f"contact_name_{wang['key']}": "王经理",
-            f"contact_title_{wang['key']}": "采购总监",
-            f"contact_phone_{wang['key']}": "",  # keep the stored phone
-            f"contact_name_{new['key']}": "孙工",
-            f"contact_title_{new['key']}": "",
-            f"contact_phone_{new['key']}": PHONE_3,
+            f"contact_name_{wang.key}": "王经理",
+            f"contact_title_{wang.key}": "采购总监",
+            f"contact_phone_{wang.key}": "",  # keep the stored phone
+            f"contact_name_{new.key}": "孙工",
+            f"contact_title_{new.key}": "",
+            f"contact_phone_{new.key}": PHONE_3,
         }
     )
     assert form.form_error == "" and isinstance(result, list)  # toast and redirect
@@ -127,7 +127,7 @@ def test_contacts_are_changed_added_and_removed_through_the_form(world):
         ("王经理", "采购总监", PHONE_1),
         ("孙工", None, PHONE_3),
     ]
-    assert stored[0][0] == int(wang["id"])  # changed in place
+    assert stored[0][0] == wang.id  # changed in place
     with session_scope() as session:
         bidx = customer_fields.blind_index("phone", PHONE_3)
         assert session.exec(
@@ -144,16 +144,16 @@ def test_a_bad_contact_row_gets_its_message_and_nothing_is_saved(world):
     result = form.submit(
         {
             "name": "某某贸易有限公司",
-            f"contact_name_{wang['key']}": "王经理",
-            f"contact_title_{wang['key']}": "采购总监",
-            f"contact_name_{li['key']}": "李会计",
-            f"contact_name_{new['key']}": "",
-            f"contact_phone_{new['key']}": "123",
+            f"contact_name_{wang.key}": "王经理",
+            f"contact_title_{wang.key}": "采购总监",
+            f"contact_name_{li.key}": "李会计",
+            f"contact_name_{new.key}": "",
+            f"contact_phone_{new.key}": "123",
         }
     )
     assert result is None
     assert form.form_error == t("form.has_errors", "en")
-    assert [r["error"] for r in form.contact_rows] == [
+    assert [r.error for r in form.contact_rows] == [
         "",
         "",
         t("customer.error.contact_name_required", "en"),
@@ -164,7 +164,7 @@ def test_a_bad_contact_row_gets_its_message_and_nothing_is_saved(world):
 def test_removing_the_last_contact_method_is_refused_on_the_form(world):
     _, form = _edit_form(world)
     for row in list(form.contact_rows):
-        form.remove_contact(row["key"])
+        form.remove_contact(row.key)
     before = (_contacts(world["customer"]), _change_count())
     assert form.submit({"name": "某某贸易有限公司"}) is None
     required = t("customer.error.contact_required", "en")
@@ -182,11 +182,11 @@ def test_a_new_organisation_gets_several_contacts(world):
             "name": "新建有限公司",
             "confirm_duplicates": "on",
             "notice_shown": "on",
-            f"contact_name_{first['key']}": "甲",
-            f"contact_phone_{first['key']}": PHONE_3,
-            f"contact_name_{second['key']}": "乙",
-            f"contact_title_{second['key']}": "经理",
-            f"contact_phone_{second['key']}": "010-65521234",
+            f"contact_name_{first.key}": "甲",
+            f"contact_phone_{first.key}": PHONE_3,
+            f"contact_name_{second.key}": "乙",
+            f"contact_title_{second.key}": "经理",
+            f"contact_phone_{second.key}": "010-65521234",
         }
     )
     assert form.form_error == "" and isinstance(result, list)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import AuditEntry, Customer, CustomerChange, CustomerContact
-from custapp.pages.customer_form import CustomerFormState
+from custapp.pages.customer_form import ContactRow, CustomerFormState, FieldValues
 from custapp.pages.customer_profile import ProfileState
 from custapp.pages.customers import CustomersState
 from custapp.services import customers
@@ -68,7 +68,7 @@ def _logged_in(username: str) -> tuple[rx.State, CustomersState, ProfileState, C
     session_state.token = token
     session_state.locale = "en"
     states = [
-        session_state.substates[cls.get_name()]
+        root.get_substate(cls.get_full_name().split("."))
         for cls in (CustomersState, ProfileState, CustomerFormState)
     ]
     return root, *states
@@ -142,7 +142,11 @@ def test_opening_a_customer_page_sends_them_home_with_nothing_loaded(world, user
     _sent_home(form.load())
     assert listing.rows == [] and listing.total == 0 and listing.tags == []
     assert profile.name == profile.number == "" and profile.contacts == []
-    assert form.prefill == {} and form.placeholders == {} and form.contact_rows == []
+    assert (
+        form.prefill == FieldValues()
+        and form.placeholders == FieldValues()
+        and form.contact_rows == []
+    )
     text = _state_text(root)
     for value in _customer_values(world):
         assert value not in text, value
@@ -180,11 +184,9 @@ def test_every_customer_handler_called_anyway_is_refused(world, username):
     assert form.submit({"name": "新客户", "phone": "13700001111"}) is None
     assert form.form_error == denied
     form.editing_id, form.kind = int(world["customer"]), "organisation"
-    form.contact_rows = [
-        {"key": "r1", "id": "", "name": "", "title": "", "masked": "", "error": ""}
-    ]
+    form.contact_rows = [ContactRow(key="r1")]
     assert form.submit({"name": "改名", "contact_name_r1": "某人"}) is None
-    assert form.form_error == denied and form.prefill == {}
+    assert form.form_error == denied and form.prefill == FieldValues()
 
     assert _snapshot() == before
     text = _state_text(root)

@@ -55,7 +55,7 @@ def _logged_in(username: str) -> tuple[rx.State, ProfileState, CustomersState]:
     token = _staff_token(username)
     root = rx.State(_reflex_internal_init=True)
     session_state = root.substates[SessionState.get_name()]
-    profile = session_state.substates[ProfileState.get_name()]
+    profile = root.get_substate(ProfileState.get_full_name().split("."))
     listing = session_state.substates[CustomersState.get_name()]
     assert isinstance(profile, ProfileState) and isinstance(listing, CustomersState)
     session_state.token = token
@@ -101,9 +101,9 @@ def world(db) -> dict[str, int]:
 def test_a_loaded_profile_and_list_hold_no_plaintext(world):
     root, profile, listing = _logged_in("front.desk")
     assert listing.load() is None
-    assert [row["name"] for row in listing.rows] == ["测试客户"]
+    assert [row.name for row in listing.rows] == ["测试客户"]
     _open_profile(profile, world["customer"])
-    shown = {s["field"]: s["masked"] for s in profile.sensitive}
+    shown = {s.field: s.masked for s in profile.sensitive}
     assert shown["phone"] == "139****5678"
     assert shown["id_number"].startswith("110") and "*" in shown["id_number"]
     assert shown["address"].endswith("****")

@@ -17,7 +17,7 @@ from custapp import clock
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import AuditEntry, Gift
-from custapp.pages.gifts import PAGE_SIZE, GiftsState
+from custapp.pages.gifts import PAGE_SIZE, GiftForm, GiftsState
 from custapp.services import auth, bootstrap, gifts
 from custapp.services.actor import system_actor
 from custapp.states.session import SessionState
@@ -101,27 +101,27 @@ def test_manager_adds_and_edits_a_gift(world):
     assert state.loaded and state.total == 0 and state.rows == []  # the empty state
 
     state.open_create()
-    assert state.dialog_open and state.edit_id == "" and state.form == {"is_active": "1"}
+    assert state.dialog_open and state.edit_id == 0 and state.form == GiftForm(is_active=True)
     saved = state.save(FLASK)
     assert _toast(saved, "success", t("gifts.saved", "en"))
     assert not state.dialog_open and state.total == 1
     assert _gifts() == [("保温杯", "Vacuum flask", 300, 50, None, date(2026, 12, 31), True)]
     row = state.rows[0]
-    assert (row["name"], row["other_name"], row["points"], row["stock"]) == (
+    assert (row.name, row.other_name, row.points, row.stock) == (
         "Vacuum flask",
         "保温杯",
         "300",
-        "50",
+        50,
     )
-    assert row["dates"] == t("gifts.dates.until", "en", end="2026-12-31")
-    assert row["is_active"] == "1" and row["available"] == "1"
+    assert row.dates == t("gifts.dates.until", "en", end="2026-12-31")
+    assert row.is_active is True and row.available is True
 
-    state.open_edit(row["id"])
-    assert state.dialog_open and state.edit_id == row["id"]
-    assert state.form == {
-        "name_zh": "保温杯", "name_en": "Vacuum flask", "points_cost": "300", "stock": "50",
-        "active_from": "", "active_to": "2026-12-31", "is_active": "1",
-    }  # fmt: skip
+    state.open_edit(row.id)
+    assert state.dialog_open and state.edit_id == row.id
+    assert state.form == GiftForm(
+        name_zh="保温杯", name_en="Vacuum flask", points_cost="300", stock="50",
+        active_from="", active_to="2026-12-31", is_active=True,
+    )  # fmt: skip
     # stock 0 and unlisted (the switch sends nothing when off): not available today
     edited = {**FLASK, "stock": "0", "active_from": "2026-01-01"}
     del edited["is_active"]
@@ -130,9 +130,9 @@ def test_manager_adds_and_edits_a_gift(world):
         ("保温杯", "Vacuum flask", 300, 0, date(2026, 1, 1), date(2026, 12, 31), False)
     ]
     row = state.rows[0]
-    assert (row["stock"], row["is_active"], row["available"]) == ("0", "", "")
-    assert row["why"] == t("gifts.why.unlisted", "en")
-    assert row["dates"] == t("gifts.dates.range", "en", start="2026-01-01", end="2026-12-31")
+    assert (row.stock, row.is_active, row.available) == (0, False, False)
+    assert row.why == t("gifts.why.unlisted", "en")
+    assert row.dates == t("gifts.dates.range", "en", start="2026-01-01", end="2026-12-31")
     assert (_audited("gift.create"), _audited("gift.update")) == (1, 1)
 
 
@@ -167,7 +167,7 @@ def test_bad_input_is_named_next_to_each_field(world):
     assert _gifts() == [] and _audited("gift.create") == 0
     # an unknown gift to edit: refused, nothing written
     assert _toast(state.open_edit("999"), "error", t("gifts.error.not_found", "en"))
-    state.edit_id = "999"
+    state.edit_id = 999
     assert state.save(FLASK) is None
     assert state.form_error == t("gifts.error.not_found", "en") and _gifts() == []
     state.close_dialog()
@@ -191,7 +191,7 @@ def test_front_desk_is_sent_home_and_its_save_is_refused(world):
     denied = t("error.permission_denied", "en")
     state.open_create()  # the browser can open the dialog: the service decides
     assert state.save(FLASK) is None and state.form_error == denied
-    state.edit_id = str(flask)
+    state.edit_id = flask
     assert state.save({**FLASK, "stock": "0"}) is None and state.form_error == denied
     assert _gifts() == before and (_audited("gift.create"), _audited("gift.update")) == (1, 0)
     with session_scope() as session:
@@ -214,7 +214,7 @@ def test_a_catalogue_past_one_page_is_paged_on_the_server(world):
     state.load()
     assert state.total == PAGE_SIZE + 3 and len(state.rows) == PAGE_SIZE and state.pages == 2
     state.next_page()
-    assert state.page == 2 and [r["name"] for r in state.rows] == [
+    assert state.page == 2 and [r.name for r in state.rows] == [
         f"Gift {i:03d}" for i in range(PAGE_SIZE, PAGE_SIZE + 3)
     ]
     state.next_page()  # past the end stays on the last page

@@ -13,10 +13,11 @@ from reflex.istate.data import RouterData
 from reflex_base.event import EventSpec
 from sqlalchemy import func, select
 
+from custapp import job_runner
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import AuditEntry, Campaign, OutboxMessage
-from custapp.pages.marketing import MarketingState
+from custapp.pages.marketing import BuiltList, MarketingState
 from custapp.security.permissions import MEMBER
 from custapp.services import consent, customers
 from custapp.services.actor import system_actor
@@ -84,10 +85,13 @@ def _toast(result, kind: str, message: str) -> bool:
 
 def _queue(state: MarketingState) -> list:
     """The background handler 加入发送队列, run to its end (`async with self` is a no-op on a
-    state outside Reflex's task runner); its events."""
+    state outside Reflex's task runner), then the job runner, as the app's lifespan task would
+    run it, and the page's watch of the job (the event 加入发送队列 chains); their events."""
 
     async def collect() -> list:
-        return [event async for event in MarketingState.queue.fn(state)]
+        events = [event async for event in MarketingState.queue.fn(state)]
+        job_runner.work(once=True)
+        return events + [event async for event in MarketingState.watch_job.fn(state)]
 
     return run_async.run(collect())
 
@@ -114,7 +118,7 @@ def _denials(user_id: int) -> list[str]:
 def test_a_manager_builds_a_list_and_queues_a_campaign(world):
     root, state = _logged_in("cs_manager")
     assert state.load() is None
-    assert [p["code"] for p in state.purposes] == [
+    assert [p.code for p in state.purposes] == [
         "marketing_sms",
         "marketing_phone",
         "marketing_email",
@@ -135,8 +139,8 @@ def test_a_manager_builds_a_list_and_queues_a_campaign(world):
         not_asked=0,
         no_contact=0,
     )
-    assert [r["name"] for r in state.rows] == ["营销甲", "营销乙"]
-    assert [r["contact"] for r in state.rows] == ["139****2222", "139****4444"]
+    assert [r.name for r in state.rows] == ["营销甲", "营销乙"]
+    assert [r.contact for r in state.rows] == ["139****2222", "139****4444"]
     text = _state_text(root)
     for phone in PHONES.values():
         assert phone not in text
@@ -157,9 +161,7 @@ def test_a_manager_builds_a_list_and_queues_a_campaign(world):
     assert _toast(events, "success", t("marketing.queued", "en", queued=2, left_out=1))
     assert not state.queuing and not state.confirm_open
     assert _counts() == (1, 2)
-    assert [(c["subject"], c["queued"], c["left_out"]) for c in state.campaigns] == [
-        (SUBJECT, "2", "1")
-    ]
+    assert [(c.subject, c.queued, c.left_out) for c in state.campaigns] == [(SUBJECT, "2", "1")]
 
 
 def test_changing_a_filter_clears_the_list_until_it_is_built_again(world):
@@ -202,7 +204,7 @@ def test_other_roles_are_sent_home_and_every_handler_is_refused(world, role):
     assert _toast(state.fetch_built(), "error", denied)
     assert not state.built and state.rows == [] and state.summary == ""
     # as if the list had been built: the campaign is refused all the same
-    state._built = {"grade": "", "lifecycle": "", "tag": "", "purpose": "marketing_sms"}
+    state._built = BuiltList(grade="", lifecycle="", tag="", purpose="marketing_sms")
     state.subject, state.body = SUBJECT, BODY
     assert _toast(_queue(state), "error", denied)
     assert _toast(state.camp_next(), "error", denied)

@@ -37,9 +37,8 @@ from custapp import clock
 from custapp.db import session_scope
 from custapp.models import AuditEntry, ConsentEvent, RedemptionRequest, Store
 from custapp.pages.customer_profile import ProfileState
-from custapp.pages.portal import PortalState
-from custapp.pages.portal_gifts import PortalGiftsState
-from custapp.pages.profile_membership import MembershipTabState
+from custapp.pages.customer_profile.membership import MembershipTabState
+from custapp.pages.portal import PortalGiftsState, PortalState
 from custapp.services import (
     attachments,
     auth,
@@ -630,7 +629,7 @@ def test_the_portal_shows_and_withdraws_only_the_members_own(world) -> None:  # 
 
     root, state = _tree(world["token"], PortalGiftsState, "/portal")
     state.load()
-    numbers = [row["number"] for row in state.requests]
+    numbers = [row.number for row in state.requests]
     assert numbers == [gifts.request_ref(world["redemption_a"])], numbers
     result = state.cancel(str(world["redemption_b"]))
     assert any("__toast" in str(e.args) and '"error"' in str(e.args) for e in _events(result))

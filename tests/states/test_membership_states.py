@@ -13,11 +13,12 @@ from helpers import _member, _member_token, _staff, _staff_token, _state_text, _
 from sqlalchemy import func, select
 
 from custapp import clock
+from custapp.components.membership import CardSummary
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import ApprovalRequest, MemberCard, PointsEntry, StoredValueEntry, User
+from custapp.pages.customer_profile.membership import MembershipTabState
 from custapp.pages.portal import PortalState
-from custapp.pages.profile_membership import MembershipTabState
 from custapp.services import customers, membership
 from custapp.services.actor import system_actor
 
@@ -60,9 +61,9 @@ def _count(model) -> int:  # noqa: ANN001
 
 def test_front_desk_issues_and_tops_up_but_cannot_close_or_adjust(world) -> None:  # noqa: ANN001
     root, state = _desk(world["王会员"])
-    assert state.summary["has_card"] == "" and state.total == 0
+    assert state.summary.has_card is False and state.total == 0
     state.open_action("issue")
-    assert [code for code, _ in state.tiers] == ["ordinary", "silver", "gold", "diamond"]
+    assert [tier.code for tier in state.tiers] == ["ordinary", "silver", "gold", "diamond"]
     state.submit_action({"tier": "silver", "amount": "80", "method": "cash", "fee_method": "cash"})
     assert state.errors == {
         "amount": t("membership.error.topup_below_minimum", "en"),
@@ -83,12 +84,12 @@ def test_front_desk_issues_and_tops_up_but_cannot_close_or_adjust(world) -> None
     )
     assert _count(MemberCard) == 1  # nothing before 确认
     state.confirm_action()
-    assert state.action == "" and state.summary["balance"] == "¥200.00"
+    assert state.action == "" and state.summary.balance == "¥200.00"
     state.open_action("topup")
     assert state.submit_action({"amount": "50.5", "method": "wechat"}) is None
     result = state.confirm_action()
     assert result and None not in result  # Reflex refuses a handler's list holding None
-    assert state.summary["balance"] == "¥250.50" and state.total == 2
+    assert state.summary.balance == "¥250.50" and state.total == 2
 
     entries, points = _count(StoredValueEntry), _count(PointsEntry)
     for action, form in (
@@ -99,7 +100,7 @@ def test_front_desk_issues_and_tops_up_but_cannot_close_or_adjust(world) -> None
         state.submit_action(form)
         assert state.action_error == t("error.permission_denied", "en"), action
     assert (_count(StoredValueEntry), _count(PointsEntry)) == (entries, points)
-    assert state.summary["has_card"] == "1"
+    assert state.summary.has_card is True
     assert PHONE not in _state_text(root)
 
 
@@ -114,7 +115,7 @@ def test_the_code_leaves_the_state_when_its_dialog_closes(world) -> None:  # noq
     assert OTHER_PHONE not in _state_text(root)
     state.close_code()
     assert state.code == "" and code not in _state_text(root)
-    assert state.portal["state"] == t("member.portal.pending", "en")
+    assert state.portal.state == t("member.portal.pending", "en")
 
 
 def test_the_portal_shows_only_the_members_own_card(world) -> None:  # noqa: ANN001
@@ -124,7 +125,7 @@ def test_the_portal_shows_only_the_members_own_card(world) -> None:  # noqa: ANN
     assert member_id
     root, state = _tree(token, PortalState, "/portal")
     state.load()
-    assert state.summary["has_card"] == ""  # 王会员 has none; 李会员's gold card is not shown
+    assert state.summary.has_card is False  # 王会员 has none; 李会员's gold card is not shown
     state.show_ledger("stored_value")
     assert state.rows == [] and state.total == 0
     assert "¥600.00" not in _state_text(root) and OTHER_PHONE not in _state_text(root)
@@ -134,7 +135,7 @@ def test_staff_cannot_open_the_portal(world) -> None:  # noqa: ANN001
     token = _staff_token("front.desk")
     _, state = _tree(token, PortalState, "/portal")
     state.load()
-    assert state.summary == {} and state.rows == []
+    assert state.summary == CardSummary() and state.rows == []
 
 
 def test_the_front_desk_asks_for_a_points_adjustment_and_cannot_adjust(world) -> None:  # noqa: ANN001
@@ -181,7 +182,7 @@ def test_a_top_up_is_committed_only_from_its_confirmation(world) -> None:  # noq
     assert _count(StoredValueEntry) == entries  # nothing before 确认
     result = state.confirm_action()
     assert result and None not in result
-    assert state.summary["balance"] == "¥1,600.00" and _count(StoredValueEntry) == entries + 1
+    assert state.summary.balance == "¥1,600.00" and _count(StoredValueEntry) == entries + 1
     assert state.confirm_action() is None and _count(StoredValueEntry) == entries + 1  # once
 
 

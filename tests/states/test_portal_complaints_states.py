@@ -19,7 +19,7 @@ from custapp import clock
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import Complaint
-from custapp.pages.portal_complaints import PortalComplaintsState
+from custapp.pages.portal_complaints import ComplaintDetail, FilingErrors, PortalComplaintsState
 from custapp.services import auth, complaints, customers
 from custapp.services.actor import system_actor
 
@@ -91,23 +91,23 @@ def test_a_member_files_a_complaint_and_sees_only_their_own(world) -> None:  # n
     assert state.active_href == "/portal/complaints"
 
     assert state.file_complaint({"description": "  "}) is None
-    assert state.errors == {
-        "category": t("complaint.error.category", "en"),
-        "description": t("complaint.error.description_required", "en"),
-    }
+    assert state.errors == FilingErrors(
+        category=t("complaint.error.category", "en"),
+        description=t("complaint.error.description_required", "en"),
+    )
     assert state.filed == ""
     state.choose_category("no-such-category")
     assert state.category == ""
 
     complaint_id = _file(state)
     assert state.filed.startswith("T20260601") and len(state.filed) == 13
-    assert state.errors == {} and state.category == ""
+    assert state.errors == FilingErrors() and state.category == ""
     assert state.total == 1
     (row,) = state.rows
-    assert (row["number"], row["status"]) == (state.filed, "received")
-    assert row["category"] == t("complaint.category.billing", "en")
-    assert row["status_label"] == t("complaint.status.received", "en")
-    assert row["time"] == "2026-06-01 11:00"
+    assert (row.number, row.status) == (state.filed, "received")
+    assert row.category == t("complaint.category.billing", "en")
+    assert row.status_label == t("complaint.status.received", "en")
+    assert row.time == "2026-06-01 11:00"
     with session_scope() as session:
         filed = session.get(Complaint, complaint_id)
         assert (filed.customer_id, filed.channel) == (world["mine"], "portal")
@@ -121,7 +121,7 @@ def test_another_members_complaint_is_refused_and_shows_nothing(world) -> None: 
     root, state = _page(world["me"])
     for sent in (world["theirs"], str(world["theirs"]), "1 OR 1=1", -1, None, "9" * 30):
         assert state.open_complaint(sent) is not None  # an error toast
-        assert not state.detail_open and state.d == {} and state.timeline == []
+        assert not state.detail_open and state.d == ComplaintDetail() and state.timeline == []
     assert THEIRS not in _state_text(root)
     assert state.rate("5") is not None  # nothing open: nothing to score
     with session_scope() as session:
@@ -134,16 +134,16 @@ def test_the_timeline_shows_only_what_the_customer_may_see(world) -> None:  # no
     _handle(world, complaint_id, complaints.add_note, body=INTERNAL, visible=False)
     _handle(world, complaint_id, complaints.move, to_status="investigating")
 
-    assert state.open_complaint(state.rows[0]["id"]) is None
+    assert state.open_complaint(state.rows[0].id) is None
     assert state.detail_open
-    assert state.d["description"] == MINE and state.d["desired"] == "退还多收的钱"
-    assert state.d["outcome"] == "" and state.d["can_rate"] == ""
-    assert [e["kind"] for e in state.timeline] == ["filed", "status"]
+    assert state.d.description == MINE and state.d.desired == "退还多收的钱"
+    assert state.d.outcome == "" and state.d.can_rate is False
+    assert [e.kind for e in state.timeline] == ["filed", "status"]
     assert INTERNAL not in _state_text(root)
     assert "desk.one" not in repr(state.timeline) and "desk.one" not in repr(state.d)
 
     state.close_complaint()
-    assert not state.detail_open and state.d == {} and state.timeline == []
+    assert not state.detail_open and state.d == ComplaintDetail() and state.timeline == []
     for secret in (MINE, "退还多收"):
         assert secret not in _state_text(root), secret
 
@@ -162,18 +162,18 @@ def test_a_score_only_after_the_outcome_was_told(world) -> None:  # noqa: ANN001
     _handle(world, complaint_id, complaints.move, to_status="customer_informed", outcome=REPLY)
     state.close_complaint()
     state.open_complaint(str(complaint_id))
-    assert state.d["status"] == "customer_informed" and state.d["can_rate"] == "1"
-    assert state.d["outcome"] == REPLY
-    assert REPLY in [e["body"] for e in state.timeline]
+    assert state.d.status == "customer_informed" and state.d.can_rate is True
+    assert state.d.outcome == REPLY
+    assert REPLY in [e.body for e in state.timeline]
 
     assert state.rate("9") is None  # not a score
     assert state.rate_error == t("complaint.error.satisfaction", "en")
     assert state.rate("5") is not None  # a toast
     assert state.rate_error == ""
-    assert state.d["score"] == "5"
-    assert state.d["rated"] == t("portal_complaints.rated", "en", score=5)
-    assert state.timeline[-1]["kind"] == "score"
-    assert state.rows[0]["score"] == "5"
+    assert state.d.score == "5"
+    assert state.d.rated == t("portal_complaints.rated", "en", score=5)
+    assert state.timeline[-1].kind == "score"
+    assert state.rows[0].score == "5"
     with session_scope() as session:
         assert session.get(Complaint, complaint_id).satisfaction == 5
 
@@ -200,6 +200,6 @@ def test_staff_are_sent_away(world) -> None:  # noqa: ANN001
     state.choose_category("service")
     assert state.file_complaint({"description": "员工代填"}) is None
     assert state.error == t("error.permission_denied", "en") and state.filed == ""
-    assert state.open_complaint(str(world["theirs"])) is not None and state.d == {}
+    assert state.open_complaint(str(world["theirs"])) is not None and state.d == ComplaintDetail()
     with session_scope() as session:
         assert session.exec(select(func.count(Complaint.id))).scalar_one() == 1

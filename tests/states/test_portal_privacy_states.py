@@ -17,7 +17,14 @@ from custapp import clock
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import AuditEntry, ConsentEvent, ConsentState, PrivacyNotice, RightsRequest
-from custapp.pages.portal_privacy import PortalPrivacyState
+from custapp.pages.portal_privacy import (
+    ConsentRow,
+    PortalPrivacyState,
+    Profile,
+    RequestDialogState,
+    RequestView,
+    WithdrawDialogState,
+)
 from custapp.security.validators import make_cn_id
 from custapp.services import auth, bootstrap, consent, customers, rights
 from custapp.services.actor import Actor, system_actor
@@ -72,6 +79,11 @@ def _tree(token: str, path: str = "/portal/privacy") -> tuple[rx.State, PortalPr
     return tree(token, PortalPrivacyState, path)
 
 
+def _dialog(state: PortalPrivacyState, cls: type[rx.State]) -> rx.State:
+    """One of the page's dialogs, a substate of its state."""
+    return state.substates[cls.get_name()]
+
+
 def _member() -> tuple[rx.State, PortalPrivacyState]:
     with session_scope() as session:
         login = auth.login_member(session, phone=PHONE, password=PASSWORD, ip="10.0.0.6")
@@ -91,9 +103,9 @@ def _consent(customer_id: int, purpose: str) -> str:
 def test_the_member_sees_their_own_profile_masked(world) -> None:  # noqa: ANN001
     root, state = _member()
     assert state.loaded
-    assert state.profile["number"] == world["王会员.number"]
-    assert state.profile["name"] == "王会员"
-    shown = {label: value for label, value, _ in state.sensitive}
+    assert state.profile.number == world["王会员.number"]
+    assert state.profile.name == "王会员"
+    shown = {s.label: s.masked for s in state.sensitive}
     assert shown[t("customer.field.phone", "en")] == "139****5678"
     assert shown[t("customer.field.id_number", "en")] == ID_NUMBER[:3] + "*" * 11 + ID_NUMBER[-4:]
     text = _state_text(root)
@@ -108,20 +120,21 @@ def test_the_member_sees_their_own_profile_masked(world) -> None:  # noqa: ANN00
 
 def test_withdrawing_a_consent_lands_in_the_ledger(world) -> None:  # noqa: ANN001
     _, state = _member()
-    rows = {c["purpose"]: c["state"] for c in state.consents}
+    rows = {c.purpose: c.state for c in state.consents}
     assert rows["care"] == "granted" and rows["marketing_sms"] == "refused"
     assert not state.reconfirm and state.unanswered  # the other purposes were never asked
 
-    assert state.ask_withdraw("marketing_sms") is not None  # not granted: refused at once
-    assert not state.withdraw_open
-    state.ask_withdraw("care")
-    name = next(c["name"] for c in state.consents if c["purpose"] == "care")
-    assert state.withdraw_open
-    assert state.withdraw_title == t("consent.tab.withdraw_title", "en", purpose=name)
-    result = state.withdraw({"customer_id": world["李会员"], "purpose": "marketing_sms"})
+    withdraw = _dialog(state, WithdrawDialogState)
+    assert withdraw.ask_withdraw("marketing_sms") is not None  # not granted: refused at once
+    assert not withdraw.is_open
+    withdraw.ask_withdraw("care")
+    name = next(c.name for c in state.consents if c.purpose == "care")
+    assert withdraw.is_open
+    assert withdraw.title == t("consent.tab.withdraw_title", "en", purpose=name)
+    result = withdraw.withdraw({"customer_id": world["李会员"], "purpose": "marketing_sms"})
     assert result is not None and not isinstance(result, list)
-    assert not state.withdraw_open
-    assert {c["purpose"]: c["state"] for c in state.consents}["care"] == "withdrawn"
+    assert not withdraw.is_open
+    assert {c.purpose: c.state for c in state.consents}["care"] == "withdrawn"
     assert _consent(world["王会员"], "care") == "withdrawn"
     assert _consent(world["李会员"], "care") == "granted"  # whatever the browser sent
     with session_scope() as session:
@@ -133,8 +146,8 @@ def test_withdrawing_a_consent_lands_in_the_ledger(world) -> None:  # noqa: ANN0
         ).scalar_one()
     assert (event.purpose, event.action, event.channel) == ("care", "withdraw", "portal")
 
-    state.withdraw({})  # a second call without asking first withdraws nothing
-    assert state.withdraw_error == t("consent.error.not_granted", "en")
+    withdraw.withdraw({})  # a second call without asking first withdraws nothing
+    assert withdraw.error == t("consent.error.not_granted", "en")
 
 
 def test_a_request_is_filed_for_the_members_own_archive_only(world) -> None:  # noqa: ANN001
@@ -168,26 +181,27 @@ def test_a_request_is_filed_for_the_members_own_archive_only(world) -> None:  # 
     assert others == 1
     assert state.total == 1
     (row,) = state.rows
-    assert (row["number"], row["due"]) == (filed.number, "2026-06-16")
-    assert row["kind"] == t("rights.kind.correction", "en")
-    assert row["status"] == t("rights.status.open", "en")
+    assert (row.number, row.due) == (filed.number, "2026-06-16")
+    assert row.kind == t("rights.kind.correction", "en")
+    assert row.status == t("rights.status.open", "en")
     assert PHONE not in _state_text(root)  # what was asked stays out of the list
 
     state.choose_kind("explanation")
     state.file_request({"detail": "请解释会员积分数据的用途"})
-    assert [r["kind"] for r in state.rows] == [
+    assert [r.kind for r in state.rows] == [
         t("rights.kind.explanation", "en"),
         t("rights.kind.correction", "en"),
     ]
 
-    state.open_request(filed.number)
-    assert state.detail_open and state.d["detail"] == detail
-    state.close_request()
-    assert not state.detail_open and state.d == {}
+    opened = _dialog(state, RequestDialogState)
+    opened.open_request(filed.number)
+    assert opened.is_open and opened.request.detail == detail
+    opened.close_request()
+    assert not opened.is_open and opened.request == RequestView()
     assert PHONE not in _state_text(root)
 
-    assert state.open_request(world["other_request"]) is not None  # another customer's
-    assert not state.detail_open and state.d == {}
+    assert opened.open_request(world["other_request"]) is not None  # another customer's
+    assert not opened.is_open and opened.request == RequestView()
 
 
 def test_requests_are_paged_on_the_server(world) -> None:  # noqa: ANN001
@@ -211,9 +225,9 @@ def test_a_changed_notice_asks_the_member_to_confirm_again(world) -> None:  # no
         consent.publish_notice(session, actor=compliance, notice_id=draft.id)
     _, state = _member()
     assert state.reconfirm and state.answer_open
-    assert state.notice["version"] == "2"
-    assert [c["code"] for c in state.choices] == ["marketing_sms", "care"]
-    assert {c["purpose"]: c["reconfirm"] for c in state.consents}["care"] == "1"
+    assert state.notice.version == "2"
+    assert [c.code for c in state.choices] == ["marketing_sms", "care"]
+    assert {c.purpose: c.reconfirm for c in state.consents}["care"] is True
 
     state.save_choices({"consent_care": "grant"})
     assert state.answer_errors == {"notice_read": t("portal_privacy.read_required", "en")}
@@ -235,7 +249,7 @@ def test_a_changed_notice_asks_the_member_to_confirm_again(world) -> None:  # no
 
 def test_answers_to_a_notice_replaced_meanwhile_are_not_recorded(world) -> None:  # noqa: ANN001
     _, state = _member()
-    assert state.unanswered and not state.answer_open and state.notice["version"] == "1"
+    assert state.unanswered and not state.answer_open and state.notice.version == "1"
     compliance = Actor(user_id=world["comp"], name="comp.one", roles=frozenset({"compliance"}))
     with session_scope() as session:
         draft = PrivacyNotice(
@@ -264,15 +278,16 @@ def test_staff_are_sent_away_and_refused(world) -> None:  # noqa: ANN001
     root, state = _tree(login.token)
     result = state.load()
     assert isinstance(result, list) and None not in result
-    assert state.profile == {} and state.consents == [] and state.rows == []
+    assert state.profile == Profile() and state.consents == [] and state.rows == []
     with session_scope() as session:
         requests = session.exec(select(func.count(RightsRequest.id))).scalar_one()
     state.file_request({"detail": "员工代填"})
     assert state.request_error == t("error.permission_denied", "en")
-    state.consents = [{"purpose": "care", "name": "care", "state": "granted"}]
-    state.ask_withdraw("care")
-    state.withdraw({})
-    assert state.withdraw_error == t("error.permission_denied", "en")
+    state.consents = [ConsentRow(purpose="care", name="care", state="granted")]
+    withdraw = _dialog(state, WithdrawDialogState)
+    withdraw.ask_withdraw("care")
+    withdraw.withdraw({})
+    assert withdraw.error == t("error.permission_denied", "en")
     with session_scope() as session:
         assert session.exec(select(func.count(RightsRequest.id))).scalar_one() == requests
     assert _consent(world["王会员"], "care") == "granted"
@@ -283,4 +298,4 @@ def test_nobody_logged_in_gets_the_login_page(world) -> None:  # noqa: ANN001
     _, state = _tree("")
     result = state.load()
     assert isinstance(result, list) and None not in result
-    assert state.profile == {} and not state.loaded
+    assert state.profile == Profile() and not state.loaded

@@ -15,11 +15,18 @@ from custapp import clock
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import AuditEntry, LegalDisclosure, Provision, ProvisionCustomer, Recipient
-from custapp.pages.provisions import ProvisionsState
+from custapp.pages.provisions import (
+    DisclosureDialogState,
+    ProvisionCustomersState,
+    ProvisionsState,
+    RecipientDialogState,
+    RefusedRow,
+)
 from custapp.security.permissions import COMPLIANCE, MEMBER, STAFF_ROLES
 from custapp.services import bootstrap, consent, customers
 from custapp.services.actor import system_actor
 from custapp.services.customer_input import CustomerInput
+from custapp.states.options import Option
 from custapp.states.session import SessionState
 
 MEMBER_PHONE = "13700001111"
@@ -69,6 +76,11 @@ def _logged_in(role: str) -> tuple[rx.State, ProvisionsState]:
     state = session_state.substates[ProvisionsState.get_name()]
     assert isinstance(state, ProvisionsState)
     return root, state
+
+
+def _dialog(state: ProvisionsState, cls: type[rx.State]) -> rx.State:
+    """One of the page's dialogs, a substate of its state."""
+    return state.substates[cls.get_name()]
 
 
 def _events(result) -> list[EventSpec]:
@@ -124,26 +136,29 @@ def test_compliance_adds_a_recipient_is_refused_a_provision_and_records_a_disclo
     assert state.rec_loaded and state.rec_total == 0 and state.prov_total == 0
 
     # a recipient without its confidentiality agreement: the fields say what is missing
-    state.open_add_recipient()
-    assert state.save_recipient({**RECIPIENT, "nda_reference": "", "nda_signed_on": ""}) is None
-    assert state.rec_open and set(state.rec_errors) == {"nda_reference", "nda_signed_on"}
-    assert state.rec_errors["nda_reference"] == t("provision.error.nda_reference_required", "en")
-    assert _toasts(state.save_recipient(RECIPIENT), "success", t("provision.recipient.saved", "en"))
-    assert not state.rec_open and [r["name"] for r in state.rec_rows] == [RECIPIENT["name"]]
-    recipient_id = int(state.rec_rows[0]["id"])
+    recipient = _dialog(state, RecipientDialogState)
+    recipient.open_add_recipient()
+    assert recipient.save_recipient({**RECIPIENT, "nda_reference": "", "nda_signed_on": ""}) is None
+    assert recipient.is_open and set(recipient.errors) == {"nda_reference", "nda_signed_on"}
+    assert recipient.errors["nda_reference"] == t("provision.error.nda_reference_required", "en")
+    assert _toasts(
+        recipient.save_recipient(RECIPIENT), "success", t("provision.recipient.saved", "en")
+    )
+    assert not recipient.is_open and [r.name for r in state.rec_rows] == [RECIPIENT["name"]]
+    recipient_id = int(state.rec_rows[0].id)
 
     # a provision including one customer who refused: refused, naming them, nothing saved
     assert state.open_form() is None
-    assert state.recipient_options == [[str(recipient_id), RECIPIENT["name"]]]
-    assert [code for code, _ in state.purpose_options] == ["third_party"]
+    assert state.recipient_options == [Option(str(recipient_id), RECIPIENT["name"])]
+    assert [o.value for o in state.purpose_options] == ["third_party"]
     numbers = f"{world['agreed_number']}\n{world['refuser_number']}"
     _events(state.create(_provision_form(state, recipient_id, numbers)))
     assert state.refused_rows == [
-        {
-            "number": world["refuser_number"],
-            "name": "李拒绝",
-            "reason": t("consent.why.refused", "en"),
-        }
+        RefusedRow(
+            number=world["refuser_number"],
+            name="李拒绝",
+            reason=t("consent.why.refused", "en"),
+        )
     ]
     assert "1" in state.refused_body and state.refused_more == "" and state.form_open
     script = str(state.remove_refused().args)  # takes them out of the list in the browser
@@ -155,14 +170,16 @@ def test_compliance_adds_a_recipient_is_refused_a_provision_and_records_a_disclo
     result = state.create(_provision_form(state, recipient_id, str(world["agreed_number"])))
     assert _toasts(result, "success", t("provision.saved", "en", count="1"))
     assert state.refused_rows == [] and not state.form_open
-    assert [r["count"] for r in state.prov_rows] == ["1"]
+    assert [r.count for r in state.prov_rows] == ["1"]
     assert _counts() == (1, 1, 1, 0)
-    state.open_customers(state.prov_rows[0]["id"])
-    assert [r["number"] for r in state.pc_rows] == [world["agreed_number"]]
+    provided = _dialog(state, ProvisionCustomersState)
+    provided.open_customers(state.prov_rows[0].id)
+    assert [r.number for r in provided.rows] == [world["agreed_number"]]
 
     # a legally required disclosure of the customer who refused: recorded without consent
-    state.open_disclosure()
-    state.toggle_disc_category("basic")
+    disclosing = _dialog(state, DisclosureDialogState)
+    disclosing.open_disclosure()
+    disclosing.toggle_disc_category("basic")
     disclosure = {
         "customer_number": str(world["refuser_number"]),
         "authority": "上海市公安局浦东分局",
@@ -171,13 +188,13 @@ def test_compliance_adds_a_recipient_is_refused_a_provision_and_records_a_disclo
         "disclosed_on": clock.local_today().isoformat(),
         "harm_note": "",
     }
-    assert state.save_disclosure(disclosure) is None
-    assert state.disc_errors == {
+    assert disclosing.save_disclosure(disclosure) is None
+    assert disclosing.errors == {
         "harm_note": t("provision.error.harm_note_required", "en"),
     }
-    result = state.save_disclosure({**disclosure, "harm_note": "仅提供所列信息"})
+    result = disclosing.save_disclosure({**disclosure, "harm_note": "仅提供所列信息"})
     assert _toasts(result, "success", t("provision.disclosure.saved", "en"))
-    assert [r["number"] for r in state.disc_rows] == [world["refuser_number"]]
+    assert [r.number for r in state.disc_rows] == [world["refuser_number"]]
     assert _counts() == (1, 1, 1, 1)
 
     # deactivated: no longer offered, and refused by the service if sent anyway
@@ -194,9 +211,10 @@ def test_compliance_adds_a_recipient_is_refused_a_provision_and_records_a_disclo
 def test_numbers_that_are_not_customer_numbers_are_not_kept_in_state(world):
     root, state = _logged_in(COMPLIANCE)
     state.load()
-    state.open_add_recipient()
-    state.save_recipient(RECIPIENT)
-    recipient_id = int(state.rec_rows[0]["id"])
+    recipient = _dialog(state, RecipientDialogState)
+    recipient.open_add_recipient()
+    recipient.save_recipient(RECIPIENT)
+    recipient_id = int(state.rec_rows[0].id)
     state.open_form()
     _events(state.create(_provision_form(state, recipient_id, f"{AGREED_PHONE}")))
     assert state.prov_errors == {"customers": t("provision.error.bad_numbers", "en")}
@@ -219,9 +237,9 @@ def test_every_other_role_is_sent_home_and_refused_by_every_handler(world, role)
     # a recipient to aim at, made by compliance
     _, officer = _logged_in(COMPLIANCE)
     officer.load()
-    officer.open_add_recipient()
-    officer.save_recipient(RECIPIENT)
-    recipient_id = officer.rec_rows[0]["id"]
+    _dialog(officer, RecipientDialogState).open_add_recipient()
+    _dialog(officer, RecipientDialogState).save_recipient(RECIPIENT)
+    recipient_id = officer.rec_rows[0].id
     before = _counts()
 
     root, state = _logged_in(role)
@@ -231,20 +249,23 @@ def test_every_other_role_is_sent_home_and_refused_by_every_handler(world, role)
     assert _toasts(state.fetch_all(), "error", denied)
     assert state.rec_rows == state.prov_rows == state.disc_rows == []
 
-    state.rec_editing = 0
-    assert state.save_recipient({**RECIPIENT, "name": "另一家公司"}) is None
-    assert state.rec_error == denied
-    state.rec_editing = int(recipient_id)
-    state.save_recipient({**RECIPIENT, "name": "改名"})
-    assert state.rec_error == denied
+    recipient = _dialog(state, RecipientDialogState)
+    recipient.editing = 0
+    assert recipient.save_recipient({**RECIPIENT, "name": "另一家公司"}) is None
+    assert recipient.error == denied
+    recipient.editing = int(recipient_id)
+    recipient.save_recipient({**RECIPIENT, "name": "改名"})
+    assert recipient.error == denied
     assert _toasts(state.set_recipient_active(recipient_id, False), "error", denied)
     assert _toasts(state.open_form(), "error", denied)
     _events(state.create(_provision_form(state, int(recipient_id), str(world["agreed_number"]))))
     assert state.prov_error == denied and state.refused_rows == []
-    state._pc_id = 1
-    assert _toasts(state.turn("pc", 1), "error", denied)
-    state.toggle_disc_category("basic")
-    state.save_disclosure(
+    provided = _dialog(state, ProvisionCustomersState)
+    provided._provision_id = 1
+    assert _toasts(provided.next_page(), "error", denied)
+    disclosing = _dialog(state, DisclosureDialogState)
+    disclosing.toggle_disc_category("basic")
+    disclosing.save_disclosure(
         {
             "customer_number": str(world["agreed_number"]),
             "authority": "某机关",
@@ -254,7 +275,7 @@ def test_every_other_role_is_sent_home_and_refused_by_every_handler(world, role)
             "harm_note": "最小化",
         }
     )
-    assert state.disc_error == denied
+    assert disclosing.error == denied
 
     assert _counts() == before
     with session_scope(write=False) as session:

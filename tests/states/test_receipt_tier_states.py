@@ -18,8 +18,8 @@ from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import ApprovalRequest, MemberTier, Order, Store
 from custapp.pages.customer_profile import ProfileState
-from custapp.pages.profile_orders import OrdersState
-from custapp.pages.receipt import ReceiptState
+from custapp.pages.customer_profile.orders import OrdersState
+from custapp.pages.receipt import ReceiptState, ReceiptView
 from custapp.pages.tiers import TiersState
 from custapp.services import customers, membership, orders
 from custapp.services.actor import system_actor
@@ -113,9 +113,9 @@ def test_front_desk_cannot_save_a_tier_even_by_calling_the_handler(world) -> Non
 def test_the_manager_edits_a_tier_with_field_errors_first(world) -> None:  # noqa: ANN001
     _, state = _routed("the.manager", TiersState, "/tiers")
     assert state.load() is None
-    assert [r["code"] for r in state.rows] == ["ordinary", "silver", "gold", "diamond"]
+    assert [r.code for r in state.rows] == ["ordinary", "silver", "gold", "diamond"]
     state.open_edit("diamond")
-    assert state.edit_open and state.form["card_fee"] == "50.00"
+    assert state.edit_open and state.form.card_fee == "50.00"
     state.submit_edit({**TIER_FORM, "name_zh": " ", "discount_pct": "0", "card_fee": "abc"})
     assert set(state.errors) == {"name_zh", "discount_pct", "card_fee"}
     assert state.edit_open and _tier("diamond").card_fee_fen == 5000
@@ -123,15 +123,15 @@ def test_the_manager_edits_a_tier_with_field_errors_first(world) -> None:  # noq
     assert result and None not in result  # Reflex refuses a handler's list holding None
     assert not state.edit_open and state.errors == {}
     assert _tier("diamond").card_fee_fen == 6000
-    assert next(r for r in state.rows if r["code"] == "diamond")["card_fee"] == "¥60.00"
+    assert next(r for r in state.rows if r.code == "diamond").card_fee == "¥60.00"
 
 
 def test_front_desk_asks_for_a_void_and_cannot_void_by_calling_the_handler(world) -> None:  # noqa: ANN001
     _, state = _routed("front.desk", OrdersState, "/customers/[cid]", cid=str(world["cid"]))
     state.load()
     row = state.rows[0]
-    assert row["voidable"] == "1" and not state.can_void and state.void_asks
-    state.open_void(row["id"])
+    assert row.voidable is True and not state.can_void and state.void_asks
+    state.open_void(row.id)
     assert state.void_open
     result = state.submit_void({"reason": "录错金额"})  # asking moves no money: no confirmation
     assert result is not None and not state.void_open and _voids() == 0
@@ -142,7 +142,7 @@ def test_front_desk_asks_for_a_void_and_cannot_void_by_calling_the_handler(world
         world["order"].id,
         "pending",
     )
-    assert (state.rows[0]["void_waiting"], state.rows[0]["voidable"]) == ("1", "")
+    assert (state.rows[0].void_waiting, state.rows[0].voidable) == (True, False)
     # a browser flipping the page's mode and calling submit_void anyway: the service refuses
     state.void_asks = False
     state._void_id = world["order"].id
@@ -154,7 +154,7 @@ def test_front_desk_asks_for_a_void_and_cannot_void_by_calling_the_handler(world
 def test_the_manager_voids_todays_purchase_with_a_reason(world) -> None:  # noqa: ANN001
     _, state = _routed("the.manager", OrdersState, "/customers/[cid]", cid=str(world["cid"]))
     state.load()
-    state.open_void(state.rows[0]["id"])
+    state.open_void(state.rows[0].id)
     assert state.void_open and state.void_number == world["order"].number
     state.submit_void({"reason": " "})
     assert state.void_reason_error and state.void_open and _voids() == 0
@@ -164,9 +164,9 @@ def test_the_manager_voids_todays_purchase_with_a_reason(world) -> None:  # noqa
     assert result and None not in result
     assert not state.void_open and _voids() == 1
     void, purchase = state.rows
-    assert (void["kind"], void["paid"]) == ("void", "-¥90.00")
-    assert world["order"].number in void["items"]
-    assert (purchase["voided"], purchase["voidable"], purchase["refundable"]) == ("1", "", "")
+    assert (void.kind, void.paid) == ("void", "-¥90.00")
+    assert world["order"].number in void.description
+    assert (purchase.voided, purchase.voidable, purchase.refundable) == (True, False, False)
 
 
 def test_the_receipt_state_holds_masked_values_only(world) -> None:  # noqa: ANN001
@@ -177,11 +177,11 @@ def test_the_receipt_state_holds_masked_values_only(world) -> None:  # noqa: ANN
     assert state.load() is None
     assert state.error == ""
     r = state.receipt
-    assert (r["number"], r["store"], r["customer"]) == (number, "总店", "欧***")
-    assert (r["total"], r["discount"], r["paid"]) == ("¥100.00", "-¥10.00", "¥90.00")
-    assert (r["points"], r["balance"]) == ("+90", "¥150.00")
-    assert [p["amount"] for p in state.payments] == ["¥50.00", "¥40.00"]
-    assert r["card"].endswith(world["card"][-4:]) and r["card"] != world["card"]
+    assert (r.number, r.store, r.customer) == (number, "总店", "欧***")
+    assert (r.total, r.discount, r.paid) == ("¥100.00", "-¥10.00", "¥90.00")
+    assert (r.points, r.balance) == ("+90", "¥150.00")
+    assert [p.amount for p in state.payments] == ["¥50.00", "¥40.00"]
+    assert r.card.endswith(world["card"][-4:]) and r.card != world["card"]
     text = _state_text(root)
     for secret in (PHONE, ID_NUMBER, NAME, world["card"]):
         assert secret not in text, secret
@@ -193,9 +193,9 @@ def test_the_receipt_is_refused_without_customer_read(world) -> None:  # noqa: A
         "the.auditor", ReceiptState, "/receipt/[kind]/[ref]", kind="order", ref=number
     )
     assert state.load()  # sent home with a notice
-    assert state.receipt == {} and not state.loaded
+    assert state.receipt == ReceiptView() and not state.loaded
     _, state = _routed(
         "front.desk", ReceiptState, "/receipt/[kind]/[ref]", kind="nonsense", ref=number
     )
     state.load()
-    assert state.error == t("receipt.unavailable", "en") and state.receipt == {}
+    assert state.error == t("receipt.unavailable", "en") and state.receipt == ReceiptView()

@@ -11,7 +11,7 @@ from test_receipt_tier_states import _routed, world  # noqa: F401 (the fixture)
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import ApprovalRequest, Order
-from custapp.pages.profile_orders import OrdersState
+from custapp.pages.customer_profile.orders import OrdersState
 from custapp.services import orders
 from custapp.services.actor import system_actor
 
@@ -31,8 +31,8 @@ def _cash_purchase(cid: int) -> Order:
 
 def _open(state: OrdersState, number: str) -> None:
     state.load()
-    row = next(r for r in state.rows if r["number"] == number)
-    state.open_refund(row["id"])
+    row = next(r for r in state.rows if r.number == number)
+    state.open_refund(row.id)
     state.set_refund_method("cash")
 
 
@@ -67,8 +67,8 @@ def test_a_cash_refund_above_the_threshold_is_asked_for(world) -> None:  # noqa:
     assert (asked.kind, asked.order_id, asked.amount_fen, asked.status) == (
         "order_refund", purchase.id, 60_000, "pending",
     )  # fmt: skip
-    row = next(r for r in state.rows if r["number"] == purchase.number)
-    assert (row["refund_waiting"], row["refundable"], row["voidable"]) == ("1", "", "")
+    row = next(r for r in state.rows if r.number == purchase.number)
+    assert (row.refund_waiting, row.refundable, row.voidable) == (True, False, False)
     # 确认 sends nothing but the click; what it commits the server holds, and the service checks
     # it again: a held request changed into a direct cash refund (no browser can) is refused
     state.refund_open = True

@@ -23,7 +23,12 @@ from custapp import clock
 from custapp.db import session_scope
 from custapp.i18n import t
 from custapp.models import AuditEntry, RightsRequest
-from custapp.pages.rights_requests import RightsState
+from custapp.pages.rights_requests import (
+    FileDialogState,
+    RequestDetail,
+    RequestDetailState,
+    RightsState,
+)
 from custapp.services import consent, customers, rights
 from custapp.services.actor import system_actor
 from custapp.states.session import SessionState
@@ -78,6 +83,11 @@ def _logged_in(username: str) -> tuple[rx.State, RightsState]:
     return root, state
 
 
+def _dialog(state: RightsState, cls: type[rx.State]) -> rx.State:
+    """One of the page's dialogs, a substate of its state."""
+    return state.substates[cls.get_name()]
+
+
 def _opened(state: RightsState) -> None:
     assert state.load() is RightsState.fetch_all  # no redirect, no error
     assert state.fetch_all() is None
@@ -128,29 +138,30 @@ def test_the_front_desk_finds_the_customer_files_and_sees_its_request(world):
     _, state = _logged_in("front.desk")
     _opened(state)
     assert (state.can_file, state.can_manage, state.filed_rows, state.rows) == (True, False, [], [])
-    state.open_file()
-    state.file({"kind": "copy", "channel": "counter", "detail": DETAIL})
-    assert state.errors == {"customer": t("rights.error.customer_required", "en")}
-    state.set_lookup_text("王保密")
-    state.lookup()
-    assert state.errors["customer"] == t("rights.error.lookup_format", "en")
-    state.set_lookup_text("C20269999999")
-    state.lookup()
-    assert state.errors["customer"] == t("rights.error.no_customer", "en")
-    state.set_lookup_text(world["number"].lower())
-    state.lookup()
-    assert state.customer_label == f"{world['number']} 王保密" and "customer" not in state.errors
-    state.file({"kind": "copy", "channel": "counter", "detail": "  "})
-    assert state.errors == {"detail": t("rights.error.detail_required", "en")}
+    filing = _dialog(state, FileDialogState)
+    filing.open_file()
+    filing.file({"kind": "copy", "channel": "counter", "detail": DETAIL})
+    assert filing.errors == {"customer": t("rights.error.customer_required", "en")}
+    filing.set_lookup_text("王保密")
+    filing.lookup()
+    assert filing.errors["customer"] == t("rights.error.lookup_format", "en")
+    filing.set_lookup_text("C20269999999")
+    filing.lookup()
+    assert filing.errors["customer"] == t("rights.error.no_customer", "en")
+    filing.set_lookup_text(world["number"].lower())
+    filing.lookup()
+    assert filing.customer_label == f"{world['number']} 王保密" and "customer" not in filing.errors
+    filing.file({"kind": "copy", "channel": "counter", "detail": "  "})
+    assert filing.errors == {"detail": t("rights.error.detail_required", "en")}
     assert _requests() == []
-    result = state.file({"kind": "copy", "channel": "counter", "detail": DETAIL})
+    result = filing.file({"kind": "copy", "channel": "counter", "detail": DETAIL})
     assert _toast(result, "success", "due 2026-03-17")
-    assert state.file_open is False
+    assert filing.is_open is False
     (row,) = state.filed_rows
-    assert (row["customer"], row["due"], row["status_code"]) == (
+    assert (row.customer, row.due, row.status_code) == (
         f"{world['number']} 王保密", "2026-03-17", "open",
     )  # fmt: skip
-    assert "detail" not in row
+    assert not hasattr(row, "detail")
     ((_, status, _, _, created_by),) = _requests()
     assert (status, created_by) == ("open", world["front.desk"])
     assert DETAIL not in _state_text(state)
@@ -162,18 +173,19 @@ def test_every_compliance_handler_refuses_the_front_desk(world):
     _opened(state)
     before = _requests()
     denied = t("error.permission_denied", "en")
-    assert _toast(state.open_detail(str(ref.id)), "error", denied)
-    assert state.detail_open is False and state.d == {}
-    state._detail_id = ref.id  # as if the browser had sent it
+    detail = _dialog(state, RequestDetailState)
+    assert _toast(detail.open_detail(str(ref.id)), "error", denied)
+    assert detail.is_open is False and detail.request == RequestDetail()
+    detail._detail_id = ref.id  # as if the browser had sent it
     for call in (
-        lambda: state.assign(True),
-        lambda: state.close_request("done"),
-        lambda: state.make_copy(),
+        lambda: detail.assign(True),
+        lambda: detail.close_request("done"),
+        lambda: detail.make_copy(),
     ):
         assert call() is None
-        assert state.d_error == denied
+        assert detail.error == denied
     assert _toast(state.set_f_overdue(True), "error", denied)
-    assert state.rows == [] and state.copy_password == "" and state.password_open is False
+    assert state.rows == [] and detail.copy_password == "" and detail.password_open is False
     assert _requests() == before
     assert _denials(world["front.desk"]) == [
         "rights.get_request",
@@ -191,9 +203,10 @@ def test_roles_without_rights_are_sent_home_and_cannot_file(world, username):
     assert _toast(events, "error", t("error.page_denied", "en"))
     redirects = [str(e.args) for e in events if e.handler.fn.__qualname__ == "_redirect"]
     assert len(redirects) == 1 and '"/"' in redirects[0]
-    state._file_cid = world["customer"]  # as if a lookup had been forged
-    state.file({"kind": "copy", "channel": "counter", "detail": DETAIL})
-    assert state.form_error == t("error.permission_denied", "en")
+    filing = _dialog(state, FileDialogState)
+    filing._file_cid = world["customer"]  # as if a lookup had been forged
+    filing.file({"kind": "copy", "channel": "counter", "detail": DETAIL})
+    assert filing.error == t("error.permission_denied", "en")
     assert _requests() == []
     assert _denials(world[username]) == ["page.open:/rights-requests", "rights.file_request"]
 
@@ -208,40 +221,41 @@ def test_compliance_sees_overdue_requests_in_red_and_soonest_due_first(world):
     clock.set_now(datetime(2026, 3, 19, 2, 0, tzinfo=UTC))  # 2 days past the first's due date
     _, state = _logged_in("comp.one")
     _opened(state)
-    assert [r["id"] for r in state.rows] == [str(late.id), str(fresh.id)]
-    assert state.rows[0]["overdue"] == t("rights.overdue", "en", days=2)
-    assert state.rows[1]["overdue"] == ""
+    assert [r.id for r in state.rows] == [late.id, fresh.id]
+    assert state.rows[0].overdue == t("rights.overdue", "en", days=2)
+    assert state.rows[1].overdue == ""
     state.set_f_overdue(True)
-    assert [r["id"] for r in state.rows] == [str(late.id)] and state.total == 1
+    assert [r.id for r in state.rows] == [late.id] and state.total == 1
     state.set_f_kind("deletion")
     assert state.rows == []
     state.set_f_overdue(False)
-    assert [r["id"] for r in state.rows] == [str(fresh.id)]
+    assert [r.id for r in state.rows] == [fresh.id]
 
 
 def test_compliance_makes_the_copy_and_the_password_shows_apart(world):
     ref = _file(world["customer"])
     root, state = _logged_in("comp.one")
     _opened(state)
-    assert state.open_detail(str(ref.id)) is None
-    assert state.d["detail"] == DETAIL and state.d["kind_code"] == "copy"
-    download = _events(state.make_copy())[0]
+    detail = _dialog(state, RequestDetailState)
+    assert detail.open_detail(str(ref.id)) is None
+    assert detail.request.detail == DETAIL and detail.request.kind_code == "copy"
+    download = _events(detail.make_copy())[0]
     assert download.handler.fn.__qualname__ == "_download"
     data_url = re.search(r"data:application/zip;base64,([A-Za-z0-9+/=]+)", str(download.args))
     content = base64.b64decode(data_url.group(1))
-    assert state.password_open and len(state.copy_password) == 12
-    assert ref.number in state.copy_notice
+    assert detail.password_open and len(detail.copy_password) == 12
+    assert ref.number in detail.copy_notice
     with pyzipper.AESZipFile(io.BytesIO(content)) as archive:
-        archive.setpassword(state.copy_password.encode())
+        archive.setpassword(detail.copy_password.encode())
         data = json.loads(archive.read("data.json"))
     profile = {row["field"]: row["value"] for row in data["sections"]["profile"]}
     assert (profile["name"], profile["phone"]) == ("王保密", PHONE)
     # taken on by whoever produced it; the password is not in the file's event
-    assert state.d["status_code"] == "in_progress" and state.d["handler"] == "comp.one"
-    password = state.copy_password
+    assert detail.request.status_code == "in_progress" and detail.request.handler == "comp.one"
+    password = detail.copy_password
     assert password not in str(download.args)
-    state.close_password()
-    state.close_detail()
+    detail.close_password()
+    detail.close_detail()
     text = _state_text(root)
     assert password not in text and DETAIL not in text and PHONE not in text
 
@@ -250,16 +264,17 @@ def test_compliance_closes_a_refusal_only_with_its_reason(world):
     ref = _file(world["customer"], "deletion")
     _, state = _logged_in("comp.one")
     _opened(state)
-    state.open_detail(str(ref.id))
-    assert state.close_request("refused") is None
-    assert state.d_error == t("rights.error.outcome_required", "en")
-    state.keep_outcome("法定保存期限未届满，暂不能删除")
-    result = state.close_request("refused")
+    detail = _dialog(state, RequestDetailState)
+    detail.open_detail(str(ref.id))
+    assert detail.close_request("refused") is None
+    assert detail.error == t("rights.error.outcome_required", "en")
+    detail.keep_outcome("法定保存期限未届满，暂不能删除")
+    result = detail.close_request("refused")
     assert _toast(result, "success", ref.number)
-    assert state.detail_open is False and state.d == {}
+    assert detail.is_open is False and detail.request == RequestDetail()
     assert state.rows == []  # the list shows requests not yet closed by default
     state.set_f_status("refused")
-    assert [(r["id"], r["status_code"]) for r in state.rows] == [(str(ref.id), "refused")]
+    assert [(r.id, r.status_code) for r in state.rows] == [(ref.id, "refused")]
     ((_, status, handler, outcome_enc, _),) = _requests()
     assert (status, handler) == ("refused", world["comp.one"]) and outcome_enc
 
@@ -268,13 +283,14 @@ def test_a_withdrawal_withdraws_what_stays_ticked(world):
     ref = _file(world["customer"], "withdrawal")
     _, state = _logged_in("comp.one")
     _opened(state)
-    state.open_detail(str(ref.id))
-    assert [code for code, _ in state.d_purposes] == ["care", "marketing_sms"]
-    assert state.d_chosen == ["care", "marketing_sms"]  # what the customer asked, as written
-    state.toggle_purpose("care", False)
-    state.toggle_purpose("not-a-purpose", True)
-    assert state.d_chosen == ["marketing_sms"]
-    result = state.close_request("done")
+    detail = _dialog(state, RequestDetailState)
+    detail.open_detail(str(ref.id))
+    assert [p.value for p in detail.purposes] == ["care", "marketing_sms"]
+    assert detail.chosen == ["care", "marketing_sms"]  # what the customer asked, as written
+    detail.toggle_purpose("care", False)
+    detail.toggle_purpose("not-a-purpose", True)
+    assert detail.chosen == ["marketing_sms"]
+    result = detail.close_request("done")
     assert _toast(result, "info", t("rights.withdrawn", "en", purposes="")[:10])
     with session_scope() as session:
         assert consent.granted_purposes(session, world["customer"]) == ["care"]

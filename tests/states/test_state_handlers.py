@@ -135,7 +135,7 @@ def test_a_logged_out_browser_gets_the_login_message_not_the_data(world):
 def test_no_state_var_holds_a_password_hash_after_the_users_page_loads(world):
     root, state = _logged_in("root.admin")
     assert state.load() is None  # no redirect, no error toast
-    assert {row["username"] for row in state.rows} == {"root.admin", "front.desk", "some.clerk"}
+    assert {row.username for row in state.rows} == {"root.admin", "front.desk", "some.clerk"}
     state.reset_password(str(world["target"]), "some.clerk")
     assert state.issued_password  # shown once, by design; the hash never is
     with session_scope() as session:

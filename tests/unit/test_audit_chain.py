@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from custapp import cli
 from custapp.db import session_scope
 from custapp.models import AuditEntry
-from custapp.services import audit, auth, bootstrap, users
+from custapp.services import audit, audit_check, auth, bootstrap, users
 from custapp.services.actor import Actor, system_actor
 
 PASSWORD = "Correct-horse-42"
@@ -352,6 +352,6 @@ def test_the_auditors_verify_button_alerts_too(db):
     before = _alerted()
     _sql("UPDATE audit_log SET reason = 'x' WHERE seq = 2")
     with session_scope() as session:
-        result = audit.check_chain(session, actor=auditor)
+        result = audit_check.check_chain(session, actor=auditor)
     assert (result.ok, result.bad_seq) == (False, 2)
     assert _alerted() == sorted([*before, auditor.user_id, comp_id])

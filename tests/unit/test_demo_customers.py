@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 
 from custapp import cli, clock
 from custapp.db import session_scope
+from custapp.demo import accounts as demo_accounts
+from custapp.demo import customers as demo_customers
 from custapp.models import (
     AuditEntry,
     Customer,
@@ -28,14 +30,7 @@ from custapp.models import (
 )
 from custapp.models.orders import PAYMENT_METHODS
 from custapp.security.validators import validate_cn_id, validate_mobile, validate_uscc
-from custapp.services import (
-    bootstrap,
-    classification,
-    customer_fields,
-    datakeys,
-    demo_customers,
-    service_log,
-)
+from custapp.services import classification, customer_fields, datakeys, service_log
 from custapp.services.actor import Actor, system_actor
 from custapp.services.customer_search import CustomerFilter, search_customers
 from custapp.services.customers import CONTACT_PHONE_CONTEXT, allocate_number
@@ -47,7 +42,7 @@ T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 def staff(db) -> list[int]:
     clock.set_now(T0)
     with session_scope() as session:
-        bootstrap.seed_demo_accounts(session, actor=system_actor("test"))
+        demo_accounts.seed_demo_accounts(session, actor=system_actor("test"))
         return list(
             session.exec(
                 select(UserRole.user_id).where(UserRole.role.in_(("front_desk", "cs_manager")))
@@ -235,7 +230,7 @@ def test_seed_demo_command_seeds_accounts_and_customers_once(db, capsys):
         # the 30 asked for, and the demo member's own record (its 银卡 for the member page)
         assert session.exec(select(func.count(Customer.id))).scalar_one() == 31
         assert session.exec(select(func.count(User.id))).scalar_one() == len(
-            bootstrap.DEMO_ACCOUNTS
+            demo_accounts.DEMO_ACCOUNTS
         )
     assert cli.main(["seed-demo", "--customers", "5"]) == 2  # not empty, no --if-empty
 
@@ -262,14 +257,14 @@ def test_demo_gifts_are_seeded_once_audited_and_one_fits_the_demo_member(db):
         member = session.exec(select(Customer).where(Customer.name == "陈会员")).scalar_one()
         have = points.available(session, member.id)
     assert [(g.name_zh, g.name_en, g.points_cost, g.stock) for g in seeded] == list(
-        bootstrap.DEMO_GIFTS
+        demo_accounts.DEMO_GIFTS
     )
     assert all(g.name_zh and g.name_en and g.is_active for g in seeded)
     assert audited == len(seeded) >= 3
     # the member journey requests a gift with the demo member's 204 points
     assert have == 204 and min(g.points_cost for g in seeded) <= 200
     with session_scope() as session:  # a second run (or a catalogue already kept) adds nothing
-        assert bootstrap.seed_demo_gifts(session, actor=system_actor("test")) == 0
+        assert demo_accounts.seed_demo_gifts(session, actor=system_actor("test")) == 0
     assert cli.main(["seed-demo", "--if-empty", "--customers", "0"]) == 0
     with session_scope() as session:
         assert session.exec(select(func.count(Gift.id))).scalar_one() == len(seeded)

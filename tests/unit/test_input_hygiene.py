@@ -242,8 +242,8 @@ UNGUARDED = {
     "bootstrap.create_staff_user": "checks its display name (test above); username by pattern",
     "bootstrap.create_member_login": "internal: demo data and tests",
     "consent.withdraw_by_request": "internal: rights.close_request",
-    "consent.permits": "internal",
-    "consent.why_not": "internal",
+    "consent_rules.permits": "internal",
+    "consent_rules.why_not": "internal",
     "consent.merge_states": "internal: merge.merge_customers",
     "customer_input.validate": "internal: customers.create_customer / update_customer",
     "datakeys.create_data_key": "internal",
@@ -258,6 +258,17 @@ UNGUARDED = {
     "outbox.alert_role": "internal: message keys",
     "outbox.cancel_for_purpose": "internal",
     "points.redeem": "internal: gifts",
+    "job_queue.enqueue": "internal: ids and settings from an operation that checked its input",
+    "job_queue.latest": "internal: a job kind",
+    "job_queue.list_jobs": "internal: a job kind",
+    "job_queue.claimable": "internal: the runner (job kinds)",
+    "job_queue.claim_next": "internal: the runner (its owner name, job kinds)",
+    "job_queue.claim": "internal: the runner (its owner name)",
+    "job_queue.hold": "internal: the runner (its owner name)",
+    "job_queue.heartbeat": "internal: the runner (its owner name, the handler's checkpoint)",
+    "job_queue.complete": "internal: the runner (its owner name, the handler's result)",
+    "job_queue.fail": "internal: the runner (its owner name, a message key)",
+    "job_queue.release": "internal: the runner (its owner name)",
 }
 
 

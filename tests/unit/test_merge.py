@@ -29,7 +29,7 @@ from custapp.models import (
     ServiceLog,
     User,
 )
-from custapp.pages.data_quality import DataQualityState
+from custapp.pages.data_quality import DataQualityState, MergeDialogState, PreviewRow
 from custapp.security import crypto
 from custapp.security.validators import make_cn_id
 from custapp.services import (
@@ -619,31 +619,33 @@ def test_the_page_state_shows_masked_values_and_merges_for_a_manager_only(manage
 
     root, state = _page_state(desk)
     assert not state.can_merge and state.total == 1
-    assert [m["number"] for m in state.members[0]] == [survivor.number, merged.number]
+    assert [m.number for m in state.members[0]] == [survivor.number, merged.number]
     assert state.stale_total == 2  # neither was ever verified
-    state.open_merge(0)
-    assert not state.merge_open
-    state.survivor_id, state.merged_id = str(survivor.id), str(merged.id)
-    state.confirm_merge({"reason": REASON})  # a browser may call it anyway: the service refuses
-    assert state.merge_error == t("error.permission_denied", "en")
+    merging = state.substates[MergeDialogState.get_name()]
+    merging.open_merge(0)
+    assert not merging.is_open
+    merging.survivor_id, merging.merged_id = str(survivor.id), str(merged.id)
+    merging.confirm_merge({"reason": REASON})  # a browser may call it anyway: the service refuses
+    assert merging.error == t("error.permission_denied", "en")
     assert [e.outcome for e in _audit("merge.merge_customers")] == ["denied"]
 
     root, state = _page_state(manager)
     assert state.can_merge
-    assert state.open_merge(0) is DataQualityState.load_preview
-    state.load_preview()
-    assert (state.survivor_id, state.merged_id) == (str(survivor.id), str(merged.id))
-    assert state.preview[2] == ["Mobile", "139****5678", "139****5678"]
-    assert state.preview_fills == t("customer.field.email", "en")
-    state.choose("survivor", str(merged.id))  # choosing the other one as keeper swaps them
-    assert (state.survivor_id, state.merged_id) == (str(merged.id), str(survivor.id))
-    state.load_preview()
-    assert state.preview_fills == t("customer.field.address", "en")
+    merging = state.substates[MergeDialogState.get_name()]
+    assert merging.open_merge(0) is MergeDialogState.load_preview
+    merging.load_preview()
+    assert (merging.survivor_id, merging.merged_id) == (str(survivor.id), str(merged.id))
+    assert merging.preview[2] == PreviewRow("Mobile", "139****5678", "139****5678")
+    assert merging.preview_fills == t("customer.field.email", "en")
+    merging.choose("survivor", str(merged.id))  # choosing the other one as keeper swaps them
+    assert (merging.survivor_id, merging.merged_id) == (str(merged.id), str(survivor.id))
+    merging.load_preview()
+    assert merging.preview_fills == t("customer.field.address", "en")
     for secret in (PHONE, ADDRESS, EMAIL):
         assert secret not in repr(root.dict()), secret
-    state.confirm_merge({"reason": ""})
-    assert state.reason_error == t("customer.error.reason_required", "en") and state.merge_open
-    state.confirm_merge({"reason": REASON})
-    assert not state.merge_open and state.total == 0 and state.groups == []
+    merging.confirm_merge({"reason": ""})
+    assert merging.reason_error == t("customer.error.reason_required", "en") and merging.is_open
+    merging.confirm_merge({"reason": REASON})
+    assert not merging.is_open and state.total == 0 and state.groups == []
     with session_scope() as session:
         assert session.get(Customer, survivor.id).merged_into_id == merged.id

@@ -57,7 +57,7 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     "users.reset_password": lambda s, w: {"user_id": w.target_id},
     "users.list_stores": lambda s, w: {},
     "stores.create_store": lambda s, w: {"code": f"S-{w.role.upper()[:8]}", "name": "分店"},
-    "audit.check_chain": lambda s, w: {},
+    "audit_check.check_chain": lambda s, w: {},
     "audit.list_entries": lambda s, w: {"filters": audit.AuditFilter(), "page": 1},
     "outbox.list_inbox": lambda s, w: {"page": 1},
     "outbox.mark_read": lambda s, w: {
@@ -176,6 +176,13 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
         "subject": "生日快乐",
         "body": "祝您生日快乐！回复T退订",
     },
+    "care.start_greetings": lambda s, w: {
+        "occasion": "birthday",
+        "on": clock.local_today(),
+        "subject": "生日快乐",
+        "body": "祝您生日快乐！回复T退订",
+    },
+    "care.greeting_job": lambda s, w: {},
     "member_access.portal_status": lambda s, w: {"customer_id": _customer(s)},
     "points.adjust_points": lambda s, w: {
         "customer_id": _customer(s),
@@ -296,6 +303,7 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
         "body": "本周六春季新品品鉴会，欢迎光临。回复T退订",
     },
     "marketing.list_campaigns": lambda s, w: {"page": 1},
+    "marketing.campaign_job": lambda s, w: {},
     # --- consent: provision ---
     "provision.add_recipient": lambda s, w: {
         "name": f"新接收方 {w.role}",

@@ -16,8 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from custapp.db import get_engine, session_scope
+from custapp.demo import accounts as demo_accounts
+from custapp.demo import customers as demo_customers
 from custapp.models import Customer, CustomerContact, ServiceLog
-from custapp.services import bootstrap, customer_fields, datakeys, demo_customers, service_log
+from custapp.services import customer_fields, datakeys, service_log
 from custapp.services.actor import system_actor
 from custapp.services.customers import CONTACT_PHONE_CONTEXT
 from custapp.settings import get_settings
@@ -78,7 +80,7 @@ def _assert_absent(blob: bytes, where: str, plain: tuple) -> None:
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_ten_thousand_seeded_customers_leave_no_plaintext_in_the_file(db):
     with session_scope() as session:
-        bootstrap.seed_demo_accounts(session, actor=system_actor("test"))
+        demo_accounts.seed_demo_accounts(session, actor=system_actor("test"))
     assert demo_customers.seed_customers(session_scope, n=N) == N
     plain = _plaintexts()
     assert len(plain[0]) > N * 0.9 and len(plain[1]) > N * 0.7 and plain[2] and plain[3]

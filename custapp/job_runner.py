@@ -1,0 +1,133 @@
+"""The job runner (issue 15): claims durable jobs (services/job_queue.py) and runs each with the
+handler of its kind, in a thread, never on the event loop.
+
+It runs inside the app as a Reflex lifespan task (custapp/custapp.py; CUSTAPP_JOB_RUNNER=false
+turns it off) and as `custapp jobs work` (`--once`: until the queue is empty, for tests and cron).
+Several runners, in one process or on several hosts, share the queue safely: each claim is one
+locked transaction, and a runner that dies leaves a lease that runs out, after which another
+runner takes the job over from its last committed step.
+
+Daily steps (outbox delivery, expiry, escalations) are custapp/jobs.py, run by `custapp jobs run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from custapp.db import session_scope
+from custapp.services import care, job_queue, marketing
+from custapp.settings import get_settings
+from custapp.vocab import JobKind
+
+log = logging.getLogger(__name__)
+
+HANDLERS: dict[str, job_queue.Handler] = {
+    JobKind.CARE_GREETINGS: care.run_greetings_job,
+    JobKind.MARKETING_CAMPAIGN: marketing.run_campaign_job,
+}
+WAKE_CHECK_SECONDS = 0.2
+
+_wake = threading.Event()
+
+
+def wake() -> None:
+    """A job was just queued in this process: the app's runner looks now, not at its next poll."""
+    _wake.set()
+
+
+def owner_name() -> str:
+    """Who holds a lease: host, process and a random part (two runners in one process)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Runner:
+    """Claims and runs jobs one at a time; `stop` ends it between two steps of a job, which
+    then goes back to the queue."""
+
+    def __init__(
+        self,
+        *,
+        owner: str | None = None,
+        handlers: dict[str, job_queue.Handler] | None = None,
+        stop: threading.Event | None = None,
+        session_factory: Callable = session_scope,
+    ) -> None:
+        self.owner = owner or owner_name()
+        self.handlers = HANDLERS if handlers is None else handlers
+        self.stop = stop or threading.Event()
+        self.session_factory = session_factory
+
+    def run_one(self) -> bool:
+        """Claim one job and run it to its end -> whether there was one."""
+        kinds = list(self.handlers)
+        with self.session_factory(write=False) as session:
+            if not job_queue.claimable(session, kinds=kinds):
+                return False
+        with self.session_factory() as session:
+            claimed = job_queue.claim_next(session, owner=self.owner, kinds=kinds)
+        if claimed is None:
+            return False
+        context = job_queue.JobContext(
+            claimed, session_factory=self.session_factory, stop=self.stop
+        )
+        status = job_queue.execute(context, self.handlers[claimed.kind])
+        log.info("job %s (%s): %s", claimed.id, claimed.kind, status)
+        return True
+
+    def run_until_empty(self) -> int:
+        """Run jobs until none is left to claim (or stop is set) -> how many were run."""
+        count = 0
+        while not self.stop.is_set() and self.run_one():
+            count += 1
+        return count
+
+
+def work(*, once: bool = False, runner: Runner | None = None) -> int:
+    """`custapp jobs work`: run jobs as they come, polling every CUSTAPP_JOB_POLL_SECONDS;
+    with once, until the queue is empty -> how many were run."""
+    runner = runner or Runner()
+    count = 0
+    try:
+        while True:
+            count += runner.run_until_empty()
+            if once or runner.stop.is_set():
+                return count
+            time.sleep(get_settings().job_poll_seconds)
+    except KeyboardInterrupt:
+        runner.stop.set()
+        return count
+
+
+async def _idle(seconds: float) -> None:
+    """Sleep until the next poll, or until wake() says a job was queued here."""
+    waited = 0.0
+    while waited < seconds and not _wake.is_set():
+        await asyncio.sleep(WAKE_CHECK_SECONDS)
+        waited += WAKE_CHECK_SECONDS
+
+
+async def run_in_app() -> None:
+    """The Reflex lifespan task: the runner in a thread, polling while the app runs. On
+    shutdown the job in hand stops at its next step and goes back to the queue."""
+    settings = get_settings()
+    if not settings.job_runner:
+        return
+    runner = Runner()
+    log.info("job runner %s started", runner.owner)
+    try:
+        while True:
+            _wake.clear()
+            try:
+                await asyncio.to_thread(runner.run_until_empty)
+            except Exception:  # a database hiccup must not end the runner for the app's life
+                log.exception("job runner: a round failed")
+            await _idle(settings.job_poll_seconds)
+    finally:
+        runner.stop.set()

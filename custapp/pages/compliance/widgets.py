@@ -1,0 +1,17 @@
+"""Small pieces shared by the page's editor and its dialogs."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from custapp.components.shell import T, field_error
+
+
+def labelled(label: str, control: rx.Component, error: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.text(T(label), size="2", weight="medium"),
+        control,
+        field_error(error),
+        spacing="1",
+        width="100%",
+    )
