@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,6 +61,7 @@ def _private_sqlite_files(url: str) -> None:
 
 
 _engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()  # handler threads open the database at once (states/off_loop.py)
 _AFTER_ROLLBACK: list[Callable[[BaseException], None]] = []
 
 # Connections per engine: POOL_SIZE kept open (one per handler thread, custapp/states/off_loop.py),
@@ -70,22 +72,30 @@ MAX_OVERFLOW = 10
 
 def engine_for(url: str) -> Engine:
     engine = _engines.get(url)
-    if engine is None:
-        if url.startswith("sqlite"):
-            _private_sqlite_files(url)
-            database = make_url(url).database
-            in_memory = not database or database == ":memory:" or "mode=memory" in url
-            pool = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
-            engine = create_engine(
-                url, connect_args={"check_same_thread": False, "timeout": 10}, **pool
-            )
-            _sqlite_pragmas(engine)
-        else:
-            engine = create_engine(
-                url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW
-            )
-            _read_only_transactions(engine)
-        _engines[url] = engine
+    if engine is not None:
+        return engine
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = _new_engine(url)
+        return engine
+
+
+def _new_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        _private_sqlite_files(url)
+        database = make_url(url).database
+        in_memory = not database or database == ":memory:" or "mode=memory" in url
+        pool = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, **pool
+        )
+        _sqlite_pragmas(engine)
+    else:
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW
+        )
+        _read_only_transactions(engine)
     return engine
 
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,12 @@ def _printable(text: str) -> str:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     report.sections = [(title, _printable(body)) for title, body in report.sections]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The last run's browser-test failure screenshots go, once per run (not once per xdist
+    worker). Here, not in tests/e2e/conftest.py: pytest calls this hook for initial conftests
+    only, and `pytest` (testpaths = tests) loads that one too late."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        root = Path(__file__).resolve().parents[1]
+        shutil.rmtree(root / "test-artifacts" / "e2e-failures", ignore_errors=True)

@@ -332,9 +332,12 @@ def form_actions(
     submit_icon: str | None = None,
     submit_color: str | None = None,
     submit_disabled: rx.Var | bool | None = None,
+    submit_type: str = "submit",
+    **submit_props,
 ) -> rx.Component:
-    """A form's last row: cancel (a plain button that runs `on_cancel`) and submit."""
-    extra: dict = {}
+    """A form's last row: cancel (a plain button that runs `on_cancel`) and submit.
+    `submit_props` (e.g. `loading`, `on_click` with `submit_type="button"`) go to the submit button."""
+    extra: dict = dict(submit_props)
     if submit_color is not None:
         extra["color_scheme"] = submit_color
     if submit_disabled is not None:
@@ -350,7 +353,7 @@ def form_actions(
         rx.button(
             *([rx.icon(submit_icon, size=14)] if submit_icon else []),
             T(submit_label),
-            type="submit",
+            type=submit_type,
             data_testid=submit_testid,
             **extra,
         ),

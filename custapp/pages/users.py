@@ -8,7 +8,7 @@ import dataclasses
 import reflex as rx
 
 from custapp import clock
-from custapp.components.shell import T, data_table, field_error, page, pager
+from custapp.components.shell import T, data_table, field_error, form_actions, page, pager
 from custapp.security.permissions import STAFF_ROLES
 from custapp.services import users
 from custapp.services.customer_input import row_id
@@ -251,16 +251,12 @@ def _dialog() -> rx.Component:
                     spacing="3",
                 ),
                 field_error(S.errors.get("stores", "")),
-                rx.hstack(
-                    rx.button(
-                        T("common.cancel"),
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=S.close_dialog,
-                    ),
-                    rx.button(T("common.save"), on_click=S.save, data_testid="user-save"),
-                    justify="end",
-                    width="100%",
+                form_actions(
+                    S.close_dialog,
+                    "common.save",
+                    "user-save",
+                    submit_type="button",
+                    on_click=S.save,
                 ),
                 spacing="2",
             ),

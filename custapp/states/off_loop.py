@@ -21,10 +21,11 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import os
 import threading
 import types
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from reflex_base.event import EventHandler
@@ -48,12 +49,42 @@ def executor() -> ThreadPoolExecutor:
         return _executor
 
 
+def _forget_executor() -> None:
+    """In a forked worker: its parent's pool threads did not come along, and a pool that thinks
+    it has idle threads would queue every call for none of them to run."""
+    global _executor, _executor_lock
+    _executor, _executor_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_executor)
+
+
+async def _until_done(running: Future) -> None:
+    """Wait for a call that cannot be stopped, through any further cancellation."""
+    while not running.done():
+        try:
+            await asyncio.shield(asyncio.wrap_future(running))
+        except asyncio.CancelledError:
+            continue
+        except Exception:  # noqa: BLE001 (its error is the cancelled caller's no more)
+            return
+
+
 async def run_off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:  # noqa: ANN401
     """`fn(*args, **kwargs)` in the handler pool, in a copy of the caller's context (Reflex keeps
-    its registry of state classes in a context variable)."""
+    its registry of state classes in a context variable).
+
+    Cancelled (the browser went away, the worker stops), a call not started yet never runs, and
+    one running already is waited for: Reflex lets go of the tab's state lock as soon as this
+    returns, and a thread still changing the state then would race the tab's next event."""
     context = contextvars.copy_context()
-    call = functools.partial(context.run, fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(executor(), call)
+    running = executor().submit(context.run, fn, *args, **kwargs)
+    try:
+        return await asyncio.shield(asyncio.wrap_future(running))
+    except asyncio.CancelledError:
+        if not running.cancel():
+            await _until_done(running)
+        raise
 
 
 _DONE = object()

@@ -230,12 +230,6 @@ def no_canary_in_the_audit_log(server: Server) -> Iterator[None]:
     assert not found, f"the audit log holds canary values (seq, column, value): {found}"
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """The last run's failure screenshots go, once per run (not once per xdist worker)."""
-    if not WORKER:
-        shutil.rmtree(FAILURES, ignore_errors=True)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The docs screenshots first, on the demo data as `make run` shows it."""
     e2e = [i for i, item in enumerate(items) if item.get_closest_marker("e2e")]

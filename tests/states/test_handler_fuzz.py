@@ -127,10 +127,11 @@ async def _run(handler: EventHandler, payload: dict, state: rx.State, root: rx.S
 
 
 def _wrong_vars(state: rx.State) -> list[str]:
-    """The vars of the state (and of the login state) not holding their declared type."""
+    """The vars of the state and of the states above it (a dialog's page, the login state) not
+    holding their declared type."""
     wrong = []
-    for owner in {type(state), SessionState}:
-        target = state if owner is type(state) else _session(state)
+    for target in _above(state):
+        owner = type(target)
         for name, field in owner.__fields__.items():
             held = vars(target)  # as stored, not through a proxy; a default not yet read is absent
             if field._owner not in type(target).__mro__ or name not in held:
@@ -141,10 +142,12 @@ def _wrong_vars(state: rx.State) -> list[str]:
     return wrong
 
 
-def _session(state: rx.State) -> rx.State:
-    while type(state) is not SessionState:
-        state = state.parent_state
-    return state
+def _above(state: rx.State) -> list[rx.State]:
+    """The state and the states above it, up to the login state."""
+    found = [state]
+    while type(found[-1]) is not SessionState:
+        found.append(found[-1].parent_state)
+    return found
 
 
 def _tokens() -> dict[str | None, str]:
@@ -156,9 +159,16 @@ def _tokens() -> dict[str | None, str]:
     return tokens
 
 
-def _after(cls: type[rx.State]) -> str | None:
-    """The normal event that shows the tab still works: the next page, else the page load."""
-    return next((n for n in ("next_page", "load") if n in cls.event_handlers), None)
+def _after(state: rx.State) -> tuple[rx.State, str] | None:
+    """The normal event that shows the tab still works: the next page, else the page load; for
+    a dialog (a substate with neither) that of the page it belongs to."""
+    target = state
+    while type(target) is not SessionState:
+        name = next((n for n in ("next_page", "load") if n in type(target).event_handlers), None)
+        if name:
+            return target, name
+        target = target.parent_state
+    return None
 
 
 async def _fuzz(root: rx.State, state: rx.State, name: str, who: str) -> list[str]:
@@ -170,12 +180,13 @@ async def _fuzz(root: rx.State, state: rx.State, name: str, who: str) -> list[st
             await _process(root, state, name, payload)
         except Exception as exc:  # noqa: BLE001 (each one is reported)
             problems.append(f"{where} raised {type(exc).__name__}: {exc}")
-    follow_up = _after(type(state))
+    follow_up = _after(state)
     if follow_up:
+        page, after = follow_up
         try:
-            await _process(root, state, follow_up, {})
+            await _process(root, page, after, {})
         except Exception as exc:  # noqa: BLE001
-            problems.append(f"{name} as {who}, then {follow_up} raised {type(exc).__name__}: {exc}")
+            problems.append(f"{name} as {who}, then {after} raised {type(exc).__name__}: {exc}")
     return problems + [f"{name} as {who} left {wrong}" for wrong in _wrong_vars(state)]
 
 

@@ -233,8 +233,21 @@ def _entered(cls: type[rx.State]) -> set[str | None]:
     return found
 
 
+def _page_of(cls: type[rx.State]) -> type[rx.State]:
+    """The page state a dialog (a substate without a `load` of its own) belongs to; a page
+    state is its own page."""
+    page = cls
+    while "load" not in page.event_handlers:
+        parent = page.get_parent_state()
+        if parent is None or parent is SessionState:
+            return cls
+        page = parent
+    return page
+
+
 def _is_member_own(cls: type[rx.State]) -> bool:
-    entered = _entered(cls)
+    """A dialog is the member's own when its page is."""
+    entered = _entered(_page_of(cls))
     return "member.self" in entered or entered == {None}
 
 
@@ -452,6 +465,14 @@ def _sweep(
     problems: list[str] = []
     echoed: set[str] = set()
     calls = 0
+    page_cls = _page_of(cls)
+    if page_cls is not cls:  # a dialog meets its page loaded, as its handlers did on the page
+        page = root.get_substate(page_cls.get_full_name().split("."))
+        _aim(root, page, world)
+        try:
+            _run(page_cls, page, "load", [])
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"{page_cls.__name__}.load (for {cls.__name__}) raised {exc!r}")
     for name in _handlers(cls):
         for args in _variants(cls.event_handlers[name].fn, world, loud):
             _aim(root, state, world)
@@ -550,6 +571,8 @@ def test_discovery_finds_the_staff_and_member_states() -> None:
     assert {"ProfileState", "CustomersState", "MembershipTabState", "OrdersState"} <= names
     assert {"UsersState", "AuditState", "ConsentTabState", "AttachmentsState"} <= names
     assert PortalState in own and PortalGiftsState in own and not names & PRE_LOGIN
+    # the dialogs of the member's own pages are the member's own (issue 15 made them substates)
+    assert {"WithdrawDialogState", "RequestDialogState"} <= {cls.__name__ for cls in own}
     assert sum(len(_handlers(cls)) for cls in staff) >= 100
 
 

@@ -4,17 +4,26 @@ second runner completes the job with exactly one greeting per customer and its p
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from custapp import clock, job_runner
 from custapp.db import session_scope
 from custapp.models import CareGreeting, ConsentState, Customer, Job, OutboxMessage, User
-from custapp.services import bootstrap, care, consent, customer_fields, customers, job_queue
+from custapp.services import (
+    bootstrap,
+    care,
+    consent,
+    customer_fields,
+    customers,
+    job_queue,
+    marketing,
+)
 from custapp.services.actor import Actor, system_actor
 from custapp.services.errors import DomainError
 from custapp.vocab import JobKind, JobStatus
@@ -202,7 +211,7 @@ def test_a_5000_greeting_campaign_survives_the_runner_that_started_it(manager) -
         )
     row = _job(job_id)
     assert (row.status, row.progress_done, row.progress_total) == ("queued", 0, CUSTOMERS)
-    assert SUBJECT not in row.params and BODY not in row.params  # the text travels encrypted
+    _assert_no_plaintext(job_id, [SUBJECT, BODY])  # the text travels encrypted
     assert _greetings() == (0, 0)  # nothing queued until a runner takes it
 
     # runner A takes the job, commits three chunks, and dies
@@ -261,3 +270,71 @@ def test_a_campaign_job_is_refused_to_others_and_checked_first(manager) -> None:
         )
     with session_scope(write=False) as session:
         assert session.exec(select(func.count()).select_from(Job)).scalar_one() == 0
+
+
+def _strings(value: object) -> list[str]:
+    """Every text in a JSON value, keys too."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def _job_texts(job_id: int) -> list[str]:
+    """The jobs row's text columns as stored, and every text in its JSON decoded: json.dumps
+    writes Chinese as \\u escapes, which a plain `in` on the column would never find."""
+    with session_scope(write=False) as session:
+        params, result, error = session.execute(
+            text("SELECT params, result, error FROM jobs WHERE id = :id"), {"id": job_id}
+        ).one()
+    stored = [params, result, error or ""]
+    return stored + _strings(json.loads(params)) + _strings(json.loads(result))
+
+
+def _assert_no_plaintext(job_id: int, secrets: list[str]) -> None:
+    texts = _job_texts(job_id)
+    for secret in secrets:
+        assert not any(secret in t for t in texts), f"{secret!r} in the jobs row"
+
+
+def test_a_greeting_jobs_row_holds_no_plaintext_text_or_customer_data(manager) -> None:  # noqa: ANN001
+    subject, body = "Greeting-Subject 新年快乐", "Greeting-Body 祝您新年快乐 回复T退订"
+    ids = _customers(3)
+    with session_scope() as session:
+        job_id = care.start_greetings(
+            session, actor=manager, occasion="holiday", on=NEW_YEAR, subject=subject, body=body
+        )
+    secrets = [subject, body, "新年快乐", "Greeting-Body", "13900000000", "客户0", "客户2"]
+    _assert_no_plaintext(job_id, secrets)  # queued: the params
+    assert job_runner.work(once=True) == 1
+    row = _job(job_id)
+    assert row.status == JobStatus.DONE and row.progress_done == len(ids)
+    _assert_no_plaintext(job_id, secrets)  # done: the checkpoint and the result too
+
+
+def test_a_campaign_jobs_row_holds_no_campaign_text_or_customer_data(manager) -> None:  # noqa: ANN001
+    subject, body = "Campaign-Subject 春季品鉴", "Campaign-Body 会员到店免费品尝 回复T退订"
+    system = system_actor("test")
+    with session_scope() as session:
+        customer_id = customers.create_customer(
+            session,
+            actor=system,
+            data=customers.CustomerInput(name="营销客户", phone="13911112222"),
+        ).id
+        consent.record_consents(
+            session, actor=system, customer_id=customer_id, choices={"marketing_sms": "grant"},
+            evidence_ref="F-2",
+        )  # fmt: skip
+    with session_scope() as session:
+        started = marketing.start_campaign(
+            session, actor=manager, segment=marketing.Segment(), purpose="marketing_sms",
+            subject=subject, body=body,
+        )  # fmt: skip
+    secrets = [subject, body, "春季品鉴", "Campaign-Body", "13911112222", "营销客户"]
+    _assert_no_plaintext(started.job_id, secrets)
+    assert job_runner.work(once=True) == 1
+    assert _job(started.job_id).status == JobStatus.DONE
+    _assert_no_plaintext(started.job_id, secrets)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from custapp.components.job_progress import job_progress
-from custapp.components.shell import T, data_table, field_error, page, pager
+from custapp.components.shell import T, data_table, field_error, form_actions, page, pager
 from custapp.pages.care.rows import CalendarRow
 from custapp.pages.care.state import DAY_CHOICES, CareState
 from custapp.services import care
@@ -58,18 +58,7 @@ def _queue_dialog() -> rx.Component:
                     ),
                     field_error(S.errors.get("body", "")),
                     field_error(S.queue_error),
-                    rx.hstack(
-                        rx.button(
-                            T("common.cancel"),
-                            type="button",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=S.close_queue,
-                        ),
-                        rx.button(T("care.queue"), type="submit", data_testid="care-queue-submit"),
-                        justify="end",
-                        width="100%",
-                    ),
+                    form_actions(S.close_queue, "care.queue", "care-queue-submit"),
                     spacing="2",
                     width="100%",
                 ),

@@ -10,6 +10,7 @@ import dataclasses
 import reflex as rx
 
 from custapp import clock
+from custapp.components.form import confirm_actions
 from custapp.components.shell import T, field_error, form_dialog
 from custapp.pages.compliance.rows import NOTICE_FIELDS, NoticeView, PurposeRow
 from custapp.pages.compliance.state import MAX_TYPED, ComplianceState
@@ -329,24 +330,12 @@ def confirm_dialog() -> rx.Component:
                 spacing="2",
                 padding_y="8px",
             ),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button(
-                        T("common.cancel"),
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=C.close_confirm,
-                    )
-                ),
-                rx.alert_dialog.action(
-                    rx.button(
-                        rx.icon("send", size=14),
-                        T("compliance.publish.confirm"),
-                        on_click=C.publish,
-                        data_testid="publish-confirm",
-                    )
-                ),
-                justify="end",
+            confirm_actions(
+                C.close_confirm,
+                "compliance.publish.confirm",
+                C.publish,
+                "publish-confirm",
+                confirm_icon="send",
                 spacing="2",
                 width="100%",
             ),

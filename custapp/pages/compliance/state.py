@@ -28,6 +28,7 @@ from custapp.pages.compliance.rows import (
 )
 from custapp.services import compliance
 from custapp.services.errors import DomainError
+from custapp.states.off_loop import run_off_loop
 from custapp.states.paging import PagedMixin
 from custapp.states.session import SessionState
 from custapp.vocab import NoticeStatus
@@ -164,7 +165,7 @@ class ComplianceState(PagedMixin, SessionState):
             if self.sending:
                 return
             self.sending = True
-            actor = self._actor()
+            actor = await run_off_loop(self._actor)
             locale = self.locale
         try:
             result = await asyncio.to_thread(
@@ -179,7 +180,7 @@ class ComplianceState(PagedMixin, SessionState):
         async with self:
             self.sending = False
             if not failed:
-                self._fetch_overview()
+                await run_off_loop(self._fetch_overview)
         yield rx.toast.error(failed) if failed else rx.toast.success(message)
 
     # --- 使用目的 ------------------------------------------------------------------------------

@@ -13,7 +13,15 @@ from __future__ import annotations
 import reflex as rx
 
 from custapp import clock
-from custapp.components.shell import T, data_table, field_error, form_dialog, pager, reason_fields
+from custapp.components.shell import (
+    T,
+    data_table,
+    field_error,
+    form_actions,
+    form_dialog,
+    pager,
+    reason_fields,
+)
 from custapp.components.upload import ACCEPT, size_text
 from custapp.models.attachments import ATTACHMENT_CATEGORIES
 from custapp.pages.customer_profile.rows import AttachmentErrors, AttachmentRow, errors_for
@@ -348,23 +356,13 @@ def _add_dialog() -> rx.Component:
                     S.errors.file,
                 ),
                 field_error(S.form_error),
-                rx.hstack(
-                    rx.button(
-                        T("common.cancel"),
-                        type="button",
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=S.close_add,
-                    ),
-                    rx.button(
-                        T("common.save"),
-                        type="button",
-                        loading=S.saving,
-                        on_click=S.save(rx.upload_files_chunk(upload_id=UPLOAD_ID)),
-                        data_testid="attachment-save",
-                    ),
-                    justify="end",
-                    width="100%",
+                form_actions(
+                    S.close_add,
+                    "common.save",
+                    "attachment-save",
+                    submit_type="button",
+                    loading=S.saving,
+                    on_click=S.save(rx.upload_files_chunk(upload_id=UPLOAD_ID)),
                 ),
                 spacing="3",
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from custapp.components.form import confirm_actions
 from custapp.components.job_progress import job_progress
 from custapp.components.shell import T, data_table, field_error, form_dialog, page, pager
 from custapp.pages.marketing.rows import CampaignRow, ListRow, Stat
@@ -261,24 +262,12 @@ def _confirm_dialog() -> rx.Component:
         rx.alert_dialog.content(
             rx.alert_dialog.title(T("marketing.confirm_title")),
             rx.alert_dialog.description(S.confirm_text, data_testid="marketing-confirm-text"),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button(
-                        T("common.cancel"),
-                        variant="soft",
-                        color_scheme="gray",
-                        on_click=S.close_dialogs,
-                    )
-                ),
-                rx.alert_dialog.action(
-                    rx.button(
-                        rx.icon("send", size=14),
-                        T("marketing.queue"),
-                        on_click=S.queue,
-                        data_testid="marketing-confirm",
-                    )
-                ),
-                justify="end",
+            confirm_actions(
+                S.close_dialogs,
+                "marketing.queue",
+                S.queue,
+                "marketing-confirm",
+                confirm_icon="send",
                 spacing="3",
                 margin_top="16px",
             ),

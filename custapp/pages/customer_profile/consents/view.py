@@ -13,7 +13,7 @@ from custapp.components.consent import (
     notice_panel,
     notice_shown_field,
 )
-from custapp.components.shell import T, data_table, field_error, form_dialog, pager
+from custapp.components.shell import T, data_table, field_error, form_actions, form_dialog, pager
 from custapp.pages.customer_profile.consents.state import WITHDRAW_CHANNELS, ConsentTabState
 
 NO_SCAN = "none"  # a select item needs a value: "no scan chosen"
@@ -129,18 +129,7 @@ def _record_dialog() -> rx.Component:
                     ),
                     notice_shown_field(S.errors),
                     field_error(S.form_error),
-                    rx.hstack(
-                        rx.button(
-                            T("common.cancel"),
-                            type="button",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=S.close_dialogs,
-                        ),
-                        rx.button(T("common.save"), type="submit", data_testid="consent-save"),
-                        justify="end",
-                        width="100%",
-                    ),
+                    form_actions(S.close_dialogs, "common.save", "consent-save"),
                     spacing="3",
                 ),
                 on_submit=S.record,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from custapp.components.membership import confirm_panel
-from custapp.components.shell import T, field_error
+from custapp.components.shell import T, field_error, form_actions
 from custapp.pages.customer_profile.membership.state import (
     ACTIONS,
     MONEY_METHODS,
@@ -192,18 +192,7 @@ def action_dialog() -> rx.Component:
                         ),
                         _action_fields(),
                         field_error(S.action_error),
-                        rx.hstack(
-                            rx.button(
-                                T("common.cancel"),
-                                type="button",
-                                variant="soft",
-                                color_scheme="gray",
-                                on_click=S.close_action,
-                            ),
-                            rx.button(T("common.save"), type="submit", data_testid="action-submit"),
-                            justify="end",
-                            width="100%",
-                        ),
+                        form_actions(S.close_action, "common.save", "action-submit"),
                         spacing="3",
                         width="100%",
                         display=rx.cond(confirming, "none", "flex"),
@@ -258,18 +247,7 @@ def code_dialog() -> rx.Component:
                 data_testid="field-identity_checked",
             ),
             field_error(S.code_error),
-            rx.hstack(
-                rx.button(
-                    T("common.cancel"),
-                    type="button",
-                    variant="soft",
-                    color_scheme="gray",
-                    on_click=S.close_code,
-                ),
-                rx.button(T("member.code.issue"), type="submit", data_testid="member-code-issue"),
-                justify="end",
-                width="100%",
-            ),
+            form_actions(S.close_code, "member.code.issue", "member-code-issue"),
             spacing="3",
             width="100%",
         ),
