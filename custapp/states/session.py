@@ -256,13 +256,14 @@ class SessionState(rx.State):
         return result, error
 
     def _call_detached(
-        self, fn: Callable[..., Any], **kwargs: Any
+        self, fn: Callable[..., Any], *, _touch: bool = True, **kwargs: Any
     ) -> tuple[Any, str | None, dict[str, str]]:
         """`_call` that only reads the state (the login, the language) and changes nothing on it:
         (result, message, field errors). A background event runs it off the loop outside
         `async with self` (`await run_off_loop(self._call_detached, fn, ...)`), then stores what
-        it returned inside `async with self`."""
-        check = self._resolve()
+        it returned inside `async with self`. _touch=False: a call the page makes by itself (a
+        job's progress), which is not the user's activity and leaves the idle clock alone."""
+        check = self._resolve(touch=_touch)
         actor = check.actor
         if actor is None:
             reason = f"auth.reason.{check.ended}" if check.ended else "auth.login_required"
@@ -283,8 +284,7 @@ class SessionState(rx.State):
         self.locale_pref = self.locale
         actor = self._actor()
         if actor is not None:
-            with session_scope() as session:
-                auth.set_locale(session, actor=actor, locale=self.locale)
+            self._call(auth.set_locale, locale=self.locale)
             self._fill_shell(actor)
 
     @rx.event

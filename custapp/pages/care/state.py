@@ -11,10 +11,8 @@ from typing import Any
 import reflex as rx
 
 from custapp import clock, job_runner
-from custapp.db import session_scope
 from custapp.pages.care.rows import CalendarRow, HolidayRow
 from custapp.services import care, care_dates
-from custapp.services.errors import DomainError
 from custapp.services.job_queue import JobView
 from custapp.states.job_watch import JobWatchMixin
 from custapp.states.options import Option
@@ -144,14 +142,9 @@ class CareState(JobWatchMixin, PagedMixin, SessionState):
     # --- the greeting job (JobWatchMixin) ------------------------------------------------------
 
     def _read_job(self) -> JobView | None:
-        check = self._resolve(touch=False)  # watching is not the user's activity
-        if check.actor is None:
-            return None
-        try:
-            with session_scope(write=False) as session:
-                return care.greeting_job(session, actor=check.actor, job_id=self._job_ref)
-        except DomainError:
-            return None
+        # watching is not the user's activity: the idle clock is left alone
+        view, _, _ = self._call_detached(care.greeting_job, _touch=False, job_id=self._job_ref)
+        return view
 
     def _job_line(self, view: JobView) -> str:
         if view.status == JobStatus.RUNNING:

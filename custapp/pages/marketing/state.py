@@ -300,14 +300,9 @@ class MarketingState(JobWatchMixin, PagedMixin, SessionState):
     # --- the campaign's job (JobWatchMixin) ---------------------------------------------------
 
     def _read_job(self) -> JobView | None:
-        check = self._resolve(touch=False)  # watching is not the user's activity
-        if check.actor is None:
-            return None
-        try:
-            with session_scope(write=False) as session:
-                return marketing.campaign_job(session, actor=check.actor, job_id=self._job_ref)
-        except DomainError:
-            return None
+        # watching is not the user's activity: the idle clock is left alone
+        view, _, _ = self._call_detached(marketing.campaign_job, _touch=False, job_id=self._job_ref)
+        return view
 
     def _job_line(self, view: JobView) -> str:
         if view.status == JobStatus.RUNNING:
