@@ -13,9 +13,9 @@ export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup browser lint fmt migrate clean
+.PHONY: run test setup browser pgclient lint fmt migrate clean
 
-setup: $(VENV)/.installed $(BUN)
+setup: $(VENV)/.installed $(BUN) pgclient
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,24 @@ browser:
 	else \
 		echo "Browser tests need Debian's chromium and fonts-noto-cjk:" >&2; \
 		echo "  sudo apt-get install -y chromium fonts-noto-cjk   then run make test again." >&2; exit 1; \
+	fi
+
+# pg_dump / pg_restore for PostgreSQL backups (issue 16): at least the server's major version.
+# Installed when missing (as root, Debian); otherwise a hint: SQLite instances do not need them.
+PG_CLIENT_MIN ?= 15
+PG_DUMP_MAJOR = pg_dump --version 2>/dev/null | sed -n 's/^pg_dump (PostgreSQL) \([0-9]*\).*/\1/p'
+
+pgclient:
+	@have=$$($(PG_DUMP_MAJOR)); \
+	if [ -z "$$have" ] || [ "$$have" -lt $(PG_CLIENT_MIN) ]; then \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null; \
+			have=$$($(PG_DUMP_MAJOR)); \
+		fi; \
+		if [ -z "$$have" ] || [ "$$have" -lt $(PG_CLIENT_MIN) ]; then \
+			echo "PostgreSQL backups need pg_dump and pg_restore >= $(PG_CLIENT_MIN) (the server's major version):" >&2; \
+			echo "  sudo apt-get install -y postgresql-client   (or postgresql-client-<server version> from apt.postgresql.org)" >&2; \
+		fi; \
 	fi
 
 migrate: setup

@@ -74,11 +74,13 @@ class FullCollections:
 
 def reset() -> None:
     from custapp import clock, db
+    from custapp.security import keystore
     from custapp.security.keys import get_keys
     from custapp.services import datakeys
     from custapp.settings import get_settings
 
     db.dispose_engines()
+    keystore.reset_for_tests()  # a fresh instance folder has its own key store
     get_settings.cache_clear()
     get_keys.cache_clear()
     datakeys._unwrap.cache_clear()

@@ -1,5 +1,5 @@
 """The `custapp` command line: migrate, create-user, seed-demo, audit verify, rotate-key,
-keys export|restore, jobs run, jobs work."""
+keys export|restore, jobs run, jobs work, backup create|verify|restore|list."""
 
 from __future__ import annotations
 
@@ -150,6 +150,16 @@ def cmd_keys_export(args: argparse.Namespace) -> int:
     out.write_bytes(data)
     out.chmod(0o600)
     print(t("keys.exported", path=str(out)))
+    # the data keys themselves: a key-store copy under the backup key (issue 16, KS)
+    from custapp import clock
+    from custapp.security import keystore
+    from custapp.services.backups import backup_key
+    from custapp.settings import get_settings
+
+    copy = keystore.write_copy(
+        get_settings().backup_dir / "keystore", backup_key=backup_key(), now=clock.now()
+    )
+    print(t("keys.keystore_copied", path=str(copy)))
     return 0
 
 
@@ -181,6 +191,149 @@ def cmd_jobs_work(args: argparse.Namespace) -> int:
 
     count = work(once=args.once)
     print(t("cli.jobs_worked", count=count))
+    return 0
+
+
+# --- backups (issue 16, BK) ------------------------------------------------------------------
+
+
+def _backup_refused(exc) -> int:  # noqa: ANN001 (a services.backups.BackupError)
+    print(t(exc.key, **exc.params), file=sys.stderr)
+    return 2
+
+
+def _audit_backup(action: str, detail: dict, *, outcome: str = "ok") -> None:
+    """Backups made or checked at the command line are audited like the page's (file name,
+    counts, a problem's message key; never a value)."""
+    from custapp.db import session_scope
+    from custapp.services import audit
+    from custapp.services.actor import system_actor
+
+    with session_scope() as session:
+        audit.record(
+            session, actor=system_actor("cli"), action=action, outcome=outcome,
+            target_type="backup", detail=detail,
+        )  # fmt: skip
+
+
+def cmd_backup_create(args: argparse.Namespace) -> int:
+    from custapp.services import backups
+
+    try:
+        info = backups.create_backup(
+            dest_dir=Path(args.dest) if args.dest else None,
+            progress=lambda d, n: _progress(d, n, t("backup.cli.creating")),
+        )
+    except backups.BackupError as exc:
+        return _backup_refused(exc)
+    counts = info.manifest["row_counts"]
+    size, customers = info.path.stat().st_size, counts.get("customers", 0)
+    _audit_backup(
+        "backup.create",
+        {"file": info.path.name, "revision": info.manifest["alembic_revision"], "rows": counts},
+    )
+    print(
+        t("backup.cli.created", path=info.path, size=size, tables=len(counts), customers=customers)
+    )
+    return 0
+
+
+def cmd_backup_verify(args: argparse.Namespace) -> int:
+    from custapp.services import backups
+
+    report = backups.verify_backup(
+        Path(args.file),
+        keystore_copy=Path(args.keystore_copy) if args.keystore_copy else None,
+        progress=lambda d, n: _progress(d, n, t("backup.cli.verifying")),
+    )
+    _audit_backup(
+        "backup.verify",
+        {"file": Path(args.file).name, "problem": report.problem},
+        outcome="ok" if report.ok else "failed",
+    )
+    if not report.ok:
+        problem = t(report.problem or "backup.error.not_a_backup", **report.detail)
+        print(t("backup.cli.verify_failed", problem=problem), file=sys.stderr)
+        return 1
+    found = report.detail
+    print(
+        t(
+            "backup.cli.verified", path=args.file, revision=found["revision"],
+            customers=found["customers"], audit=found["audit_entries"],
+            sampled=found["sampled"], decrypted=found["decrypted"], destroyed=found["destroyed"],
+        )
+    )  # fmt: skip
+    return 0
+
+
+def _restore_approvers() -> list[tuple[str, str]] | None:
+    """CUSTAPP_RESTORE_APPROVERS="user1:pass1,user2:pass2" (scripts, tests), else two prompts."""
+    given = os.environ.get("CUSTAPP_RESTORE_APPROVERS")
+    if not given:
+        return [
+            (
+                input(t("backup.cli.approver_user", n=n)).strip(),
+                getpass.getpass(t("backup.cli.approver_password", n=n)),
+            )
+            for n in (1, 2)
+        ]
+    pairs = []
+    for item in given.split(","):
+        name, sep, password = item.partition(":")
+        if not sep or not name.strip():
+            return None
+        pairs.append((name.strip(), password))
+    return pairs
+
+
+def cmd_backup_restore(args: argparse.Namespace) -> int:
+    from custapp.services import backups
+
+    approvers = _restore_approvers()
+    if approvers is None:
+        print(t("backup.cli.approvers_bad"), file=sys.stderr)
+        return 2
+    try:
+        report = backups.restore_backup(
+            Path(args.file),
+            keystore_copy=Path(args.keystore_copy) if args.keystore_copy else None,
+            approvers=approvers,
+            progress=lambda d, n: _progress(d, n, t("backup.cli.restoring")),
+        )
+    except backups.BackupError as exc:
+        return _backup_refused(exc)
+    print(
+        t(
+            "backup.cli.restored", revision=report.revision, keys=report.keys_loaded,
+            reapplied=report.destructions_reapplied, seq=report.reanchor_seq,
+        )
+    )  # fmt: skip
+    return 0
+
+
+def cmd_backup_list(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from custapp import clock
+    from custapp.services import backups
+    from custapp.settings import get_settings
+
+    folder = Path(args.dir) if args.dir else get_settings().backup_dir
+    found = backups.list_backups(folder)
+    if not found:
+        print(t("backup.cli.list_empty", folder=folder))
+        return 0
+    print(t("backup.cli.list_header"))
+    for item in found:
+        manifest = item.manifest
+        if manifest is None:
+            print(f"{item.path.name}\t{t(item.problem or '', **item.params)}")
+            continue
+        taken = clock.format_local(
+            datetime.fromisoformat(manifest["created_at"]), "%Y-%m-%d %H:%M:%S"
+        )
+        revision = manifest.get("alembic_revision")
+        print(f"{item.path.name}\t{taken}\t{manifest['backend']}\t{revision}\t{item.size}")
     return 0
 
 
@@ -217,6 +370,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = keys.add_parser("restore")
     p.add_argument("--in", dest="input", required=True)
     p.set_defaults(fn=cmd_keys_restore)
+
+    backup = sub.add_parser("backup").add_subparsers(dest="backup_command", required=True)
+    p = backup.add_parser("create", help="an encrypted backup of the database, now")
+    p.add_argument("--dest", help="folder (default CUSTAPP_BACKUP_DIR)")
+    p.set_defaults(fn=cmd_backup_create)
+    for name, fn in (("verify", cmd_backup_verify), ("restore", cmd_backup_restore)):
+        p = backup.add_parser(name)
+        p.add_argument("file")
+        p.add_argument("--keystore-copy", help="a key-store copy (.cks) taken at or after it")
+        p.set_defaults(fn=fn)
+    p = backup.add_parser("list")
+    p.add_argument("--dir", help="folder (default CUSTAPP_BACKUP_DIR)")
+    p.set_defaults(fn=cmd_backup_list)
 
     jobs = sub.add_parser("jobs").add_subparsers(dest="jobs_command", required=True)
     jobs.add_parser("run").set_defaults(fn=cmd_jobs_run)

@@ -7,6 +7,7 @@ from custapp.pages.account import AccountState, account_page
 from custapp.pages.activate import ActivateState, activate_page
 from custapp.pages.approvals import ApprovalsState, approvals_page
 from custapp.pages.audit import AuditState, audit_page
+from custapp.pages.backups import BackupsState, backups_page
 from custapp.pages.care import CareState, care_page
 from custapp.pages.complaint import ComplaintAttachmentsState, ComplaintState, complaint_page
 from custapp.pages.complaint_intake import ComplaintNewState, complaint_new_page
@@ -16,6 +17,7 @@ from custapp.pages.customer_form import CustomerFormState, customer_form_page
 from custapp.pages.customer_profile import ProfileState, customer_profile_page
 from custapp.pages.customers import CustomersState, customers_page
 from custapp.pages.data_quality import DataQualityState, data_quality_page
+from custapp.pages.destruction import DestructionState, destruction_page
 from custapp.pages.follow_ups import FollowUpsState, follow_ups_page
 from custapp.pages.gifts import GiftsState, gifts_page
 from custapp.pages.home import HomeState, home_page
@@ -28,6 +30,7 @@ from custapp.pages.portal_complaints import PortalComplaintsState, portal_compla
 from custapp.pages.portal_privacy import PortalPrivacyState, portal_privacy_page
 from custapp.pages.provisions import ProvisionsState, provisions_page
 from custapp.pages.receipt import ReceiptState, receipt_page
+from custapp.pages.retention import RetentionState, retention_page
 from custapp.pages.rights_requests import RightsState, rights_requests_page
 from custapp.pages.tiers import TiersState, tiers_page
 from custapp.pages.users import UsersState, users_page
@@ -45,6 +48,7 @@ app.add_page(home_page, route="/", title=TITLE, on_load=HomeState.load)
 app.add_page(account_page, route="/account", title=TITLE, on_load=AccountState.load)
 app.add_page(users_page, route="/users", title=TITLE, on_load=UsersState.load)
 app.add_page(audit_page, route="/audit", title=TITLE, on_load=AuditState.load)
+app.add_page(backups_page, route="/backups", title=TITLE, on_load=BackupsState.load)  # issue 16
 app.add_page(messages_page, route="/messages", title=TITLE, on_load=MessagesState.load)
 app.add_page(
     portal_page, route="/portal", title=TITLE, on_load=[PortalState.load, PortalGiftsState.load]
@@ -74,6 +78,10 @@ app.add_page(data_quality_page, route="/data-quality", title=TITLE, on_load=Data
 app.add_page(provisions_page, route="/provisions", title=TITLE, on_load=ProvisionsState.load)
 app.add_page(rights_requests_page, route="/rights-requests", title=TITLE, on_load=RightsState.load)
 app.add_page(compliance_page, route="/compliance", title=TITLE, on_load=ComplianceState.load)
+# --- retention rules (issue 16, RT) ---
+app.add_page(retention_page, route="/retention", title=TITLE, on_load=RetentionState.load)
+# --- destruction (issue 16, DS) ---
+app.add_page(destruction_page, route="/destruction", title=TITLE, on_load=DestructionState.load)
 app.add_page(marketing_page, route="/marketing", title=TITLE, on_load=MarketingState.load)
 app.add_page(care_page, route="/care", title=TITLE, on_load=CareState.load)
 app.add_page(approvals_page, route="/approvals", title=TITLE, on_load=ApprovalsState.load)

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 
 from custapp.db import session_scope
-from custapp.services import care, job_queue, marketing
+from custapp.services import backup_jobs, care, destruction, job_queue, marketing
 from custapp.settings import get_settings
 from custapp.vocab import JobKind
 
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 HANDLERS: dict[str, job_queue.Handler] = {
     JobKind.CARE_GREETINGS: care.run_greetings_job,
     JobKind.MARKETING_CAMPAIGN: marketing.run_campaign_job,
+    JobKind.BACKUP_CREATE: backup_jobs.run_backup_job,  # issue 16 (BP)
+    JobKind.BACKUP_VERIFY: backup_jobs.run_verify_job,
+    JobKind.DESTRUCTION_RUN: destruction.run_job,  # issue 16 (DS)
 }
 WAKE_CHECK_SECONDS = 0.2
 

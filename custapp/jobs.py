@@ -11,12 +11,15 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from custapp.db import session_scope
+from custapp.services.backup_jobs import run_daily_backup
 from custapp.services.care import fill_birthday_index
 from custapp.services.classification import run_daily
 from custapp.services.complaints import run_escalations
 from custapp.services.consent import notify_reconfirm
+from custapp.services.destruction import run_approved
 from custapp.services.outbox import deliver_due
 from custapp.services.points import run_expiry
+from custapp.services.retention_scan import run_retention_scan
 from custapp.services.senders import sender_from_settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,10 @@ def _notice_changes() -> dict:
     return notify_reconfirm(session_scope)
 
 
+def _run_destructions() -> dict:
+    return run_approved(session_scope)
+
+
 STEPS: list[tuple[str, Callable[[], dict]]] = [
     ("notice_changes", _notice_changes),  # before delivery: the notices go out in this run
     ("outbox", _deliver_outbox),
@@ -37,6 +44,12 @@ STEPS: list[tuple[str, Callable[[], dict]]] = [
     ("points_expiry", run_expiry),
     ("complaint_escalations", run_escalations),
     ("birthday_index", fill_birthday_index),
+    # after classification (the lifecycle it reads); proposes, destroys nothing (issue 16, RT)
+    ("retention_scan", run_retention_scan),
+    # approved destructions still waiting (a deletion request's notice went out above)
+    ("destruction_run", _run_destructions),
+    # last: the backup holds the day's steps; at most one per local day, then rotation (issue 16)
+    ("backup", run_daily_backup),
 ]
 
 

@@ -257,6 +257,70 @@ def _yuan(name: str, default_yuan: int) -> Any:
     return Field(default_yuan * 100, validation_alias=f"CUSTAPP_{name}_YUAN")
 
 
+# --- backup rotation (issue 16, BP) --------------------------------------------------------------
+
+KEEP_SETTING = "CUSTAPP_BACKUP_KEEP"
+DEFAULT_BACKUP_KEEP = "7d,4w,12m"
+KEEP_UNITS = {"d": "days", "w": "weeks", "m": "months"}
+KEEP_MAX = 1000
+
+
+def parse_backup_keep(text: str) -> dict[str, int]:
+    """`CUSTAPP_BACKUP_KEEP` ("7d,4w,12m": the newest backup of each of the last 7 local days,
+    4 ISO weeks, 12 months) -> {"days": 7, "weeks": 4, "months": 12}; a unit left out keeps 0.
+    Raises ValueError naming the setting on anything it cannot read."""
+    found = {"days": 0, "weeks": 0, "months": 0}
+    seen: set[str] = set()
+    for item in (text or "").split(","):
+        item = item.strip().lower()
+        if not item:
+            continue
+        number, unit = item[:-1].strip(), item[-1:]
+        if unit not in KEEP_UNITS or not number.isdecimal() or int(number) > KEEP_MAX:
+            raise ValueError(
+                f"{KEEP_SETTING}: {item!r} is not a count and d, w or m "
+                f"(e.g. {DEFAULT_BACKUP_KEEP!r}, each count at most {KEEP_MAX})"
+            )
+        if unit in seen:
+            raise ValueError(f"{KEEP_SETTING}: {unit!r} is given twice")
+        seen.add(unit)
+        found[KEEP_UNITS[unit]] = int(number)
+    if not any(found.values()):
+        raise ValueError(f"{KEEP_SETTING}: keeps no backup at all (e.g. {DEFAULT_BACKUP_KEEP!r})")
+    return found
+
+
+def _backup_keep(text: Any) -> Any:
+    if isinstance(text, str):
+        parse_backup_keep(text)
+        return text.strip()
+    return text
+
+
+# --- the backup key (issue 16, BK) ---------------------------------------------------------------
+
+
+def _backup_key(text: Any) -> Any:
+    """CUSTAPP_BACKUP_KEY: 32 bytes in urlsafe base64 (never echoed back in a message)."""
+    if not isinstance(text, str):
+        return text
+    import base64
+    import binascii
+
+    stripped = text.strip().rstrip("=")
+    try:
+        raw = base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError(
+            "CUSTAPP_BACKUP_KEY: must be 32 bytes in urlsafe base64 "
+            "(e.g. python -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32))"
+            ".decode())')"
+        )
+    return text.strip()
+
+
 # --- the settings --------------------------------------------------------------------------------
 
 
@@ -343,8 +407,23 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(120, ge=10)
     job_poll_seconds: float = Field(2.0, gt=0)
     environment: str = Field("production", validation_alias="CUSTAPP_ENV")
+    # backups (issue 16, BK): where backup files, key-store copies (keystore/) and register
+    # copies (register/) go; the backup key (else <instance_dir>/backup.key, made on first use)
+    backup_dir: Path = Field(default_factory=lambda data: data["instance_dir"] / "backups")
+    backup_key: Annotated[str | None, BeforeValidator(_backup_key)] = Field(None, repr=False)
+    # data lifecycle, key store (issue 16, KS): the wrapped data keys live outside the app
+    # database; a PostgreSQL URL must name a separate database. Copies older than
+    # keystore_copy_days are deleted (destroyed keys must not outlive them).
+    keystore_url: str = Field(
+        default_factory=lambda data: (
+            f"sqlite:///{data['instance_dir'] / 'keystore' / 'keystore.db'}"
+        )
+    )
+    keystore_copy_days: int = Field(35, ge=1)
+    # backup rotation (issue 16, BP): the daily/weekly/monthly set kept (parse_backup_keep)
+    backup_keep: Annotated[str, BeforeValidator(_backup_keep)] = DEFAULT_BACKUP_KEEP
 
-    @field_validator("instance_dir")
+    @field_validator("instance_dir", "backup_dir")
     @classmethod
     def _absolute(cls, path: Path) -> Path:
         return path.resolve()
@@ -365,6 +444,10 @@ class Settings(BaseSettings):
             raise ValueError("CUSTAPP_GRADE_A..D_YUAN must be >= 0 and A >= B >= C >= D")
         if self.points_expiry == "days" and self.points_expiry_days < 1:
             raise ValueError("CUSTAPP_POINTS_EXPIRY_DAYS must be at least 1")
+        if self.keystore_url == self.database_url:
+            raise ValueError(
+                "CUSTAPP_KEYSTORE_URL must not be the app database (CUSTAPP_DATABASE_URL)"
+            )
         if self.complaint_business_hours is None and self.complaint_closed_days:
             raise ValueError(
                 "CUSTAPP_COMPLAINT_CLOSED_DAYS needs CUSTAPP_COMPLAINT_BUSINESS_HOURS "
@@ -381,8 +464,22 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def keystore_dir(self) -> Path:
+        """The folder of the key store file and of the destruction register (issue 16)."""
+        return self.instance_dir / "keystore"
 
-_SECRET = {"master_key", "index_key", "audit_key", "smtp_password", "database_url", "redis_url"}
+
+_SECRET = {
+    "master_key",
+    "index_key",
+    "audit_key",
+    "smtp_password",
+    "database_url",
+    "redis_url",
+    "keystore_url",
+    "backup_key",
+}
 
 
 def _variable(field: str) -> str:

@@ -417,6 +417,17 @@ class RightsStatus(StrEnum):
     REFUSED = "refused"
 
 
+class ErasureRefusal(StrEnum):
+    """Why a deletion request (删除权, PIPL art. 47) is refused (issue 16, ER): labels
+    rights.refusal.<code>."""
+
+    RETENTION_DUTY = "retention_duty"  # 法定保存义务 (e.g. accounting vouchers)
+    OPEN_BUSINESS = "open_business"  # 未结清的储值/积分/投诉
+    LITIGATION_HOLD = "litigation_hold"  # 诉讼保留
+    IDENTITY_NOT_VERIFIED = "identity_not_verified"  # 身份未核实
+    OTHER = "other"  # with the handler's text
+
+
 class ProvisionCategory(StrEnum):
     """What may be provided to another organisation or disclosed."""
 
@@ -470,3 +481,85 @@ class JobKind(StrEnum):
 
     CARE_GREETINGS = "care.greetings"
     MARKETING_CAMPAIGN = "marketing.campaign"
+    BACKUP_CREATE = "backup.create"  # issue 16 (BP)
+    BACKUP_VERIFY = "backup.verify"  # issue 16 (BP)
+    DESTRUCTION_RUN = "destruction.run"  # issue 16 (DS)
+
+
+# --- backups (issue 16, BP) -----------------------------------------------------------------------
+
+
+class BackupRunKind(StrEnum):
+    BACKUP = "backup"
+    VERIFY = "verify"
+
+
+class BackupRunStatus(StrEnum):
+    RUNNING = "running"
+    OK = "ok"  # a backup written; a verify passed
+    FAILED = "failed"  # its problem (a message key) says why
+
+
+# --- destruction (issue 16, DS) -------------------------------------------------------------------
+
+
+class DestructionScope(StrEnum):
+    """What a destruction candidate destroys: the whole customer, or one category of it."""
+
+    CUSTOMER = "customer"
+    CATEGORY = "category"
+
+
+class DestructionCategory(StrEnum):
+    """Partial destruction (scope 'category'): what of one customer goes, the customer stays."""
+
+    ATTACHMENTS = "attachments"  # the archive's files (附件)
+    LEVEL3 = "level3"  # the level-3 fields (bank account, credit card, investments, health)
+    SERVICE_LOG = "service_log"  # 服务/沟通记录
+
+
+class DestructionReason(StrEnum):
+    """Why a candidate is in the queue."""
+
+    RULE = "rule"  # a retention rule's period passed (the daily scan)
+    REQUEST = "request"  # a deletion rights request (删除权)
+    MANUAL = "manual"  # proposed by compliance
+
+
+class DestructionStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its appraisal (鉴定)
+    APPRAISED = "appraised"  # appraised: waiting for a second person's approval
+    APPROVED = "approved"  # approved: destroyed at once, or waiting for the completion notice
+    DONE = "done"
+    REJECTED = "rejected"  # the appraisal or the approval said no
+    CANCELLED = "cancelled"
+
+
+# --- retention (issue 16, RT) ---------------------------------------------------------------------
+
+
+class RetentionCategory(StrEnum):
+    """保存期限: the data categories a retention rule covers (one rule each)."""
+
+    CUSTOMER_ARCHIVE = "customer_archive"  # counted from the end of the relationship
+    ORDERS_LEDGERS = "orders_ledgers"  # accounting records: orders, payments, ledgers
+    SERVICE_LOG = "service_log"
+    COMPLAINTS = "complaints"  # counted from closing
+    CONSENT_EVIDENCE = "consent_evidence"
+    ATTACHMENTS = "attachments"
+    AUDIT_LOG = "audit_log"  # at least 6 months (Cybersecurity Law art. 21)
+    BACKUPS = "backups"
+
+
+class RetentionAction(StrEnum):
+    """到期处理: what happens when a rule's period has passed."""
+
+    DESTROY = "destroy"
+    ANONYMISE = "anonymise"
+    SEAL = "seal"  # the audit log: a signed anchor at the cut, the older entries removed
+
+
+class RetentionChangeStatus(StrEnum):
+    PENDING = "pending"  # proposed by compliance, waiting for a second person
+    APPROVED = "approved"  # applied to the rule
+    REJECTED = "rejected"

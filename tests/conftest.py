@@ -20,11 +20,13 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 def reset_caches() -> None:
     from custapp import clock, db
+    from custapp.security import keystore
     from custapp.security.keys import get_keys
     from custapp.services import auth, datakeys
     from custapp.settings import get_settings
 
     db.dispose_engines()
+    keystore.reset_for_tests()  # each test's instance folder holds its own key store
     get_settings.cache_clear()
     get_keys.cache_clear()
     datakeys._unwrap.cache_clear()

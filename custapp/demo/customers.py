@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlmodel import Session
 
 from custapp import clock
@@ -42,7 +42,7 @@ from custapp.models import (
     UserRole,
     UserStore,
 )
-from custapp.security import crypto
+from custapp.security import crypto, keystore
 from custapp.security.keys import get_keys
 from custapp.security.permissions import CS_MANAGER, FRONT_DESK
 from custapp.security.validators import make_cn_id, make_uscc
@@ -446,38 +446,41 @@ _DEFAULTS = {
 }
 
 
-def _new_data_keys(session: Session, created: list[datetime]) -> list[int]:
-    """One data key per customer, wrapped by the current master version as create_data_key
-    does, inserted in one statement and remembered for this unit of work -> ids in order.
-
-    The rows are found again by their wrapped value (random, so unique) among the ids above
-    the highest one before: no RETURNING, which SQLite would answer one row at a time.
-    """
-    ring = get_keys().master
-    rows, raw = [], {}
-    for when in created:
-        key = crypto.generate_data_key()
-        version, wrapped = crypto.wrap_data_key(ring, key)
-        raw[wrapped] = key
-        rows.append(
-            {
-                "purpose": "customer",
-                "wrapped": wrapped,
-                "master_version": version,
-                "created_at": when,
-            }
+def _allocate_key_ids(session: Session, n: int) -> list[int]:
+    """n fresh data_keys ids. PostgreSQL: from the table's sequence. SQLite: above the highest,
+    safe because the unit of work holds SQLite's write lock from its BEGIN IMMEDIATE."""
+    if session.get_bind().dialect.name == "postgresql":
+        return list(
+            session.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('data_keys', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": n},
+            ).scalars()
         )
     before = session.exec(select(func.max(DataKey.id))).scalar_one() or 0
+    return list(range(before + 1, before + n + 1))
+
+
+def _new_data_keys(session: Session, created: list[datetime]) -> list[int]:
+    """One data key per customer, wrapped by the current master version as create_data_key
+    does: the ids inserted in one statement, the wrapped keys put into the key store in one
+    call (committed there before this unit of work commits), the keys remembered for this
+    unit of work -> ids in order."""
+    ring = get_keys().master
+    ids = _allocate_key_ids(session, len(created))
+    rows, stored, raw = [], [], {}
+    for key_id, when in zip(ids, created, strict=True):
+        key = crypto.generate_data_key()
+        version, wrapped = crypto.wrap_data_key(ring, key)
+        raw[key_id] = key
+        stored.append((key_id, version, wrapped))
+        rows.append({"id": key_id, "purpose": "customer", "created_at": when})
     session.execute(DataKey.__table__.insert(), rows)
-    by_wrapped = dict(
-        session.exec(
-            select(DataKey.wrapped, DataKey.id).where(
-                DataKey.id > before, DataKey.purpose == "customer"
-            )
-        ).all()
-    )
-    datakeys.remember(session, {by_wrapped[w]: key for w, key in raw.items()})
-    return [by_wrapped[row["wrapped"]] for row in rows]
+    keystore.put_many(stored)
+    datakeys.remember(session, raw)
+    return ids
 
 
 def _insert_batch(

@@ -2,7 +2,8 @@
 
 from custapp.models.approvals import ApprovalRequest
 from custapp.models.attachments import Attachment
-from custapp.models.audit import AuditEntry, AuditHead
+from custapp.models.audit import AuditAnchor, AuditEntry, AuditHead
+from custapp.models.backups import BackupRun
 from custapp.models.care import CareGreeting
 from custapp.models.complaint_attachments import ComplaintAttachment
 from custapp.models.complaints import Complaint, ComplaintEvent, ComplaintSequence
@@ -26,6 +27,12 @@ from custapp.models.customers import (
     CustomerSequence,
     CustomerTag,
 )
+from custapp.models.destruction import (
+    DestructionCandidate,
+    DestructionInProgress,
+    DestructionSequence,
+    LegalHold,
+)
 from custapp.models.gifts import Gift, RedemptionRequest
 from custapp.models.jobs import Job
 from custapp.models.keys import DataKey
@@ -40,6 +47,7 @@ from custapp.models.membership import (
 )
 from custapp.models.orders import Order, OrderLine, OrderPayment
 from custapp.models.outbox import OutboxMessage
+from custapp.models.retention import RetentionChange, RetentionRule
 from custapp.models.service_log import ServiceLog
 from custapp.models.stores import Store
 from custapp.models.users import (
@@ -59,8 +67,10 @@ __all__ = [
     "ComplaintAttachment",
     "ComplaintEvent",
     "ComplaintSequence",
+    "AuditAnchor",
     "AuditEntry",
     "AuditHead",
+    "BackupRun",
     "Campaign",
     "CardFeePayment",
     "ConsentEvent",
@@ -71,9 +81,13 @@ __all__ = [
     "CustomerSequence",
     "CustomerTag",
     "DataKey",
+    "DestructionCandidate",
+    "DestructionInProgress",
+    "DestructionSequence",
     "Gift",
     "Job",
     "LegalDisclosure",
+    "LegalHold",
     "LoginSession",
     "LoginThrottle",
     "MemberCard",
@@ -93,6 +107,8 @@ __all__ = [
     "Purpose",
     "Recipient",
     "RedemptionRequest",
+    "RetentionChange",
+    "RetentionRule",
     "RightsRequest",
     "ServiceLog",
     "Store",

@@ -17,7 +17,11 @@ ATTACHMENT_CATEGORIES = tuple(AttachmentCategory)
 
 class Attachment(SQLModel, table=True):
     __tablename__ = "attachments"
-    __table_args__ = (Index("ix_attachments_customer_created", "customer_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_attachments_customer_created", "customer_id", "created_at"),
+        # the retention scan's range of expired attachments (issue 16, migration 0018)
+        Index("ix_attachments_created", "created_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id")

@@ -42,3 +42,27 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     mac: str = Field(default="", max_length=64)
+
+
+class AuditAnchor(SQLModel, table=True):
+    """A signed point of the chain where its start moved (services/audit_anchors.py).
+
+    kind 'seal': the entries `lost_from`..`seq` (= `lost_to`) were removed after their retention
+    period; the first remaining entry chains from `mac`. kind 'restore': the database was
+    restored from a backup whose head was (`seq`, `mac`); the entries `lost_from`..`lost_to` of
+    the old chain were lost (None: not known). `signature` = HMAC(audit key, canonical fields): an anchor cannot be made or altered
+    with database access alone. Anchors are never deleted.
+    """
+
+    __tablename__ = "audit_anchors"
+    __table_args__ = (Index("ix_audit_anchors_kind_seq", "kind", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # seal | restore
+    seq: int
+    mac: str = Field(max_length=64)
+    lost_from: int | None = None
+    lost_to: int | None = None
+    approved_by: str = Field(default="[]", max_length=200)  # JSON list of user ids
+    created_at: datetime
+    signature: str = Field(max_length=64)

@@ -210,3 +210,8 @@ class RightsRequest(SQLModel, table=True):
     closed_at: datetime | None = None
     created_by: int | None = Field(default=None, foreign_key="users.id")
     updated_at: datetime
+    # erasure (issue 16, migration 0022): plain codes and numbers, no personal value, readable
+    # after the customer's key is destroyed
+    refusal_reason: str | None = Field(default=None, max_length=30)  # ErasureRefusal
+    notice_message_id: int | None = None  # the outbox message "your data is being deleted"
+    outcome_ref: str | None = Field(default=None, max_length=20)  # destruction candidate number

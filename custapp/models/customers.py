@@ -34,6 +34,13 @@ class Customer(SQLModel, table=True):
             sqlite_where=text("merged_into_id IS NOT NULL"),
             postgresql_where=text("merged_into_id IS NOT NULL"),
         ),
+        # the few destroyed customers (issue 16): a tombstone row, kept so the ledgers add up
+        Index(
+            "ix_customers_destroyed_at",
+            "destroyed_at",
+            sqlite_where=text("destroyed_at IS NOT NULL"),
+            postgresql_where=text("destroyed_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -100,6 +107,8 @@ class Customer(SQLModel, table=True):
     verified_at: datetime | None = Field(default=None, index=True)
     # merge: the merged customer stays as a redirect to the survivor
     merged_into_id: int | None = Field(default=None, foreign_key="customers.id")
+    # destruction (issue 16): set when the customer was destroyed; the row stays as a tombstone
+    destroyed_at: datetime | None = None
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(index=True)
     updated_at: datetime

@@ -4,16 +4,16 @@ from sqlmodel import Field, SQLModel
 
 
 class DataKey(SQLModel, table=True):
-    """A random AES key wrapped by the master key ring. One per customer (plus one for the system).
+    """A customer's (or the system's) data key: the id and its tombstone.
 
-    Deleting the wrapped key makes every copy of what it encrypted unreadable (crypto-shredding).
+    The key itself, wrapped by the master key ring, lives in the key store outside this database
+    (custapp/security/keystore.py). Deleting it there makes every copy of what it encrypted
+    unreadable (crypto-shredding); destroyed_at records when.
     """
 
     __tablename__ = "data_keys"
 
     id: int | None = Field(default=None, primary_key=True)
     purpose: str = Field(default="customer", max_length=20)
-    wrapped: str | None = Field(default=None, max_length=200)
-    master_version: int = Field(index=True)
     created_at: datetime
     destroyed_at: datetime | None = None

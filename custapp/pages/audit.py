@@ -23,6 +23,7 @@ class AuditRow:
     time: str = ""
     actor: str = ""
     action: str = ""
+    action_label: str = ""  # the action's Chinese name where the catalogue has one, else ""
     outcome: str = ""  # ok | denied | failed
     outcome_label: str = ""
     target: str = ""
@@ -87,6 +88,7 @@ class AuditState(PagedMixin, SessionState):
                 time=clock.format_local(r.created_at, "%Y-%m-%d %H:%M:%S"),
                 actor=r.actor_name,
                 action=r.action,
+                action_label=self._action_label(r.action),
                 outcome=r.outcome,
                 outcome_label=self._t(f"audit.outcome.{r.outcome}"),
                 target=r.target,
@@ -98,6 +100,11 @@ class AuditState(PagedMixin, SessionState):
             for r in rows
         ]
         return None
+
+    def _action_label(self, action: str) -> str:
+        key = f"audit.action.{action}"
+        label = self._t(key)
+        return "" if label == key else label
 
     @rx.event
     def apply_filters(self, form: dict):
@@ -134,7 +141,13 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(row.seq),
         rx.table.cell(row.time, white_space="nowrap"),
         rx.table.cell(row.actor),
-        rx.table.cell(rx.code(row.action)),
+        rx.table.cell(
+            rx.cond(
+                row.action_label != "",
+                rx.vstack(rx.text(row.action_label), rx.code(row.action, size="1"), spacing="1"),
+                rx.code(row.action),
+            )
+        ),
         rx.table.cell(rx.badge(row.outcome_label, color_scheme=color)),
         rx.table.cell(row.target),
         rx.table.cell(row.customer),

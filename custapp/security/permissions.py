@@ -60,6 +60,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "complaint.assign",
             "complaint.close",
             "report.read",
+            # retention (issue 16, RT): the second approver of a rule change
+            "retention.read",
+            "retention.approve",
+            # destruction (issue 16, DS): the second approver, never the appraiser
+            "destruction.approve",
+            "destruction.queue",
+            "destruction.read",
         }
     ),
     COMPLIANCE: frozenset(
@@ -71,7 +78,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "rights.file",
             "incident.manage",
             "retention.manage",
+            "retention.read",  # issue 16, RT
+            "retention.approve",  # issue 16, RT: never for their own proposal
             "destruction.approve",
+            # destruction (issue 16, DS): appraise (counts as proposing), approve another's
+            "destruction.appraise",
+            "destruction.queue",
+            "destruction.read",
+            "legal_hold.manage",
             "message.read",
         }
     ),

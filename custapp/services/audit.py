@@ -27,14 +27,15 @@ from custapp.models import AuditEntry, AuditHead
 from custapp.security.keys import get_keys
 from custapp.security.validators import REASON_PERSONAL, holds_personal_number
 from custapp.services.actor import Actor
+from custapp.services.audit_anchor_rows import GENESIS, chain_start, sealed_mac
 from custapp.services.errors import ValidationFailed
 from custapp.services.guard import requires
 from custapp.services.paging import page_window
 from custapp.settings import get_settings
 
-GENESIS = "0" * 64
 _PENDING = "custapp_audit_checkpoint"
 _OFF_CHAIN = "custapp_audit_off_chain"
+_FORCED = "custapp_audit_forced"
 log = logging.getLogger(__name__)
 
 
@@ -107,7 +108,7 @@ def _descends_from_checkpoint(session: Session, head_seq: int, head_mac: str) ->
     if checkpoint["seq"] > head_seq:  # the head was rewound below what was once written
         return False
     at = session.connection().execute(_MAC_AT, {"seq": checkpoint["seq"]}).scalar_one_or_none()
-    return at == checkpoint["mac"]
+    return (at or sealed_mac(session, checkpoint["seq"])) == checkpoint["mac"]
 
 
 def _entry_values(
@@ -251,11 +252,23 @@ def _drop_pending(session: Session) -> None:
     """Rolled back: those entries were never written."""
     session.info.pop(_PENDING, None)
     session.info.pop(_OFF_CHAIN, None)
+    session.info.pop(_FORCED, None)
+
+
+def force_checkpoint_after_commit(session: Session, seq: int, mac: str) -> None:
+    """After the commit the checkpoint is SET to (seq, mac), even below what it held: only for
+    the approved re-anchoring after a restore (services/audit_anchors.py) that wrote `seq`."""
+    _checkpoint_after_commit(session, seq, mac)
+    session.info[_FORCED] = (seq, mac)
 
 
 def _write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, ())
-    if session.info.pop(_OFF_CHAIN, False):
+    forced = session.info.pop(_FORCED, None)
+    if forced:  # the old checkpoint's chain is left behind on purpose: the rest follows it
+        session.info.pop(_OFF_CHAIN, None)
+        write_checkpoint(*forced, force=True)
+    elif session.info.pop(_OFF_CHAIN, False):
         # Rows were deleted and the head rewound: the checkpoint stays on the old chain, so
         # `audit verify` fails (and alerts) however many entries are written after.
         log.error("audit head is off the checkpoint's chain; checkpoint not advanced")
@@ -308,12 +321,17 @@ def _checkpoint_fd() -> int:
     return fd
 
 
-def write_checkpoint(seq: int, mac: str) -> None:
-    """Advance the checkpoint; never move it back (several workers and threads write it)."""
+def write_checkpoint(seq: int, mac: str, *, force: bool = False) -> None:
+    """Advance the checkpoint; never move it back (several workers and threads write it).
+    force=True sets both slots to (seq, mac), back or forward: the re-anchoring only."""
     with _thread_lock:
         fd = _checkpoint_fd()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
+            if force:
+                os.pwrite(fd, _slot(seq, mac) * 2, 0)
+                os.ftruncate(fd, _FILE_SIZE)
+                return
             data = os.pread(fd, _FILE_SIZE + 1, 0)
             current = _parse(data)
             if current and current["seq"] >= seq:
@@ -348,32 +366,44 @@ class VerifyResult:
     problem: str | None = None  # i18n key
 
 
-def verify_chain(session: Session, *, batch: int = 5000) -> VerifyResult:
-    """Walk the whole chain in order; name the first row that does not fit."""
-    prev_mac, expected_seq, checked, last_seq = GENESIS, 1, 0, 0
-    while True:
-        rows = (
-            session.exec(
-                select(AuditEntry)
-                .where(AuditEntry.seq > last_seq)
-                .order_by(AuditEntry.seq)
-                .limit(batch)
-            )
-            .scalars()
-            .all()
-        )
-        if not rows:
+def _entries(session: Session, after_seq: int, batch: int):  # noqa: ANN202
+    """The entries after `after_seq` in order, fetched `batch` at a time."""
+    query = select(AuditEntry).order_by(AuditEntry.seq).limit(batch)
+    while rows := session.exec(query.where(AuditEntry.seq > after_seq)).scalars().all():
+        yield from rows
+        after_seq = rows[-1].seq
+
+
+def walk_chain(
+    session: Session, after_seq: int, prev_mac: str, *, upto: int | None = None, batch: int = 5000
+) -> tuple[VerifyResult, int]:
+    """Walk the entries after `after_seq` (chained from `prev_mac`) up to `upto` (or the end):
+    the result naming the first row that does not fit, and the last seq that did."""
+    checked, last_seq = 0, after_seq
+    for entry in _entries(session, after_seq, batch):
+        if upto is not None and entry.seq > upto:
             break
-        for entry in rows:
-            if entry.seq != expected_seq:
-                return VerifyResult(False, checked, expected_seq, "audit.verify.missing_row")
-            if entry.prev_mac != prev_mac or not hmac.compare_digest(
-                entry.mac, _mac(prev_mac, entry)
-            ):
-                return VerifyResult(False, checked, entry.seq, "audit.verify.altered_row")
-            prev_mac, expected_seq, last_seq = entry.mac, entry.seq + 1, entry.seq
-            checked += 1
-    checkpoint = read_checkpoint()
+        if entry.seq != last_seq + 1:  # at the very start: rows cut without a valid anchor
+            missing = "audit.verify.missing_row" if checked else "audit.verify.unsealed_cut"
+            return VerifyResult(False, checked, last_seq + 1, missing), last_seq
+        if entry.prev_mac != prev_mac or not hmac.compare_digest(entry.mac, _mac(prev_mac, entry)):
+            return VerifyResult(False, checked, entry.seq, "audit.verify.altered_row"), last_seq
+        prev_mac, last_seq, checked = entry.mac, entry.seq, checked + 1
+    if upto is not None and last_seq < upto:
+        return VerifyResult(False, checked, last_seq + 1, "audit.verify.missing_row"), last_seq
+    return VerifyResult(True, checked), last_seq
+
+
+def verify_chain(session: Session, *, batch: int = 5000) -> VerifyResult:
+    """Walk the chain in order from its start (the newest seal anchor, or the genesis); name the
+    first row, or anchor, that does not fit; then check the head against the checkpoint."""
+    start = chain_start(session)
+    if start.problem:
+        return VerifyResult(False, 0, start.bad_seq, start.problem)
+    result, last_seq = walk_chain(session, start.seq, start.mac, batch=batch)
+    checkpoint, checked = read_checkpoint(), result.checked
+    if not result.ok:
+        return result
     if checkpoint:
         if not hmac.compare_digest(
             checkpoint.get("check", ""), _checkpoint_mac(checkpoint["seq"], checkpoint["mac"])
@@ -383,7 +413,7 @@ def verify_chain(session: Session, *, batch: int = 5000) -> VerifyResult:
             return VerifyResult(False, checked, last_seq + 1, "audit.verify.truncated")
         at = session.exec(
             select(AuditEntry.mac).where(AuditEntry.seq == checkpoint["seq"])
-        ).scalar_one_or_none()
+        ).scalar_one_or_none() or sealed_mac(session, checkpoint["seq"])
         if at != checkpoint["mac"]:  # a valid chain, but not the one the checkpoint saw
             return VerifyResult(False, checked, checkpoint["seq"], "audit.verify.rewritten")
     elif checked:

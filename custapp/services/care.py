@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from custapp import clock
-from custapp.models import CareGreeting, Customer, DataKey, MemberCard
+from custapp.models import CareGreeting, Customer, MemberCard
 from custapp.services import (
     audit,
     care_dates,
@@ -176,11 +176,8 @@ def _targets(session: Session, occasion: str, day: date) -> _Targets:
             Customer.id,
             Customer.data_key_id,
             Customer.phone_enc,
-            DataKey.master_version,
-            DataKey.wrapped,
         )
         .select_from(Customer)
-        .outerjoin(DataKey, and_(DataKey.id == Customer.data_key_id, DataKey.wrapped.is_not(None)))
         .where(where)
     )
     if joined:
@@ -230,9 +227,7 @@ def _queue_chunk(
     ).all()
     unique = list({row.id: row for row in found}.values())  # two active cards: one greeting
     already = care_dates.greeted(session, occasion, [t.id for t in unique], [day])
-    datakeys.remember_wrapped(
-        session, [(t.data_key_id, t.master_version, t.wrapped) for t in unique]
-    )
+    datakeys.preload(session, [t.data_key_id for t in unique])  # one key-store query
     for target in unique:
         tally["seen"] += 1
         if (target.id, day) in already:

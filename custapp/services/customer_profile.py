@@ -382,6 +382,7 @@ def list_stale_verification(
     window = page_window(page, page_size, max_size=MAX_PAGE_SIZE)
     condition = (
         Customer.merged_into_id.is_(None),
+        Customer.destroyed_at.is_(None),  # a tombstone has nothing left to verify (issue 16)
         or_(
             Customer.verify_status != VerifyStatus.VERIFIED,
             Customer.verified_at.is_(None),

@@ -194,6 +194,8 @@ def live_customer(session: Session, customer_id: int, *, lock: bool = False) -> 
         raise NotFound("error.not_found")
     if customer.merged_into_id is not None:
         raise DomainError("customer.error.merged")
+    if customer.destroyed_at is not None:  # a tombstone (issue 16): nothing left to work on
+        raise DomainError("customer.error.destroyed")
     return customer
 
 
@@ -208,6 +210,8 @@ def survivor(session: Session, customer_id: int) -> tuple[Customer, Customer | N
         if customer is None:
             raise NotFound("error.not_found")
         hops += 1
+    if customer.destroyed_at is not None:  # a tombstone (issue 16): 该客户信息已销毁
+        raise DomainError("customer.error.destroyed")
     return customer, (first if customer is not first else None)
 
 

@@ -1,25 +1,34 @@
-"""Per-customer data keys: created, unwrapped (cached), re-wrapped on master key rotation."""
+"""Per-customer data keys: created, unwrapped (cached), re-wrapped on master key rotation.
+
+The app database holds only the ids (`data_keys`: allocator and tombstone); the wrapped keys
+live in the key store (custapp/security/keystore.py, issue 16)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from custapp import clock
 from custapp.models import DataKey
-from custapp.security import crypto
+from custapp.security import crypto, keystore
 from custapp.security.keys import get_keys
 from custapp.services.errors import DomainError
 
 
 def create_data_key(session: Session, *, purpose: str = "customer") -> DataKey:
-    version, wrapped = crypto.wrap_data_key(get_keys().master, crypto.generate_data_key())
-    row = DataKey(purpose=purpose, wrapped=wrapped, master_version=version, created_at=clock.now())
+    """A new data key: its id from `data_keys` (the app transaction), the wrapped key in the key
+    store, committed there at once so it is durable before the app transaction commits. An id
+    handed out again after this transaction rolls back replaces the orphan key (upsert)."""
+    key = crypto.generate_data_key()
+    version, wrapped = crypto.wrap_data_key(get_keys().master, key)
+    row = DataKey(purpose=purpose, created_at=clock.now())
     session.add(row)
     session.flush()
+    keystore.put(row.id, version, wrapped)
+    remember(session, {row.id: key})
     return row
 
 
@@ -42,35 +51,15 @@ def data_key(session: Session, key_id: int) -> bytes:
     return key
 
 
-# Built once, Core: preloading a page's keys is on every search's path.
-_KEYS_BY_ID = select(DataKey.id, DataKey.master_version, DataKey.wrapped).where(
-    DataKey.id.in_(bindparam("ids", expanding=True)), DataKey.wrapped.is_not(None)
-)
-
-
 def preload(session: Session, key_ids) -> None:  # noqa: ANN001 (any iterable of ids)
-    """Load many data keys in one query (a page of customers); destroyed keys stay absent."""
+    """Load many data keys in one key-store query (a page of customers); destroyed keys stay
+    absent."""
     cache = session.info.setdefault(_SESSION_KEYS, {})
-    wanted = {i for i in key_ids if i not in cache}
+    wanted = {i for i in key_ids if i is not None and i not in cache}
     if not wanted:
         return
-    # Pending changes first, as the ORM query's autoflush did (a key created in this unit of
-    # work is readable before the flush).
-    session.flush()
-    for key_id, version, wrapped in session.connection().execute(
-        _KEYS_BY_ID, {"ids": sorted(wanted)}
-    ):
+    for key_id, (version, wrapped) in keystore.get_many(wanted).items():
         cache[key_id] = _unwrap(version, wrapped)
-
-
-def remember_wrapped(session: Session, keys) -> None:  # noqa: ANN001
-    """Keys read along with the rows that use them: (id, master version, wrapped or None).
-
-    A destroyed key (wrapped is None) stays absent, as in `preload`."""
-    cache = session.info.setdefault(_SESSION_KEYS, {})
-    for key_id, version, wrapped in keys:
-        if wrapped is not None and key_id not in cache:
-            cache[key_id] = _unwrap(version, wrapped)
 
 
 def remember(session: Session, keys: dict[int, bytes]) -> None:
@@ -101,43 +90,29 @@ def decrypt(session: Session, key_id: int, token: str | None, *, context: str) -
 
 
 def rewrap_all(
-    session_factory: Callable,
+    session_factory: Callable,  # noqa: ARG001 (public API: the keys no longer live in the app DB)
     *,
     batch: int = 500,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Re-wrap every live data key under the ring's current version, one batch per transaction.
+    """Re-wrap every live data key in the key store under the ring's current version, one batch
+    per key-store transaction.
 
     Reads keep working throughout: a key not yet re-wrapped still opens with its old version,
-    which stays in the ring.
+    which stays in the ring. A key destroyed meanwhile stays destroyed (rewrap only updates).
     """
     ring = get_keys().master
     current = ring.current_version
-    done = 0
-    with session_factory(write=False) as session:
-        total_count = session.exec(
-            select(func.count(DataKey.id)).where(
-                DataKey.master_version != current, DataKey.wrapped.is_not(None)
-            )
-        ).scalar_one()
-    while True:
-        with session_factory() as session:
-            rows = (
-                session.exec(
-                    select(DataKey)
-                    .where(DataKey.master_version != current, DataKey.wrapped.is_not(None))
-                    .order_by(DataKey.id)
-                    .limit(batch)
-                )
-                .scalars()
-                .all()
-            )
-            if not rows:
-                break
-            for row in rows:
-                key = crypto.unwrap_data_key(ring, row.master_version, row.wrapped)
-                row.master_version, row.wrapped = crypto.wrap_data_key(ring, key)
-            done += len(rows)
+    total = keystore.count_version_not(current)
+    done, after = 0, 0
+    while rows := keystore.ids_with_version_not(current, batch, after_id=after):
+        fresh = []
+        for key_id, version, wrapped in rows:
+            key = crypto.unwrap_data_key(ring, version, wrapped)
+            fresh.append((key_id, *crypto.wrap_data_key(ring, key)))
+        keystore.rewrap(fresh)
+        done += len(rows)
+        after = rows[-1][0]
         if progress:
-            progress(done, total_count)
+            progress(done, total)
     return done

@@ -30,7 +30,7 @@ from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from custapp import clock
-from custapp.models import Campaign, ConsentState, Customer, DataKey, Purpose, User
+from custapp.models import Campaign, ConsentState, Customer, Purpose, User
 from custapp.services import (
     audit,
     consent,
@@ -273,19 +273,14 @@ def _page_rows(session: Session, purpose: Purpose, segment: Segment, window: Pag
             Customer.lifecycle,
             Customer.data_key_id,
             contact,
-            DataKey.master_version,
-            DataKey.wrapped,
         )
         .select_from(Customer)
-        .outerjoin(DataKey, and_(DataKey.id == Customer.data_key_id, DataKey.wrapped.is_not(None)))
         .where(*_included(purpose, segment))
         .order_by(Customer.id)
         .offset(window.offset)
         .limit(window.limit)
     ).all()
-    datakeys.remember_wrapped(
-        session, [(r.data_key_id, r.master_version, r.wrapped) for r in found]
-    )
+    datakeys.preload(session, [r.data_key_id for r in found])  # one key-store query
     name = CONTACT_FIELDS[purpose.channel]
     rows = []
     for r in found:
@@ -409,18 +404,15 @@ def _queue_batch(
     segment = Segment(**json.loads(campaign.segment))
     contact = _contact_column(purpose)
     found = session.exec(
-        select(Customer.id, Customer.data_key_id, contact, DataKey.master_version, DataKey.wrapped)
+        select(Customer.id, Customer.data_key_id, contact)
         .select_from(Customer)
-        .outerjoin(DataKey, and_(DataKey.id == Customer.data_key_id, DataKey.wrapped.is_not(None)))
         .where(*_included(purpose, segment), Customer.id > after_id)
         .order_by(Customer.id)
         .limit(batch)
     ).all()
     if not found:
         return 0, 0, 0
-    datakeys.remember_wrapped(
-        session, [(r.data_key_id, r.master_version, r.wrapped) for r in found]
-    )
+    datakeys.preload(session, [r.data_key_id for r in found])  # one key-store query
     name = CONTACT_FIELDS[purpose.channel]
     queued = 0
     for r in found:

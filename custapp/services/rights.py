@@ -11,8 +11,15 @@ its due date.
 - What the customer asked and the outcome are free text about the customer: encrypted under
   the customer's data key. Audit entries hold ids, kinds and statuses, never that text.
 - A withdrawal closed as done withdraws the chosen granted purposes (channel "request", the
-  request number as the note); a correction or deletion changes nothing by itself: the handler
-  does it in the archive and records the outcome here. The copy is built by copy_bundle.
+  request number as the note); a correction changes nothing by itself: the handler does it in
+  the archive and records the outcome here. The copy is built by copy_bundle.
+- A deletion (删除权, issue 16): one open deletion request per customer. Compliance accepts it
+  into the destruction queue (services/erasure.py) or refuses it with a legal reason
+  (ErasureRefusal), which the customer is told through the outbox. An accepted request stays in
+  progress until its destruction: first `deletion_notice_ready` queues the notice that the data
+  is about to be deleted (it is encrypted under the customer's key, so it goes before the key),
+  then `deletion_done` closes the request with the candidate's number. A deletion of some data
+  only (an address, say) is done by hand in the archive and closed as done here.
 """
 
 from __future__ import annotations
@@ -27,14 +34,14 @@ from sqlmodel import Session
 from custapp import clock
 from custapp.models import Customer, RightsRequest, User, UserRole
 from custapp.security.permissions import ROLE_PERMISSIONS
-from custapp.services import audit, consent, datakeys
+from custapp.services import audit, consent, datakeys, rights_erasure
 from custapp.services.actor import Actor
 from custapp.services.customers import display_names, live_customer
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
 from custapp.services.paging import page_window
 from custapp.settings import get_settings
-from custapp.vocab import RightsChannel, RightsKind, RightsStatus, UserKind
+from custapp.vocab import ErasureRefusal, RightsChannel, RightsKind, RightsStatus, UserKind
 
 KINDS = tuple(RightsKind)
 CHANNELS = tuple(RightsChannel)
@@ -42,6 +49,7 @@ STAFF_CHANNELS = tuple(c for c in CHANNELS if c != RightsChannel.PORTAL)
 OPEN_STATUSES = (RightsStatus.OPEN, RightsStatus.IN_PROGRESS)
 CLOSED_STATUSES = (RightsStatus.DONE, RightsStatus.REFUSED)
 STATUSES = (*OPEN_STATUSES, *CLOSED_STATUSES)
+REFUSALS = tuple(ErasureRefusal)
 # list filter values besides a single status: "active" is every request not yet closed
 STATUS_FILTERS = ("", "active", *STATUSES)
 DETAIL_CONTEXT = "rights.detail"
@@ -50,6 +58,11 @@ MAX_DETAIL = 1000
 MAX_OUTCOME = 1000
 MAX_PAGE_SIZE = 100
 _NUMBER_TRIES = 5
+
+# erasure (issue 16): the hooks the destruction calls, by the names lifecycle.md gives them
+deletion_notice_ready = rights_erasure.deletion_notice_ready
+deletion_done = rights_erasure.deletion_done
+open_deletion = rights_erasure.open_deletion
 
 
 # --- DTOs --------------------------------------------------------------------------------------
@@ -78,6 +91,8 @@ class RequestRow:
     handler_name: str
     closed_at: datetime | None
     overdue_days: int  # days past the due date while not closed, else 0
+    refusal_reason: str = ""  # a refused deletion: ErasureRefusal; label rights.refusal.<code>
+    outcome_ref: str = ""  # a deletion done by destruction: the candidate number (XH...)
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,8 @@ class MemberRequestRow:
     detail: str
     outcome: str
     closed_at: datetime | None
+    refusal_reason: str = ""
+    outcome_ref: str = ""
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -186,7 +203,11 @@ def _file(
     text = _text(detail, field="detail", limit=MAX_DETAIL, required=True, errors=errors)
     if errors:
         raise ValidationFailed(errors)
-    customer = live_customer(session, customer_id)
+    deletion = kind == RightsKind.DELETION
+    # the customer's row locked: two deletion requests filed at once cannot both be the one
+    customer = live_customer(session, customer_id, lock=deletion)
+    if deletion and open_deletion(session, customer.id) is not None:
+        raise ValidationFailed({"kind": "rights.error.deletion_open"})
     now = clock.now()
     request = _insert(
         session,
@@ -253,6 +274,8 @@ def _rows(session: Session, requests: list[RightsRequest]) -> list[RequestRow]:
             handler_name=names.get(r.handler_id or 0, ""),
             closed_at=r.closed_at,
             overdue_days=overdue_days(r, today),
+            refusal_reason=r.refusal_reason or "",
+            outcome_ref=r.outcome_ref or "",
         )
         for r in requests
     ]
@@ -459,20 +482,30 @@ def close_request(
     status: str,
     outcome: str = "",
     purposes: list[str] | None = None,
+    refusal: str = "",
 ) -> list[str]:
     """Close as done or refused, with the outcome told to the customer (a refusal needs its
     reason). A withdrawal closed as done withdraws `purposes`, each currently granted (None:
     every granted one; []: none, e.g. the customer had already withdrawn elsewhere).
-    -> the purposes withdrawn."""
+    A refused deletion names its legal reason `refusal` (ErasureRefusal; "other" needs the
+    outcome text) and the customer is told through the outbox; a deletion waiting for its
+    destruction cannot be closed by hand. -> the purposes withdrawn."""
     request = _open_request(session, request_id)
+    deletion = request.kind == RightsKind.DELETION
+    if deletion and rights_erasure.open_candidate(session, request.id) is not None:
+        raise DomainError("rights.error.erasure_pending")
     errors: dict[str, str] = {}
     if status not in CLOSED_STATUSES:
         errors["status"] = "rights.error.status"
+    refusing_deletion = deletion and status == RightsStatus.REFUSED
+    if refusing_deletion and refusal not in REFUSALS:
+        errors["refusal"] = "rights.error.refusal"
     text = _text(
         outcome,
         field="outcome",
         limit=MAX_OUTCOME,
-        required=status == RightsStatus.REFUSED,
+        required=status == RightsStatus.REFUSED
+        and (not refusing_deletion or refusal == ErasureRefusal.OTHER),
         errors=errors,
     )
     withdrawing = request.kind == RightsKind.WITHDRAWAL and status == RightsStatus.DONE
@@ -494,6 +527,10 @@ def close_request(
     request.status = status
     request.outcome_enc = _seal(session, customer, text, OUTCOME_CONTEXT)
     request.closed_at = request.updated_at = clock.now()
+    told = None
+    if refusing_deletion:
+        request.refusal_reason = refusal
+        told = rights_erasure.tell_refusal(session, customer, request, text)
     audit.record(
         session,
         actor=actor,
@@ -506,6 +543,7 @@ def close_request(
             "status": status,
             "overdue_days": overdue_days_at_close(request),
             **({"withdrawn": withdrawn} if withdrawing else {}),
+            **({"refusal": refusal, "told": told is not None} if refusing_deletion else {}),
         },
     )
     return withdrawn
@@ -540,21 +578,24 @@ def member_list_requests(
         .offset(window.offset)
         .limit(window.limit)
     ).scalars()
-    key = customer.data_key_id
-    return [
-        MemberRequestRow(
-            number=r.number,
-            kind=r.kind,
-            channel=r.channel,
-            received_at=r.received_at,
-            due_on=r.due_on,
-            status=r.status,
-            detail=_open(session, key, r.detail_enc, DETAIL_CONTEXT),
-            outcome=_open(session, key, r.outcome_enc, OUTCOME_CONTEXT),
-            closed_at=r.closed_at,
-        )
-        for r in requests
-    ], total
+    return [member_row(session, customer.data_key_id, r) for r in requests], total
+
+
+def member_row(session: Session, key_id: int, r: RightsRequest) -> MemberRequestRow:
+    """One of the member's requests as the member sees it (`key_id`: the customer's key)."""
+    return MemberRequestRow(
+        number=r.number,
+        kind=r.kind,
+        channel=r.channel,
+        received_at=r.received_at,
+        due_on=r.due_on,
+        status=r.status,
+        detail=_open(session, key_id, r.detail_enc, DETAIL_CONTEXT),
+        outcome=_open(session, key_id, r.outcome_enc, OUTCOME_CONTEXT),
+        closed_at=r.closed_at,
+        refusal_reason=r.refusal_reason or "",
+        outcome_ref=r.outcome_ref or "",
+    )
 
 
 # --- merge ---------------------------------------------------------------------------------------

@@ -56,11 +56,14 @@ MENU = (
     ("/provisions", "nav.provisions", "share-2", "provision.manage"),
     ("/rights-requests", "nav.rights", "file-question", "rights.file"),
     ("/compliance", "nav.compliance", "shield-check", "consent.manage"),
+    ("/retention", "nav.retention", "hourglass", "retention.read"),  # issue 16 (RT)
+    ("/destruction", "nav.destruction", "shredder", "destruction.read"),  # issue 16 (DS)
     ("/marketing", "nav.marketing", "megaphone", "campaign.manage"),
     ("/care", "nav.care", "calendar-heart", "campaign.manage"),
     ("/tiers", "nav.tiers", "crown", "card.tier.manage"),
     ("/gifts", "nav.gifts", "gift", "gift.manage"),
     ("/users", "nav.users", "users", "user.manage"),
+    ("/backups", "nav.backups", "archive", "backup.manage"),  # issue 16 (BP)
     ("/audit", "nav.audit", "scroll-text", "audit.read"),
     ("/messages", "nav.messages", "bell", "message.read"),
     ("/account", "nav.account", "key-round", None),

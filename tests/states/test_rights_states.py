@@ -261,14 +261,15 @@ def test_compliance_makes_the_copy_and_the_password_shows_apart(world):
 
 
 def test_compliance_closes_a_refusal_only_with_its_reason(world):
-    ref = _file(world["customer"], "deletion")
+    # a deletion is refused with its legal reason instead (tests/states/test_erasure_states.py)
+    ref = _file(world["customer"], "correction")
     _, state = _logged_in("comp.one")
     _opened(state)
     detail = _dialog(state, RequestDetailState)
     detail.open_detail(str(ref.id))
     assert detail.close_request("refused") is None
     assert detail.error == t("rights.error.outcome_required", "en")
-    detail.keep_outcome("法定保存期限未届满，暂不能删除")
+    detail.keep_outcome("经核实原记录无误，不予更正")
     result = detail.close_request("refused")
     assert _toast(result, "success", ref.number)
     assert detail.is_open is False and detail.request == RequestDetail()

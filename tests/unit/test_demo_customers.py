@@ -29,6 +29,7 @@ from custapp.models import (
     UserRole,
 )
 from custapp.models.orders import PAYMENT_METHODS
+from custapp.security import keystore
 from custapp.security.validators import validate_cn_id, validate_mobile, validate_uscc
 from custapp.services import classification, customer_fields, datakeys, service_log
 from custapp.services.actor import Actor, system_actor
@@ -64,6 +65,9 @@ def test_seeded_customers_are_valid_and_encrypted(staff, monkeypatch):
         customers = session.exec(select(Customer).order_by(Customer.id)).scalars().all()
         assert len(customers) == 400
         assert session.exec(select(func.count(DataKey.id))).scalar_one() >= 400
+        key_ids = [c.data_key_id for c in customers]
+        assert len(set(key_ids)) == 400
+        assert set(keystore.get_many(key_ids)) == set(key_ids)  # every key in the key store
         kinds = Counter(c.kind for c in customers)
         assert 0.75 < kinds["individual"] / 400 < 0.95
         resident = 0

@@ -7,6 +7,7 @@ while old ciphertexts still open, and a key backup restores into a fresh instanc
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -19,15 +20,17 @@ from custapp import cli
 from custapp import db as database
 from custapp.db import get_engine, session_scope
 from custapp.models import DataKey, OutboxMessage
+from custapp.security import keystore
 from custapp.security.keys import get_keys
 from custapp.security.validators import make_cn_id
-from custapp.services import auth, bootstrap, datakeys, outbox
+from custapp.services import auth, backups, bootstrap, datakeys, outbox
 from custapp.services.actor import system_actor
 from custapp.settings import get_settings
 
 PHONE = "13912345678"
 ID_NUMBER = make_cn_id("110105", date(1988, 7, 14), 123)
 PASSPHRASE = "a long backup passphrase"
+BACKUP_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
 CUSTOMER_ID = 7
 
 
@@ -98,6 +101,26 @@ def _assert_absent(blob: bytes, where: str) -> None:
         assert plain not in blob, f"{plain!r} found in {where}"
 
 
+def _key_material() -> tuple[list[bytes], list[bytes]]:
+    """Every wrapped data key of the key store, and each unwrapped key's raw bytes."""
+    stored = _wrapped_keys()
+    assert stored
+    with session_scope(write=False) as session:
+        raw = [datakeys.data_key(session, key_id) for key_id in stored]
+    return [wrapped.encode() for _, wrapped in stored.values()], raw
+
+
+def _assert_no_key(blob: bytes, material: list[bytes], where: str) -> None:
+    for item in material:
+        assert item not in blob, f"a data key found in {where}"
+
+
+def _sqlite_files(path: Path) -> bytes:
+    """The file and its WAL, if any."""
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_sqlite_file_and_backup_hold_no_plaintext(db, tmp_path):
     seeded = _seed()
@@ -111,6 +134,14 @@ def test_sqlite_file_and_backup_hold_no_plaintext(db, tmp_path):
     wal = database.with_name(database.name + "-wal")
     if wal.exists():
         _assert_absent(wal.read_bytes(), "the WAL file")
+    # the data keys are in the key store only; the key store holds no personal value
+    wrapped, raw = _key_material()
+    _assert_no_key(_sqlite_files(database), wrapped + raw, "the database file")
+    store = Path(get_settings().keystore_url.removeprefix("sqlite:///"))
+    store_bytes = _sqlite_files(store)
+    assert all(w in store_bytes for w in wrapped)  # really the key store file
+    _assert_absent(store_bytes, "the key store file")
+    _assert_no_key(store_bytes, raw, "the key store file (unwrapped)")
 
     copy = tmp_path / "backup.db"
     source, target = sqlite3.connect(database), sqlite3.connect(copy)
@@ -121,6 +152,7 @@ def test_sqlite_file_and_backup_hold_no_plaintext(db, tmp_path):
     backup = copy.read_bytes()
     assert len(backup) > 4096
     _assert_absent(backup, "the backup copy")
+    _assert_no_key(backup, wrapped + raw, "the backup copy")
     check = sqlite3.connect(copy)
     assert check.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
     check.close()
@@ -149,6 +181,8 @@ def test_postgresql_text_columns_hold_no_plaintext(db):
     text = "\n".join(dumped)
     for plain in (PHONE, ID_NUMBER, PHONE[3:]):
         assert plain not in text
+    for _, wrapped in _wrapped_keys().values():  # the keys live in the key store only
+        assert wrapped not in text
 
 
 def _switch_instance(folder: Path, monkeypatch) -> None:
@@ -161,9 +195,10 @@ def _switch_instance(folder: Path, monkeypatch) -> None:
 
 
 def _wrapped_keys() -> dict[int, tuple[int, str]]:
-    with session_scope() as session:
-        rows = session.exec(select(DataKey)).scalars().all()
-        return {row.id: (row.master_version, row.wrapped) for row in rows}
+    """Every data key of the app database, as the key store holds it."""
+    with session_scope(write=False) as session:
+        ids = session.exec(select(DataKey.id)).scalars().all()
+    return keystore.get_many(ids)
 
 
 def test_rotate_key_rewraps_every_data_key_and_old_ciphertexts_still_open(db, capsys):
@@ -185,18 +220,29 @@ def test_rotate_key_rewraps_every_data_key_and_old_ciphertexts_still_open(db, ca
 
     with session_scope() as session:
         new_key = datakeys.create_data_key(session)
-    assert new_key.master_version == 2
+    assert keystore.get_many([new_key.id])[new_key.id][0] == 2
 
 
-def test_keys_export_and_restore_round_trip_into_a_fresh_instance(db, tmp_path, monkeypatch):
+def test_keys_export_and_restore_round_trip_into_a_fresh_instance(
+    db, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("CUSTAPP_BACKUP_KEY", BACKUP_KEY)  # kept apart from the instance
+    get_settings.cache_clear()
     seeded = _seed()
     original = get_keys()
+    wrapped, _ = _key_material()
     bundle = tmp_path / "keys.backup"
     monkeypatch.setenv("CUSTAPP_KEYS_PASSPHRASE", PASSPHRASE)
+    capsys.readouterr()
     assert cli.main(["keys", "export", "--out", str(bundle)]) == 0
     content = bundle.read_bytes()
     assert original.master.serialize().encode() not in content
     assert (bundle.stat().st_mode & 0o777) == 0o600
+    # the export also wrote a key-store copy to the backup folder, and said where
+    (store_copy,) = (get_settings().backup_dir / "keystore").glob("keystore-*.cks")
+    assert str(store_copy) in capsys.readouterr().out
+    assert (store_copy.stat().st_mode & 0o777) == 0o600
+    assert not any(w in store_copy.read_bytes() for w in wrapped)
 
     fresh = tmp_path / "fresh-instance"
     _switch_instance(fresh, monkeypatch)
@@ -210,6 +256,10 @@ def test_keys_export_and_restore_round_trip_into_a_fresh_instance(db, tmp_path, 
     assert restored.master.versions == original.master.versions
     assert (restored.index, restored.audit) == (original.index, original.audit)
     assert ((fresh / "master.keyring").stat().st_mode & 0o777) == 0o600
+    # the fresh instance's key store is empty until the key-store copy is loaded into it
+    assert keystore.count() == 0
+    opened = keystore.read_copy(store_copy, backup_key=backups.backup_key())
+    assert keystore.load_snapshot(opened.snapshot_path) == len(wrapped)
     # the same database opens with the restored keys: ciphertexts and the phone's blind index
     _assert_decrypts(seeded)
     with session_scope() as session:

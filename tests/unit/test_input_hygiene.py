@@ -269,6 +269,8 @@ UNGUARDED = {
     "job_queue.complete": "internal: the runner (its owner name, the handler's result)",
     "job_queue.fail": "internal: the runner (its owner name, a message key)",
     "job_queue.release": "internal: the runner (its owner name)",
+    "rights_notices.tell_customer": "internal: message keys (rights.close_request, the hooks)",
+    "audit_anchors.reanchor_after_restore": "internal: the restore (a MAC from the manifest)",
 }
 
 

@@ -14,8 +14,9 @@ from sqlalchemy import func, select, text
 
 from custapp import clock, i18n
 from custapp.db import session_scope
-from custapp.jobs import run_jobs
+from custapp.jobs import STEPS, run_jobs
 from custapp.models import AuditEntry, DataKey, OutboxMessage, Store, User, UserRole, UserStore
+from custapp.security import keystore
 from custapp.services import audit, datakeys, outbox
 from custapp.services.actor import Actor
 from custapp.services.errors import DomainError, NotFound, PermissionDenied
@@ -224,7 +225,8 @@ def test_a_destroyed_data_key_cancels_the_message(db):
     message_id = _queue_customer_sms()
     with session_scope() as session:
         key = session.get(DataKey, _row(message_id).data_key_id)
-        key.wrapped, key.destroyed_at = None, clock.now()
+        key.destroyed_at = clock.now()
+    keystore.destroy([key.id])
     report = outbox.deliver_due(sender=Recorder())
     assert report.cancelled == 1
     assert _row(message_id).last_error == "data_destroyed"
@@ -386,14 +388,17 @@ def test_run_jobs_delivers_the_outbox(db, capsys):
     steps = []
     summary = run_jobs(progress=lambda done, total, name: steps.append((done, total, name)))
     assert summary["outbox"]["sent"] == 1
-    assert steps == [
-        (1, 6, "notice_changes"),
-        (2, 6, "outbox"),
-        (3, 6, "classification"),
-        (4, 6, "points_expiry"),
-        (5, 6, "complaint_escalations"),
-        (6, 6, "birthday_index"),
+    names = [name for name, _ in STEPS]
+    assert steps == [(done, len(names), name) for done, name in enumerate(names, start=1)]
+    assert names[:6] == [
+        "notice_changes",
+        "outbox",
+        "classification",
+        "points_expiry",
+        "complaint_escalations",
+        "birthday_index",
     ]
+    assert names[-1] == "backup"  # issue 16: the backup holds what the steps before it did
     assert "138****5678" in capsys.readouterr().out
 
 

@@ -304,6 +304,13 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     },
     "marketing.list_campaigns": lambda s, w: {"page": 1},
     "marketing.campaign_job": lambda s, w: {},
+    # --- backups (issue 16, BP) ---
+    "backup_runs.list_runs": lambda s, w: {"page": 1},
+    "backup_runs.last_verified": lambda s, w: {},
+    "backup_runs.backup_status": lambda s, w: {},
+    "backup_runs.current_job": lambda s, w: {},
+    "backup_runs.queue_backup": lambda s, w: {},
+    "backup_runs.queue_verify": lambda s, w: {"file_name": _backup_file()},
     # --- consent: provision ---
     "provision.add_recipient": lambda s, w: {
         "name": f"新接收方 {w.role}",
@@ -396,6 +403,10 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
         "outcome": "已电话说明保存期限",
     },
     "rights.member_list_requests": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
+    # --- erasure on request (issue 16, ER) ---
+    "erasure.deletion_review": lambda s, w: {"request_id": _deletion_request(s)},
+    "erasure.accept_deletion": lambda s, w: {"request_id": _deletion_request(s)},
+    "erasure.member_overview": lambda s, w: {MEMBER_CUSTOMER: _customer(s)},
     "copy_bundle.build_copy": lambda s, w: {
         "request_id": SERVICE_MODULES["rights"]
         .file_request(
@@ -550,6 +561,55 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     },
     "complaint_attachments.member_attachments": lambda s, w: _own_complaint(s),
     "complaint_attachments.member_open_attachment": lambda s, w: _own_complaint_attachment(s, w),
+    # --- retention rules (issue 16, RT) ---
+    "retention.list_rules": lambda s, w: {},
+    "retention.list_changes": lambda s, w: {"page": 1},
+    "retention.propose_change": lambda s, w: _retention_proposal(s),
+    "retention.decide_change": lambda s, w: {
+        "change_id": _retention_change(s, w),
+        "approve": True,
+    },
+    # --- destruction (issue 16, DS) ---
+    "destruction.propose": lambda s, w: {
+        "customer_id": _customer(s),
+        "reason_kind": "manual",
+        "note": "合同终止",
+    },
+    "destruction.propose_manual": lambda s, w: {
+        "customer_number": _number(s, _customer(s)),
+        "note": "合同终止",
+    },
+    "destruction.appraise": lambda s, w: {
+        "candidate_id": _destruction_candidate(s, w),
+        "decision": "destroy",
+    },
+    "destruction.approve": lambda s, w: {
+        "candidate_id": _destruction_candidate(s, w, appraised=True)
+    },
+    "destruction.reject": lambda s, w: {
+        "candidate_id": _destruction_candidate(s, w),
+        "note": "仍需保存",
+    },
+    "destruction.approve_many": lambda s, w: {
+        "candidate_ids": [_destruction_candidate(s, w, appraised=True)]
+    },
+    "destruction.set_hold": lambda s, w: {
+        "customer_number": _number(s, _customer(s)),
+        "reason": "诉讼案件",
+    },
+    "destruction.release_hold": lambda s, w: {
+        "hold_id": SERVICE_MODULES["destruction"].set_hold(
+            s,
+            actor=system_actor("test"),
+            customer_number=_number(s, _customer(s)),
+            reason="诉讼案件",
+        ),
+        "reason": "案件已结",
+    },
+    "destruction_views.list_queue": lambda s, w: {"status": "open"},
+    "destruction_views.list_register": lambda s, w: {"page": 1},
+    "destruction_views.register_status": lambda s, w: {},
+    "destruction_views.list_holds": lambda s, w: {"active_only": False},
 }
 
 # A factory of a member's own operation returns the member's customer under this key: the
@@ -561,7 +621,18 @@ MEMBER_CUSTOMER = "_member_customer_id"
 SECOND_PERMISSIONS: dict[str, str] = {
     "customer_profile.reveal_field": "customer.reveal.l1",
     "approvals.approve": "purchase.void",  # the request is a void
+    "erasure.accept_deletion": "destruction.appraise",  # it proposes the destruction
 }
+
+
+def _backup_file() -> str:
+    """A file in the backup folder for a verification to name (issue 16, BP)."""
+    from custapp.settings import get_settings
+
+    folder = get_settings().backup_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "custapp-sqlite-20260101T000000Z.cab").write_bytes(b"backup")
+    return "custapp-sqlite-20260101T000000Z.cab"
 
 
 def _new_customer() -> customers.CustomerInput:
@@ -570,6 +641,22 @@ def _new_customer() -> customers.CustomerInput:
 
 def _customer(session: Session) -> int:
     return customers.create_customer(session, actor=system_actor("test"), data=_new_customer()).id
+
+
+def _deletion_request(session: Session) -> int:
+    """A deletion request filed by letter for a new customer (issue 16, ER)."""
+    return (
+        SERVICE_MODULES["rights"]
+        .file_request(
+            session,
+            actor=system_actor("test"),
+            customer_id=_customer(session),
+            kind="deletion",
+            channel="letter",
+            detail="来信要求删除本人全部个人信息",
+        )
+        .id
+    )
 
 
 def _card(session: Session):  # noqa: ANN202 (membership.CardView)
@@ -746,6 +833,52 @@ def _draft_notice(session: Session) -> int:
     session.add(draft)
     session.flush()
     return draft.id
+
+
+def _retention_proposal(session: Session) -> dict:
+    """A change of the service log's rule: a month longer than it is now."""
+    rule = SERVICE_MODULES["retention"].period_for(session, "service_log")
+    return {
+        "category": "service_log",
+        "period_months": rule.period_months + 1,
+        "action": rule.action,
+        "basis": rule.basis,
+    }
+
+
+def _retention_change(session: Session, world: World) -> int:
+    """A pending change proposed by another compliance user (the decider never proposed it)."""
+    from custapp.models import RetentionChange
+
+    pending = session.exec(
+        select(RetentionChange.id).where(RetentionChange.status == "pending")
+    ).scalar_one_or_none()
+    if pending is not None:
+        return pending
+    proposer_id = _user(session, f"proposer.{world.role}", "compliance")
+    proposer = Actor(user_id=proposer_id, name="proposer", roles=frozenset({"compliance"}))
+    return (
+        SERVICE_MODULES["retention"]
+        .propose_change(session, actor=proposer, **_retention_proposal(session))
+        .id
+    )
+
+
+def _destruction_candidate(session: Session, world: World, *, appraised: bool = False) -> int:
+    """A queued candidate for a new customer (appraised: by another compliance user, so the
+    acting user may approve it)."""
+    destruction = SERVICE_MODULES["destruction"]
+    candidate_id = destruction.propose(
+        session, actor=system_actor("test"), customer_id=_customer(session),
+        reason_kind="manual", note="合同终止",
+    )  # fmt: skip
+    if appraised:
+        appraiser_id = _user(session, f"appraiser.{world.role}.{candidate_id}", "compliance")
+        appraiser = Actor(user_id=appraiser_id, name="appraiser", roles=frozenset({"compliance"}))
+        destruction.appraise(
+            session, actor=appraiser, candidate_id=candidate_id, decision="destroy"
+        )
+    return candidate_id
 
 
 def _number(session: Session, customer_id: int) -> str:

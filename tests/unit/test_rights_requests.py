@@ -272,7 +272,8 @@ def test_a_request_is_assigned_to_a_compliance_user_only(world):
 
 def test_closing_rules(world):
     comp = world["comp"]
-    ref = _file(world["desk"], world["zhang"], kind="deletion")
+    # a deletion's refusal names a legal reason besides (tests/unit/test_erasure.py)
+    ref = _file(world["desk"], world["zhang"], kind="correction")
     with pytest.raises(ValidationFailed) as refused:
         _close(comp, ref.id, status="refused", outcome="  ")
     assert refused.value.errors == {"outcome": "rights.error.outcome_required"}

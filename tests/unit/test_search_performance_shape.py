@@ -235,7 +235,7 @@ def test_a_filtered_page_reads_one_index_range_in_order(desk):
 
 
 def test_a_row_whose_data_key_is_destroyed_lists_without_its_phone(desk):
-    from custapp.models import DataKey
+    from custapp.security import keystore
     from custapp.services import customers as customer_service
     from custapp.services.customer_input import CustomerInput
 
@@ -246,6 +246,6 @@ def test_a_row_whose_data_key_is_destroyed_lists_without_its_phone(desk):
             )
     with session_scope() as session:
         gone = session.exec(select(Customer).where(Customer.name == "销毁")).scalar_one()
-        session.get(DataKey, gone.data_key_id).wrapped = None
+    keystore.destroy([gone.data_key_id])
     rows = {r.name: r.phone_masked for r in _search(desk, "").rows}
     assert rows == {"留存": "139****5678", "销毁": ""}

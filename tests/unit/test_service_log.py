@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from custapp import clock
 from custapp.db import get_engine, session_scope
-from custapp.models import AuditEntry, Customer, DataKey, ServiceLog
+from custapp.models import AuditEntry, Customer, ServiceLog
+from custapp.security import keystore
 from custapp.security.crypto import DecryptionError
 from custapp.services import bootstrap, customers, datakeys, service_log, stores
 from custapp.services.actor import Actor, system_actor
@@ -282,7 +283,7 @@ def test_a_destroyed_data_key_leaves_empty_text_not_an_error(desk, customer):
     _add(desk, customer, next_follow_up=clock.local_today())
     with session_scope() as session:
         key_id = session.get(Customer, customer).data_key_id
-        session.get(DataKey, key_id).wrapped = None
+    keystore.destroy([key_id])
     assert _list(desk, customer).rows[0].content == ""
     rows, total = _due(desk)
     assert (total, rows[0].summary) == (1, "")

@@ -13,7 +13,7 @@ from custapp.components.shell import T, form_dialog
 from custapp.pages.portal_privacy.rows import RequestView
 from custapp.pages.portal_privacy.state import PortalPrivacyState
 from custapp.pages.portal_privacy.widgets import pair, status_badge
-from custapp.services import consent
+from custapp.services import consent, rights, rights_erasure
 from custapp.vocab import ConsentStatus
 
 
@@ -83,10 +83,18 @@ class RequestDialogState(PortalPrivacyState):
             due=found.due_on.isoformat(),
             closed=clock.format_local(found.closed_at),
             detail=found.detail,
-            outcome=found.outcome,
+            outcome=self._outcome(found),
         )
         self.is_open = True
         return None
+
+    def _outcome(self, found: rights.MemberRequestRow) -> str:
+        """A refused deletion's legal reason, or the destruction that did it (issue 16)."""
+        if found.refusal_reason:
+            return rights_erasure.refusal_text(found.refusal_reason, found.outcome, self.locale)
+        if found.outcome_ref:
+            return self._t("portal_privacy.erase.done", number=found.outcome_ref)
+        return found.outcome
 
     @rx.event
     def close_request(self):

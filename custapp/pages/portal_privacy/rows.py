@@ -104,3 +104,16 @@ class NoticeChoice:
     name_en: str = ""
     description_zh: str = ""
     description_en: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ErasureProgress:
+    """The member's newest deletion request on the 删除我的信息 card (number "" when none)."""
+
+    number: str = ""
+    title: str = ""  # "删除申请 Q..."
+    received: str = ""
+    stage: int = 0  # 0 已提交, 1 处理中, 2 已完成 or 已拒绝
+    refused: bool = False
+    reason: str = ""  # a refusal's legal reason and words
+    done: str = ""  # "deleted (candidate XH...)" once done

@@ -81,10 +81,23 @@ class PortalPrivacyState(PagedMixin, SessionState):
             return redirect
         self._clear()
         self.due_hint = self._t("portal_privacy.due_hint", days=get_settings().rights_due_days)
-        errors = [self._fetch_profile(), self._fetch_consents(), self._fetch_rows()]
+        errors = [
+            self._fetch_profile(),
+            self._fetch_consents(),
+            self._fetch_rows(),
+            *self._parts_loaded(),
+        ]
         self.loaded = True
         shown = list(dict.fromkeys(e for e in errors if e))
         return [rx.toast.error(e) for e in shown] or None
+
+    def _part_loaded(self) -> str | None:
+        """A substate's own reading when the page loads or a request is filed (the 删除我的信息
+        card, erasure.py); the dialogs have none. -> an error message or None."""
+        return None
+
+    def _parts_loaded(self) -> list[str | None]:
+        return [part._part_loaded() for part in self.substates.values()]
 
     # --- the profile -----------------------------------------------------------------------------
 
@@ -242,11 +255,11 @@ class PortalPrivacyState(PagedMixin, SessionState):
             self.request_errors, self.request_error = dict(self._field_errors), error
             return None
         self.request_errors, self.request_error, self.page = {}, "", 1
-        problem = self._fetch_rows()
+        problems = [self._fetch_rows(), *self._parts_loaded()]
         return [
             rx.set_value(DETAIL_INPUT, ""),
             rx.toast.success(
                 self._t("portal_privacy.filed", number=ref.number, due=ref.due_on.isoformat())
             ),
-            *([rx.toast.error(problem)] if problem else []),
+            *[rx.toast.error(problem) for problem in dict.fromkeys(problems) if problem],
         ]

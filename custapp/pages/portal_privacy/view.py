@@ -12,6 +12,7 @@ from custapp.pages.portal_privacy.dialogs import (
     request_dialog,
     withdraw_dialog,
 )
+from custapp.pages.portal_privacy.erasure import erasure_dialog, erasure_section
 from custapp.pages.portal_privacy.requests import requests_section
 from custapp.pages.portal_privacy.state import REQUEST_FORM, PortalPrivacyState
 from custapp.pages.portal_privacy.widgets import pair, section
@@ -289,6 +290,7 @@ def portal_privacy_page() -> rx.Component:
                     _profile(),
                     _consents(),
                     requests_section(),
+                    erasure_section(),
                     _notice(),
                     spacing="4",
                     width="100%",
@@ -297,6 +299,7 @@ def portal_privacy_page() -> rx.Component:
             ),
             request_dialog(),
             withdraw_dialog(),
+            erasure_dialog(),
             spacing="4",
             width="100%",
             max_width="860px",

@@ -14,7 +14,7 @@ from custapp.components.shell import T, content_dialog, field_error
 from custapp.pages.rights_requests.rows import RequestDetail
 from custapp.pages.rights_requests.state import RightsState
 from custapp.pages.rights_requests.widgets import fact, overdue_badge, status_badge
-from custapp.services import copy_bundle, rights
+from custapp.services import copy_bundle, rights, rights_erasure
 from custapp.states.options import Option
 from custapp.vocab import RightsKind, RightsStatus
 
@@ -38,6 +38,22 @@ class RequestDetailState(RightsState):
         self.is_open, self._detail_id, self.request = False, 0, RequestDetail()
         self.purposes, self.chosen, self.handlers = [], [], []
         self.handler = self.outcome = self.error = ""
+        for part in self.substates.values():  # the deletion panel (erasure.py)
+            part._clear()
+
+    def _opened(self) -> None:
+        """A request was (re)loaded into the dialog: the panels below read what they show."""
+        for part in self.substates.values():
+            part._opened()
+
+    def _outcome(self, row: rights.RequestRow, outcome: str) -> str:
+        """The outcome as the customer was told it: a refused deletion's legal reason, or the
+        destruction that did a deletion."""
+        if row.refusal_reason:
+            return rights_erasure.refusal_text(row.refusal_reason, outcome, self.locale)
+        if row.outcome_ref:
+            return self._t("rights.erasure.done_ref", number=row.outcome_ref)
+        return outcome
 
     def _clear(self) -> None:
         self._close()
@@ -55,7 +71,7 @@ class RequestDetailState(RightsState):
         self.request = RequestDetail(
             **self._row_fields(result.row),
             detail=result.detail,
-            outcome=result.outcome,
+            outcome=self._outcome(result.row, result.outcome),
             filed_by=result.filed_by_name or "—",
             active=result.row.status in rights.OPEN_STATUSES,
         )
@@ -63,6 +79,7 @@ class RequestDetailState(RightsState):
         self.chosen = [code for code, _ in result.granted_purposes]
         self.handlers = [Option(str(i), name) for i, name in handlers]
         self.handler = str(result.row.handler_id or "")
+        self._opened()
         return None
 
     @rx.event
@@ -287,13 +304,16 @@ def _handling() -> rx.Component:
             rx.button(
                 T("common.cancel"), variant="soft", color_scheme="gray", on_click=D.close_detail
             ),
-            rx.button(
-                rx.icon("ban", size=14),
-                T("rights.close_refuse"),
-                color_scheme="red",
-                variant="soft",
-                on_click=D.close_request(RightsStatus.REFUSED),
-                data_testid="rights-refuse",
+            rx.cond(  # a deletion is refused with its legal reason (erasure.py)
+                D.request.kind_code != RightsKind.DELETION,
+                rx.button(
+                    rx.icon("ban", size=14),
+                    T("rights.close_refuse"),
+                    color_scheme="red",
+                    variant="soft",
+                    on_click=D.close_request(RightsStatus.REFUSED),
+                    data_testid="rights-refuse",
+                ),
             ),
             rx.button(
                 rx.icon("check", size=14),
@@ -326,7 +346,8 @@ def _closed() -> rx.Component:
     )
 
 
-def detail_dialog() -> rx.Component:
+def detail_dialog(*panels: rx.Component) -> rx.Component:
+    """`panels`: shown below the handling, each deciding itself when (the deletion panel)."""
     r = D.request
     return content_dialog(
         rx.data_list.root(
@@ -358,6 +379,7 @@ def detail_dialog() -> rx.Component:
         ),
         _kind_help(),
         rx.cond(r.active, _handling(), _closed()),
+        *panels,
         title=rx.hstack(
             rx.text(T("rights.detail_title")),
             rx.code(r.number),

@@ -8,6 +8,7 @@ import reflex as rx
 from custapp.components.shell import T, loading, page, paged_table, toolbar
 from custapp.pages.rights_requests.detail import RequestDetailState, detail_dialog, password_dialog
 from custapp.pages.rights_requests.dialogs import FileDialogState, file_dialog
+from custapp.pages.rights_requests.erasure import erasure_panel
 from custapp.pages.rights_requests.state import STATUS_CHOICES, RightsState
 from custapp.pages.rights_requests.widgets import overdue_badge, status_badge
 from custapp.services import rights
@@ -182,6 +183,6 @@ def rights_requests_page() -> rx.Component:
             rx.cond(S.can_manage, _compliance_list(), _filed_list()),
         ),
         file_dialog(),
-        detail_dialog(),
+        detail_dialog(erasure_panel()),
         password_dialog(),
     )

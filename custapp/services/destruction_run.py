@@ -1,0 +1,460 @@
+"""销毁的运行 (issue 16, DS): what blocks a destruction, the execution of approved candidates
+(from an approval, a `destruction.run` job or the daily run), the register line and audit entry
+of each, and the re-application of the register after a restore. services/destruction.py holds
+the queue and its two people; destruction_apply.py what a destruction does to the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from custapp import clock
+from custapp.models import (
+    ApprovalRequest,
+    Complaint,
+    Customer,
+    DestructionCandidate,
+    LegalHold,
+    MemberCard,
+    PointsClawback,
+    PointsLot,
+    RedemptionRequest,
+    RightsRequest,
+    StoredValueEntry,
+)
+from custapp.models.complaints import OPEN_STATUSES as OPEN_COMPLAINTS
+from custapp.services import audit, destruction_apply, destruction_register, job_queue, rights
+from custapp.services.actor import Actor, system_actor
+from custapp.vocab import (
+    ApprovalStatus,
+    CardStatus,
+    DestructionScope,
+    DestructionStatus,
+    RedemptionStatus,
+    RightsKind,
+    RightsStatus,
+)
+
+RUN_BATCH = 200
+OPEN_REQUESTS = (RightsStatus.OPEN, RightsStatus.IN_PROGRESS)
+
+
+# --- what blocks a destruction --------------------------------------------------------------------
+
+
+def _any(session: Session, query) -> bool:  # noqa: ANN001 (a select of one column)
+    return session.exec(query.limit(1)).first() is not None
+
+
+def blockers(
+    session: Session, customer_id: int, *, scope: str = DestructionScope.CUSTOMER
+) -> list[str]:
+    """Why the customer (or, scope 'category', a category of it) cannot be destroyed now: i18n
+    keys destruction.blocked.*, [] when nothing blocks. A deletion request never blocks the
+    destruction it asks for."""
+    found: list[str] = []
+    if _any(
+        session,
+        select(LegalHold.id).where(
+            LegalHold.customer_id == customer_id, LegalHold.released_at.is_(None)
+        ),
+    ):
+        found.append("destruction.blocked.legal_hold")
+    if _any(
+        session,
+        select(RightsRequest.id).where(
+            RightsRequest.customer_id == customer_id,
+            RightsRequest.status.in_(OPEN_REQUESTS),
+            RightsRequest.kind != RightsKind.DELETION,
+        ),
+    ):
+        found.append("destruction.blocked.open_request")
+    if scope != DestructionScope.CUSTOMER:
+        return found
+    if _any(
+        session,
+        select(Complaint.id).where(
+            Complaint.customer_id == customer_id, Complaint.status.in_(OPEN_COMPLAINTS)
+        ),
+    ):
+        found.append("destruction.blocked.open_complaint")
+    if _any(
+        session,
+        select(MemberCard.id).where(
+            MemberCard.customer_id == customer_id, MemberCard.status == CardStatus.ACTIVE
+        ),
+    ):
+        found.append("destruction.blocked.open_card")
+    stored = session.exec(
+        select(func.coalesce(func.sum(StoredValueEntry.amount_fen), 0)).where(
+            StoredValueEntry.customer_id == customer_id
+        )
+    ).scalar_one()
+    if stored:
+        found.append("destruction.blocked.stored_value")
+    today = clock.local_today()
+    live_points = session.exec(
+        select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
+            PointsLot.customer_id == customer_id,
+            PointsLot.remaining > 0,
+            (PointsLot.expires_on.is_(None)) | (PointsLot.expires_on >= today),
+        )
+    ).scalar_one()
+    if live_points:
+        found.append("destruction.blocked.points")
+    if _any(
+        session,
+        select(PointsClawback.customer_id).where(
+            PointsClawback.customer_id == customer_id, PointsClawback.points > 0
+        ),
+    ):
+        found.append("destruction.blocked.clawback")
+    if _any(
+        session,
+        select(ApprovalRequest.id).where(
+            ApprovalRequest.customer_id == customer_id,
+            ApprovalRequest.status == ApprovalStatus.PENDING,
+        ),
+    ) or _any(
+        session,
+        select(RedemptionRequest.id).where(
+            RedemptionRequest.customer_id == customer_id,
+            RedemptionRequest.status == RedemptionStatus.PENDING,
+        ),
+    ):
+        found.append("destruction.blocked.pending_approval")
+    return found
+
+
+def blocked(session: Session, candidate: DestructionCandidate) -> list[str]:
+    found = blockers(session, candidate.customer_id, scope=candidate.scope)
+    candidate.blocked_reason = ",".join(found) or None
+    return found
+
+
+# --- the record ---------------------------------------------------------------------------------
+
+
+def register_entry(
+    candidate: DestructionCandidate,
+    *,
+    now: datetime,
+    request_number: str | None,
+    method: str,
+    key_id: int | None = None,
+    merged: list | None = None,
+    before: datetime | None = None,
+) -> dict:
+    """The register line of a destruction: ids and codes, never a value."""
+    entry = {
+        "at": now.isoformat(),
+        "candidate": candidate.number,
+        "customer_id": candidate.customer_id,
+        "scope": candidate.scope,
+        "category": candidate.category or None,
+        "reason": candidate.reason_kind,
+        "rule": candidate.rule_category,
+        "request": request_number,
+        "request_id": candidate.rights_request_id,
+        "proposed_by": candidate.proposed_by,
+        "appraised_by": candidate.appraised_by,
+        "approved_by": candidate.approved_by,
+        "method": method,
+    }
+    if key_id is not None:
+        entry["key_id"] = key_id
+        entry["merged"] = merged or []
+    if before is not None:
+        entry["before"] = before.isoformat()
+    return entry
+
+
+def audit_destruction(
+    session: Session, *, actor: Actor, entry: dict, counts: dict | None = None
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action="customer.destroy"
+        if entry["scope"] == DestructionScope.CUSTOMER
+        else "customer.destroy_category",
+        customer_id=entry["customer_id"],
+        detail={
+            "candidate": entry["candidate"],
+            "scope": entry["scope"],
+            "categories": sorted(counts) if counts else [entry["category"] or "customer"],
+            "method": entry["method"],
+            "reason": entry["reason"],
+        },
+    )
+
+
+def write_register(entries: list[dict]) -> None:
+    """The register lines, durable before the transaction commits."""
+    destruction_register.append_many(entries)
+
+
+# --- executing approved candidates ----------------------------------------------------------------------------------
+
+
+def request_step(session: Session, candidate: DestructionCandidate, *, done: bool) -> bool:
+    """ER's plug (删除权): before a candidate answering a deletion request is destroyed, whether
+    its completion notice has gone (the first call queues it); after, the request is closed."""
+    if candidate.rights_request_id is None:
+        return True
+    if done:
+        rights.deletion_done(session, candidate.rights_request_id, candidate.number)
+        return True
+    return bool(rights.deletion_notice_ready(session, candidate.rights_request_id))
+
+
+def _request_numbers(session: Session, candidates: list[DestructionCandidate]) -> dict[int, str]:
+    ids = {c.rights_request_id for c in candidates if c.rights_request_id}
+    if not ids:
+        return {}
+    return dict(
+        session.exec(
+            select(RightsRequest.id, RightsRequest.number).where(RightsRequest.id.in_(ids))
+        ).all()
+    )
+
+
+def run_candidates(
+    session: Session, candidates: list[DestructionCandidate], *, actor: Actor
+) -> dict:
+    """Execute approved candidates in the caller's transaction: each checked for blockers (a
+    blocked one goes back to 'appraised' for a new approval) and for its completion notice (it
+    waits), the rest destroyed: the customers together (one key-store call, one register
+    write), the categories one by one. -> {"done", "waiting", "blocked", "blockers"}."""
+    counts: dict = {"done": 0, "waiting": 0, "blocked": 0, "blockers": []}
+    whole: list[DestructionCandidate] = []
+    now = clock.now()
+    numbers = _request_numbers(session, candidates)
+    entries: list[dict] = []
+    for candidate in candidates:
+        found = blocked(session, candidate)
+        if found:
+            candidate.status = DestructionStatus.APPRAISED
+            candidate.approved_by = candidate.approved_at = None
+            counts["blocked"] += 1
+            counts["blockers"] = found
+            continue
+        if not request_step(session, candidate, done=False):
+            counts["waiting"] += 1
+            continue
+        if candidate.scope == DestructionScope.CUSTOMER:
+            whole.append(candidate)
+            continue
+        before = destruction_apply.category_cutoff(session, candidate.rule_category, now)
+        destruction_apply.wipe_category(
+            session, candidate.customer_id, candidate.category, before=before
+        )
+        entry = register_entry(
+            candidate,
+            now=now,
+            request_number=numbers.get(candidate.rights_request_id),
+            method=destruction_apply.METHOD_CATEGORY,
+            before=before,
+        )
+        _finish(session, candidate, entry, actor, now, None)
+        entries.append(entry)
+        counts["done"] += 1
+    key_ids: list[int] = []
+    if whole:
+        wiped = destruction_apply.wipe_customers(session, [c.customer_id for c in whole], now=now)
+        by_customer = {w["id"]: w for w in wiped["customers"]}
+        for candidate in whole:
+            done = by_customer.get(candidate.customer_id)
+            entry = register_entry(
+                candidate,
+                now=now,
+                request_number=numbers.get(candidate.rights_request_id),
+                method=destruction_apply.METHOD_CUSTOMER,
+                key_id=done["key_id"] if done else None,
+                merged=done["merged"] if done else None,
+            )
+            _finish(session, candidate, entry, actor, now, wiped["counts"])
+            if done:
+                key_ids += [done["key_id"], *(key for _, key in done["merged"])]
+                entries.append(entry)
+            counts["done"] += 1
+    session.flush()
+    destruction_apply.shred(key_ids)
+    write_register(entries)
+    return counts
+
+
+def _finish(
+    session: Session,
+    candidate: DestructionCandidate,
+    entry: dict,
+    actor: Actor,
+    now: datetime,
+    categories: dict | None,
+) -> None:
+    candidate.status, candidate.done_at = DestructionStatus.DONE, now
+    candidate.method, candidate.blocked_reason = entry["method"], None
+    request_step(session, candidate, done=True)
+    audit_destruction(session, actor=actor, entry=entry, counts=categories)
+
+
+def _approved_after(session: Session, after: int, batch: int, only: list[int] | None) -> list:
+    query = select(DestructionCandidate).where(
+        DestructionCandidate.status == DestructionStatus.APPROVED,
+        DestructionCandidate.id > after,
+    )
+    if only is not None:
+        query = query.where(DestructionCandidate.id.in_(only))
+    return list(
+        session.exec(query.order_by(DestructionCandidate.id).limit(batch).with_for_update())
+        .scalars()
+        .all()
+    )
+
+
+def run_approved(
+    session_factory: Callable,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = RUN_BATCH,
+    actor: Actor | None = None,
+) -> dict:
+    """Execute every approved candidate, `batch` per transaction (the daily step, the bench)
+    -> {"done", "waiting", "blocked"}. Those waiting for their notice stay for the next run."""
+    actor = actor or system_actor("destruction")
+    with session_factory(write=False) as session:
+        total = session.exec(
+            select(func.count(DestructionCandidate.id)).where(
+                DestructionCandidate.status == DestructionStatus.APPROVED
+            )
+        ).scalar_one()
+    summary = {"done": 0, "waiting": 0, "blocked": 0}
+    after, seen = 0, 0
+    while True:
+        with session_factory() as session:
+            candidates = _approved_after(session, after, batch, None)
+            if not candidates:
+                break
+            counts = run_candidates(session, candidates, actor=actor)
+        after = candidates[-1].id
+        seen += len(candidates)
+        for key in summary:
+            summary[key] += counts[key]
+        if progress:
+            progress(seen, max(total, seen))
+    return summary
+
+
+def run_job(ctx: job_queue.JobContext, *, batch: int = 50) -> None:
+    """The `destruction.run` job of approve_many: its candidates, `batch` per step, as the
+    approver who queued it (who must still hold the permission)."""
+    ids = [int(i) for i in ctx.params.get("candidate_ids", [])]
+    state = ctx.state
+    state.setdefault("after", 0)
+    for key in ("done", "waiting", "blocked"):
+        state.setdefault(key, 0)
+    while True:
+        with ctx.step() as session:
+            actor = job_queue.acting_for(session, ctx.created_by, "destruction.approve")
+            candidates = _approved_after(session, state["after"], batch, ids)
+            if not candidates:
+                ctx.finish({k: state[k] for k in ("done", "waiting", "blocked")})
+                return
+            counts = run_candidates(session, candidates, actor=actor)
+            for key in ("done", "waiting", "blocked"):
+                state[key] += counts[key]
+            state["after"] = candidates[-1].id
+            ctx.progress(state["done"] + state["waiting"] + state["blocked"], len(ids))
+
+
+# --- after a restore ------------------------------------------------------------------------------
+
+
+def _moment(text: object) -> datetime | None:
+    return datetime.fromisoformat(text) if isinstance(text, str) and text else None
+
+
+def _mirror(session: Session, entry: dict, now: datetime) -> None:
+    """The candidate of a register line, as the queue's history shows it: marked done, or
+    written again when the restored database is older than it."""
+    candidate = session.exec(
+        select(DestructionCandidate).where(DestructionCandidate.number == entry["candidate"])
+    ).scalar_one_or_none()
+    done_at = _moment(entry.get("at")) or now
+    if candidate is None:
+        request_id = entry.get("request_id")
+        if request_id is not None and session.get(RightsRequest, request_id) is None:
+            request_id = None
+        candidate = DestructionCandidate(
+            number=entry["candidate"],
+            customer_id=entry["customer_id"],
+            scope=entry.get("scope") or DestructionScope.CUSTOMER,
+            category=entry.get("category") or "",
+            reason_kind=entry.get("reason") or "manual",
+            rule_category=entry.get("rule"),
+            rights_request_id=request_id,
+            note="",
+            created_at=done_at,
+            appraisal_note="",
+        )
+        session.add(candidate)
+    for name in ("proposed_by", "appraised_by", "approved_by"):
+        user_id = entry.get(name)
+        setattr(candidate, name, user_id if isinstance(user_id, int) else None)
+    candidate.status, candidate.done_at = DestructionStatus.DONE, done_at
+    candidate.method, candidate.blocked_reason = entry.get("method"), None
+    session.flush()
+    if candidate.rights_request_id is not None:
+        request_step(session, candidate, done=True)
+
+
+def _reapply_chunk(session: Session, chunk: list[dict]) -> tuple[int, list[int]]:
+    now = clock.now()
+    present = set(
+        session.exec(
+            select(Customer.id).where(Customer.id.in_({e["customer_id"] for e in chunk}))
+        ).scalars()
+    )
+    entries = [e for e in chunk if e["customer_id"] in present]
+    whole = [e["customer_id"] for e in entries if e.get("scope") == DestructionScope.CUSTOMER]
+    wiped = destruction_apply.wipe_customers(session, whole, now=now)["customers"]
+    applied = len(wiped)
+    for entry in entries:
+        if entry.get("scope") == DestructionScope.CATEGORY:
+            live = session.get(Customer, entry["customer_id"])
+            if live.destroyed_at is None:
+                applied += bool(
+                    destruction_apply.wipe_category(
+                        session, live.id, entry["category"], before=_moment(entry.get("before"))
+                    )
+                )
+        _mirror(session, entry, now)
+    keys = [k for e in chunk for k in (e.get("key_id"), *(m[1] for m in e.get("merged", [])))]
+    keys += [w["key_id"] for w in wiped] + [m[1] for w in wiped for m in w["merged"]]
+    if wiped:
+        audit.record(
+            session,
+            actor=system_actor("destruction.reapply"),
+            action="destruction.reapply",
+            detail={"customers": [w["id"] for w in wiped][:200], "count": len(wiped)},
+        )
+    return applied, [k for k in keys if isinstance(k, int)]
+
+
+def reapply(session_factory: Callable, entries: list[dict], *, batch: int = RUN_BATCH) -> int:
+    """After a restore: make everything the register records destroyed in this database again
+    (idempotent): customers wiped and their keys shredded (a key-store copy older than the
+    destruction still held them), categories destroyed, the queue's history written back.
+    -> how many customers or categories had to be destroyed again."""
+    applied = 0
+    for start in range(0, len(entries), batch):
+        with session_factory() as session:
+            count, keys = _reapply_chunk(session, entries[start : start + batch])
+            session.flush()
+            destruction_apply.shred(keys)
+        applied += count
+    return applied
