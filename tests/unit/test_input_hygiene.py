@@ -271,6 +271,8 @@ UNGUARDED = {
     "job_queue.release": "internal: the runner (its owner name)",
     "rights_notices.tell_customer": "internal: message keys (rights.close_request, the hooks)",
     "audit_anchors.reanchor_after_restore": "internal: the restore (a MAC from the manifest)",
+    "destruction_run.blockers": "internal: the queue and the erasure panel (a scope name)",
+    "destruction_run.audit_destruction": "internal: the run (its own register entry)",
 }
 
 
