@@ -203,8 +203,8 @@ def _backup_refused(exc) -> int:  # noqa: ANN001 (a services.backups.BackupError
 
 
 def _audit_backup(action: str, detail: dict, *, outcome: str = "ok") -> None:
-    """Backups made or checked at the command line are audited like the page's (file name,
-    counts, a problem's message key; never a value)."""
+    """Backups made or checked at the command line outside the backup folder are audited like
+    the page's (file name, counts, a problem's message key; never a value)."""
     from custapp.db import session_scope
     from custapp.services import audit
     from custapp.services.actor import system_actor
@@ -216,22 +216,47 @@ def _audit_backup(action: str, detail: dict, *, outcome: str = "ok") -> None:
         )  # fmt: skip
 
 
-def cmd_backup_create(args: argparse.Namespace) -> int:
-    from custapp.services import backups
+def _record_run(record, **kwargs) -> None:  # noqa: ANN001, ANN003 (a backup_jobs.record_*)
+    """A backup made or checked here in the backup folder is recorded (and audited) as the 备份
+    page's jobs record theirs, so the page lists it and can verify it."""
+    from custapp.db import session_scope
+    from custapp.services.actor import system_actor
 
+    with session_scope() as session:
+        record(session, actor=system_actor("cli"), **kwargs)
+
+
+def cmd_backup_create(args: argparse.Namespace) -> int:
+    from custapp import clock
+    from custapp.services import backup_files, backup_jobs, backups
+    from custapp.settings import get_settings
+
+    dest = Path(args.dest) if args.dest else None
+    # only the backup folder's files are the page's; a copy elsewhere is audited only
+    recorded = (dest or get_settings().backup_dir).resolve() == backup_files.folder()
+    started = clock.now()
     try:
         info = backups.create_backup(
-            dest_dir=Path(args.dest) if args.dest else None,
-            progress=lambda d, n: _progress(d, n, t("backup.cli.creating")),
+            dest_dir=dest, progress=lambda d, n: _progress(d, n, t("backup.cli.creating"))
         )
     except backups.BackupError as exc:
+        if recorded:
+            _record_run(
+                backup_jobs.record_backup, started=started, path=None, manifest=None,
+                problem=exc.key, detail=dict(exc.params),
+            )  # fmt: skip
         return _backup_refused(exc)
     counts = info.manifest["row_counts"]
     size, customers = info.path.stat().st_size, counts.get("customers", 0)
-    _audit_backup(
-        "backup.create",
-        {"file": info.path.name, "revision": info.manifest["alembic_revision"], "rows": counts},
-    )
+    if recorded:
+        _record_run(
+            backup_jobs.record_backup, started=started, path=info.path, manifest=info.manifest
+        )
+    else:
+        _audit_backup(
+            "backup.create",
+            {"file": info.path.name, "revision": info.manifest["alembic_revision"], "rows": counts},
+        )
     print(
         t("backup.cli.created", path=info.path, size=size, tables=len(counts), customers=customers)
     )
@@ -239,18 +264,23 @@ def cmd_backup_create(args: argparse.Namespace) -> int:
 
 
 def cmd_backup_verify(args: argparse.Namespace) -> int:
-    from custapp.services import backups
+    from custapp import clock
+    from custapp.services import backup_files, backup_jobs, backups
 
+    path, started = Path(args.file), clock.now()
     report = backups.verify_backup(
-        Path(args.file),
+        path,
         keystore_copy=Path(args.keystore_copy) if args.keystore_copy else None,
         progress=lambda d, n: _progress(d, n, t("backup.cli.verifying")),
     )
-    _audit_backup(
-        "backup.verify",
-        {"file": Path(args.file).name, "problem": report.problem},
-        outcome="ok" if report.ok else "failed",
-    )
+    if backup_files.in_folder(path):
+        _record_run(backup_jobs.record_verification, started=started, path=path, report=report)
+    else:
+        _audit_backup(
+            "backup.verify",
+            {"file": path.name, "problem": report.problem},
+            outcome="ok" if report.ok else "failed",
+        )
     if not report.ok:
         problem = t(report.problem or "backup.error.not_a_backup", **report.detail)
         print(t("backup.cli.verify_failed", problem=problem), file=sys.stderr)

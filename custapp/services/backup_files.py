@@ -45,6 +45,13 @@ def is_backup_name(name: str) -> bool:
     return bool(NAME.fullmatch(name or "")) and ".." not in name
 
 
+def in_folder(path: Path) -> bool:
+    """Whether `path` names a backup directly in the backup folder (the page lists and verifies
+    only those: a copy elsewhere with the same name is another file)."""
+    path = Path(path)
+    return is_backup_name(path.name) and path.resolve().parent == folder()
+
+
 def backup_path(file_name: object) -> Path:
     """The backup a browser names by `file_name`: a backup file directly in the backup folder.
     DomainError for any other name (a path, "..", a link, another kind of file) or a file that

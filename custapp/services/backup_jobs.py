@@ -6,6 +6,8 @@
   progress committed into the job row as the core reports it; one transaction records the run,
   audits it (`backup.create` / `backup.verify`: file name, revision, counts and a problem's
   message key, never a value) and closes the job.
+- `record_backup` / `record_verification`: the same record for `custapp backup create|verify`
+  of a file in the backup folder (actor: the system actor "cli").
 - `run_daily_backup` (custapp/jobs.py step `backup`): at most one backup per local day, verified,
   then the folder rotated (services/backup_files.prune_backups).
 """
@@ -239,6 +241,36 @@ def _record_verified(
         problem=outcome.problem,
         detail=outcome.detail,
     )
+
+
+def record_backup(
+    session: Session,
+    *,
+    actor: Actor,
+    started: datetime,
+    path: Path | None,
+    manifest: dict[str, Any] | None,
+    problem: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> BackupRun:
+    """A backup written (or failed, `problem` its message key) outside a job, e.g. by `custapp
+    backup create`: recorded and audited as the job records its own, so the page lists it."""
+    outcome = _Outcome(problem is None, path, manifest, problem, detail)
+    return _record_created(session, actor, outcome, started, None)
+
+
+def record_verification(
+    session: Session, *, actor: Actor, started: datetime, path: Path, report: backups.VerifyReport
+) -> BackupRun:
+    """A verification made outside a job (`custapp backup verify`), recorded as the job's."""
+    outcome = _Outcome(
+        bool(report.ok),
+        path=path,
+        manifest=dict(report.manifest or {}),
+        problem=None if report.ok else (report.problem or VERIFY_FAILED),
+        detail=dict(report.detail or {}),
+    )
+    return _record_verified(session, actor, outcome, started, None)
 
 
 # --- the jobs -----------------------------------------------------------------------------------

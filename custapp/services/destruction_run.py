@@ -6,6 +6,7 @@ the queue and its two people; destruction_apply.py what a destruction does to th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -29,6 +30,7 @@ from custapp.models import (
 from custapp.models.complaints import OPEN_STATUSES as OPEN_COMPLAINTS
 from custapp.services import audit, destruction_apply, destruction_register, job_queue, rights
 from custapp.services.actor import Actor, system_actor
+from custapp.settings import get_settings
 from custapp.vocab import (
     ApprovalStatus,
     CardStatus,
@@ -39,7 +41,10 @@ from custapp.vocab import (
     RightsStatus,
 )
 
+log = logging.getLogger(__name__)
+
 RUN_BATCH = 200
+REGISTER_FOLDER = "register"  # <backup_dir>/register/, as every backup copies it (backups.py)
 OPEN_REQUESTS = (RightsStatus.OPEN, RightsStatus.IN_PROGRESS)
 
 
@@ -194,8 +199,18 @@ def audit_destruction(
 
 
 def write_register(entries: list[dict]) -> None:
-    """The register lines, durable before the transaction commits."""
+    """The register lines, durable before the transaction commits, then copied to the backup
+    destination (`<backup_dir>/register/`): a restore finds every destruction there even when
+    the instance folder is lost. The keys are gone by now, so a copy that fails (the folder
+    unmounted) is logged and does not undo the destruction; the next destruction, backup or
+    key-store copy copies the whole register again."""
+    if not entries:
+        return
     destruction_register.append_many(entries)
+    try:
+        destruction_register.copy_to(get_settings().backup_dir / REGISTER_FOLDER)
+    except (OSError, destruction_register.RegisterDamaged) as exc:
+        log.error("destruction register not copied to the backup folder: %s", type(exc).__name__)
 
 
 # --- executing approved candidates ----------------------------------------------------------------------------------
