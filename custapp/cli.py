@@ -329,6 +329,7 @@ def cmd_backup_restore(args: argparse.Namespace) -> int:
             keystore_copy=Path(args.keystore_copy) if args.keystore_copy else None,
             approvers=approvers,
             progress=lambda d, n: _progress(d, n, t("backup.cli.restoring")),
+            accept_damaged_register=args.accept_damaged_register,
         )
     except backups.BackupError as exc:
         return _backup_refused(exc)
@@ -410,6 +411,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("file")
         p.add_argument("--keystore-copy", help="a key-store copy (.cks) taken at or after it")
         p.set_defaults(fn=fn)
+    p.add_argument(  # restore's parser: a torn register's verified part is used (issue 16)
+        "--accept-damaged-register",
+        action="store_true",
+        help="use the verified part of a damaged destruction register instead of refusing",
+    )
     p = backup.add_parser("list")
     p.add_argument("--dir", help="folder (default CUSTAPP_BACKUP_DIR)")
     p.set_defaults(fn=cmd_backup_list)
@@ -431,6 +437,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"custapp: {exc}", file=sys.stderr)
         return 2
+    if args.fn is not cmd_backup_restore:  # only the restore itself may touch a half-restored one
+        from custapp.db import RestoreInProgress, check_no_restore_in_progress
+
+        try:
+            check_no_restore_in_progress()
+        except RestoreInProgress as exc:
+            print(f"custapp: {exc}", file=sys.stderr)
+            return 2
     return args.fn(args)
 
 

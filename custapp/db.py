@@ -109,8 +109,57 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
+RESTORE_MARKER = "restore-in-progress"
+_restoring = threading.local()
+
+
+class RestoreInProgress(RuntimeError):
+    """A restore into this instance started and never finished (it crashed or was killed): the
+    database may be half-loaded, with keys the register says were destroyed. Nothing may use it
+    until the restore is run again (custapp backup restore wipes the half and starts over)."""
+
+    def __init__(self, marker: Path) -> None:
+        super().__init__(
+            f"实例中有一次未完成的恢复（标记文件 {marker}）：数据库只恢复了一半，不能使用。"
+            "请重新执行 custapp backup restore（它先清空上次恢复写入的数据库和密钥库，"
+            "再从头恢复），恢复成功后此标记自动删除。"
+            f" / An unfinished restore was found (marker {marker}): the database is half "
+            "restored and must not be used. Run `custapp backup restore` again: it wipes what "
+            "the unfinished restore loaded and starts over; the marker goes when it succeeds."
+        )
+        self.marker = marker
+
+
+def restore_marker() -> Path:
+    """`<instance_dir>/restore-in-progress`: written (0600) before a restore writes anything,
+    removed only when it succeeded (or its failure was wiped clean)."""
+    return get_settings().instance_dir / RESTORE_MARKER
+
+
+def check_no_restore_in_progress() -> None:
+    """Raises RestoreInProgress when a restore marker is present, except in the thread of the
+    restore itself (inside `restoring()`)."""
+    if getattr(_restoring, "active", False):
+        return
+    marker = restore_marker()
+    if marker.exists():
+        raise RestoreInProgress(marker)
+
+
+@contextmanager
+def restoring() -> Iterator[None]:
+    """The restore's own work (this thread) may use the database while the marker is there."""
+    previous = getattr(_restoring, "active", False)
+    _restoring.active = True
+    try:
+        yield
+    finally:
+        _restoring.active = previous
+
+
 def get_engine() -> Engine:
     settings = get_settings()
+    check_no_restore_in_progress()
     if settings.is_sqlite:
         private_dir(settings.instance_dir)
     return engine_for(settings.database_url)

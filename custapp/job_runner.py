@@ -21,8 +21,9 @@ import time
 import uuid
 from collections.abc import Callable
 
-from custapp.db import session_scope
+from custapp.db import RestoreInProgress, check_no_restore_in_progress, session_scope
 from custapp.services import backup_jobs, care, destruction, job_queue, marketing
+from custapp.services.backup_leftovers import sweep_leftovers
 from custapp.settings import get_settings
 from custapp.vocab import JobKind
 
@@ -92,10 +93,18 @@ class Runner:
         return count
 
 
+def start_up() -> None:
+    """Before a runner takes jobs: refuse a half-restored instance (RestoreInProgress), then
+    sweep what crashed backup runs left (issue 16)."""
+    check_no_restore_in_progress()
+    sweep_leftovers()
+
+
 def work(*, once: bool = False, runner: Runner | None = None) -> int:
     """`custapp jobs work`: run jobs as they come, polling every CUSTAPP_JOB_POLL_SECONDS;
     with once, until the queue is empty -> how many were run."""
     runner = runner or Runner()
+    start_up()
     count = 0
     try:
         while True:
@@ -121,6 +130,11 @@ async def run_in_app() -> None:
     shutdown the job in hand stops at its next step and goes back to the queue."""
     settings = get_settings()
     if not settings.job_runner:
+        return
+    try:
+        await asyncio.to_thread(start_up)
+    except RestoreInProgress as exc:  # a half-restored instance runs no job
+        log.error("job runner not started: %s", exc)
         return
     runner = Runner()
     log.info("job runner %s started", runner.owner)

@@ -16,7 +16,7 @@ from custapp.services.care import fill_birthday_index
 from custapp.services.classification import run_daily
 from custapp.services.complaints import run_escalations
 from custapp.services.consent import notify_reconfirm
-from custapp.services.destruction import run_approved
+from custapp.services.destruction import run_daily as run_daily_destructions
 from custapp.services.outbox import deliver_due
 from custapp.services.points import run_expiry
 from custapp.services.retention_scan import run_retention_scan
@@ -34,7 +34,8 @@ def _notice_changes() -> dict:
 
 
 def _run_destructions() -> dict:
-    return run_approved(session_scope)
+    # approved candidates, keys a crash left in the key store, then VACUUM (PostgreSQL)
+    return run_daily_destructions(session_scope)
 
 
 STEPS: list[tuple[str, Callable[[], dict]]] = [

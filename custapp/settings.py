@@ -49,6 +49,39 @@ def _tighten(path: Path, mode: int) -> None:
         path.chmod(mode)
 
 
+_LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
+
+
+def same_database(first: str, second: str) -> bool:
+    """Whether two SQLAlchemy URLs name the same database, whatever the spelling: the backend
+    family (any driver), host (local names alike), port (the default filled in) and database;
+    for SQLite the resolved file path (issue 16: the key store must not be the app database)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        a, b = make_url(first), make_url(second)
+    except ArgumentError:
+        return first == second
+    family = a.get_backend_name()
+    if family != b.get_backend_name():
+        return False
+    if family == "sqlite":
+        paths = [u.database or "" for u in (a, b)]
+        if any(p in ("", ":memory:") or p.startswith("file:") for p in paths):
+            return paths[0] == paths[1]
+        return Path(paths[0]).expanduser().resolve() == Path(paths[1]).expanduser().resolve()
+
+    def place(url) -> tuple:  # noqa: ANN001
+        socket = url.query.get("host")
+        host = (url.host or (socket if isinstance(socket, str) else "") or "").lower()
+        host = "localhost" if host in _LOCAL_HOSTS or host.startswith("/") else host
+        return host, url.port or _DEFAULT_PORTS.get(family), url.database
+
+    return place(a) == place(b)
+
+
 class SettingsError(ValueError):
     """A CUSTAPP_* variable the app cannot start with; the message names the variable."""
 
@@ -444,7 +477,7 @@ class Settings(BaseSettings):
             raise ValueError("CUSTAPP_GRADE_A..D_YUAN must be >= 0 and A >= B >= C >= D")
         if self.points_expiry == "days" and self.points_expiry_days < 1:
             raise ValueError("CUSTAPP_POINTS_EXPIRY_DAYS must be at least 1")
-        if self.keystore_url == self.database_url:
+        if same_database(self.keystore_url, self.database_url):
             raise ValueError(
                 "CUSTAPP_KEYSTORE_URL must not be the app database (CUSTAPP_DATABASE_URL)"
             )

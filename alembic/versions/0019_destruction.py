@@ -14,6 +14,8 @@ Revises: 0018
   there; services/destruction_apply.py inserts it and deletes it again inside the transaction
   that destroys the customer, so no committed state ever holds one. TRUNCATE stays refused, and
   member_cards are still never deleted.
+- ix_data_keys_destroyed: a partial index on the destroyed data keys, the daily reconciler's
+  keyset pages (services/destruction_scrub.shred_leftovers: keys a crash left in the key store).
 - Downgrade restores the triggers exactly as migrations 0006, 0007 (0014) and 0011 made them.
 """
 
@@ -209,6 +211,13 @@ def upgrade() -> None:
         postgresql_where=sa.text("destroyed_at IS NOT NULL"),
     )
     _tables()
+    op.create_index(
+        "ix_data_keys_destroyed",
+        "data_keys",
+        ["id"],
+        sqlite_where=sa.text("destroyed_at IS NOT NULL"),
+        postgresql_where=sa.text("destroyed_at IS NOT NULL"),
+    )
     if dialect == "postgresql":
         for statement in PG_FUNCTIONS:
             op.execute(statement)
@@ -225,6 +234,7 @@ def downgrade() -> None:
     if dialect == "postgresql":
         op.execute("DROP FUNCTION custapp_append_only_customer()")
         op.execute("DROP FUNCTION custapp_append_only_complaint()")
+    op.drop_index("ix_data_keys_destroyed", table_name="data_keys")
     op.drop_table("destruction_in_progress")
     op.drop_table("destruction_sequences")
     op.drop_table("destruction_candidates")

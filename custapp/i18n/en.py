@@ -461,6 +461,11 @@ MESSAGES: dict[str, str] = {
     "backup.cli.list_empty": "No backups in the backup folder: {folder}",
     "backup.cli.list_header": "file\ttaken at\tdatabase\trevision\tsize (bytes)",
     # end of part BK
+    # backup/key-store review fixes (issue 16, part F2)
+    "backup.error.register_damaged_file": "Line {line} of the destruction register {file} does not verify (changed or half written): restore refused. Find an intact register; or, having checked, add --accept-damaged-register to use its verified part only",
+    "backup.error.keystore_copy_foreign": "None of the {sampled} sampled customers decrypts with this key-store copy (another instance's key copy?): restore undone, the instance is empty again. Give this instance's key-store copy",
+    "backup.error.app_db_has_keys": "The app database has a keys table (the key store inside the app database): a backup would hold the data keys, refused. Point CUSTAPP_KEYSTORE_URL at a separate database and drop the keys table from the app database",
+    # end of part F2
     # --- part BP: backup page, backup jobs, daily backup and rotation (issue 16) ---
     "nav.backups": "Backup and restore",
     "backups.folder": "Backup folder",
@@ -2118,6 +2123,8 @@ MESSAGES: dict[str, str] = {
     "destruction.blocked.points": "Unexpired points (settle them first)",
     "destruction.blocked.clawback": "An open points clawback",
     "destruction.blocked.pending_approval": "A request awaiting approval",
+    # DS review (issue 16): an approval voided at the run
+    "destruction.blocked.approver": "The approver may no longer approve: approve it again",
     "destruction.error.reason_kind": "Unknown reason",
     "destruction.error.scope": "Unknown scope",
     "destruction.error.category": "Choose what to destroy",

@@ -472,6 +472,11 @@ MESSAGES: dict[str, str] = {
     "backup.cli.list_empty": "备份目录中没有备份：{folder}",
     "backup.cli.list_header": "文件\t备份时间\t数据库\t版本\t大小（字节）",
     # end of part BK
+    # backup/key-store review fixes (issue 16, part F2)
+    "backup.error.register_damaged_file": "销毁登记簿 {file} 第 {line} 行校验失败（文件被改动或只写了一半）：恢复已拒绝。请找回完好的登记簿；确认无误后可加 --accept-damaged-register，只采用其校验通过的部分",
+    "backup.error.keystore_copy_foreign": "用这份密钥库副本，抽查的 {sampled} 位客户没有一位能解密（另一个实例的密钥副本？）：恢复已撤销，实例已清空。请指定本实例的密钥库副本",
+    "backup.error.app_db_has_keys": "应用数据库中有 keys 表（密钥库放进了应用数据库）：备份会带上数据密钥，已拒绝。请把 CUSTAPP_KEYSTORE_URL 指向单独的数据库，并删除应用数据库中的 keys 表",
+    # end of part F2
     # --- part BP: 备份与恢复 page, backup jobs, daily backup and rotation (issue 16) ---
     "nav.backups": "备份与恢复",
     "backups.folder": "备份目录",
@@ -2129,6 +2134,8 @@ MESSAGES: dict[str, str] = {
     "destruction.blocked.points": "有未过期积分（请先结清积分）",
     "destruction.blocked.clawback": "有未清偿的积分追回",
     "destruction.blocked.pending_approval": "有待审批的事项",
+    # DS review (issue 16): an approval voided at the run
+    "destruction.blocked.approver": "批准人已无批准权限或已停用，需重新批准",
     "destruction.error.reason_kind": "销毁原因无效",
     "destruction.error.scope": "销毁范围无效",
     "destruction.error.category": "请选择有效的销毁范围",

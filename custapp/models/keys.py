@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 
@@ -12,6 +13,15 @@ class DataKey(SQLModel, table=True):
     """
 
     __tablename__ = "data_keys"
+    __table_args__ = (
+        # the reconciler's pages over destroyed keys (issue 16, DS; migration 0019)
+        Index(
+            "ix_data_keys_destroyed",
+            "id",
+            sqlite_where=text("destroyed_at IS NOT NULL"),
+            postgresql_where=text("destroyed_at IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     purpose: str = Field(default="customer", max_length=20)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import struct
 import tempfile
@@ -39,7 +38,12 @@ COPY_SUFFIX = ".cks"
 _COPY_STAMP = "%Y%m%dT%H%M%SZ"
 _COPY_MAGIC = b"CUSTAPP-KEYSTORE-COPY-1\n"
 _COPY_PURPOSE = "keystore-copy"
+# an opened copy's snapshot goes to a private folder in the instance, never to /tmp; folders
+# a crash left there are swept (services/backup_backends.sweep_leftovers)
+WORK_DIR = "keystore-work"
+WORK_PREFIX = "custapp-ks-copy-"
 _CHUNK = 1000  # ids per IN (...) and rows per insert batch
+KEYS_TABLE = "keys"
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS keys (id INTEGER PRIMARY KEY, master_version INT NOT NULL, "
@@ -153,6 +157,11 @@ def engine() -> Engine:
 def _transaction(*, write: bool = True) -> Iterator[Connection]:
     with engine().execution_options(keystore_write=write).begin() as conn:
         yield conn
+
+
+def work_dir() -> Path:
+    """`<instance_dir>/keystore-work` (0700): where an opened copy's snapshot is put."""
+    return private_dir(get_settings().instance_dir / WORK_DIR)
 
 
 def reset_for_tests() -> None:
@@ -276,42 +285,52 @@ def rewrap(rows: list[tuple[int, int, str]]) -> int:
 # --- snapshots ------------------------------------------------------------------------------
 
 
-def _new_snapshot_file(dest: Path) -> sqlite3.Connection:
-    dest.unlink(missing_ok=True)
-    private_file(dest, create=True)
-    return sqlite3.connect(dest)
+def _fill(target: sqlite3.Connection) -> None:
+    """Copy the key store, consistently, into an open SQLite connection."""
+    if _is_sqlite(url()):
+        raw = engine().raw_connection()
+        try:
+            raw.driver_connection.backup(target)  # SQLite online backup API: consistent
+        finally:
+            raw.close()
+        return
+    for statement in _SCHEMA:
+        target.execute(statement)
+    with engine().connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", yield_per=_CHUNK)
+        with conn.begin():
+            result = conn.exec_driver_sql(
+                "SELECT id, master_version, wrapped, created_at FROM keys ORDER BY id"
+            )
+            for part in result.partitions(_CHUNK):
+                target.executemany("INSERT INTO keys VALUES (?, ?, ?, ?)", [tuple(r) for r in part])
+    target.commit()
 
 
 def snapshot(dest: Path) -> None:
     """A consistent copy of the key store as a SQLite file (0600), `dest` replaced."""
     dest = Path(dest)
-    if _is_sqlite(url()):
-        target = _new_snapshot_file(dest)
-        raw = engine().raw_connection()
-        try:
-            raw.driver_connection.backup(target)  # SQLite online backup API: consistent
-            target.execute("PRAGMA journal_mode=DELETE")  # a lone file, no -wal beside it
-        finally:
-            raw.close()
-            target.close()
-        return
-    target = _new_snapshot_file(dest)
+    dest.unlink(missing_ok=True)
+    private_file(dest, create=True)
+    target = sqlite3.connect(dest)
     try:
-        for statement in _SCHEMA:
-            target.execute(statement)
-        with engine().connect() as conn:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ", yield_per=_CHUNK)
-            with conn.begin():
-                result = conn.exec_driver_sql(
-                    "SELECT id, master_version, wrapped, created_at FROM keys ORDER BY id"
-                )
-                for part in result.partitions(_CHUNK):
-                    target.executemany(
-                        "INSERT INTO keys VALUES (?, ?, ?, ?)", [tuple(r) for r in part]
-                    )
-        target.commit()
+        _fill(target)
+        target.execute("PRAGMA journal_mode=DELETE")  # a lone file, no -wal beside it
     finally:
         target.close()
+
+
+def snapshot_bytes() -> bytes:
+    """The snapshot as bytes, built in memory: no plaintext copy of the keys on any disk."""
+    target = sqlite3.connect(":memory:")
+    try:
+        _fill(target)
+        data = bytearray(target.serialize())
+    finally:
+        target.close()
+    # the source's WAL flag came with page 1: a lone file opens in rollback-journal mode
+    data[18:20] = b"\x01\x01"
+    return bytes(data)
 
 
 def _snapshot_rows(src: Path) -> Iterator[list[tuple[int, int, str, str]]]:
@@ -329,20 +348,35 @@ def _snapshot_rows(src: Path) -> Iterator[list[tuple[int, int, str, str]]]:
         source.close()
 
 
-def load_snapshot(src: Path) -> int:
+def load_snapshot(src: Path, *, skip: Iterable[int] = ()) -> int:
     """Fill an EMPTY key store from a snapshot file, in one transaction; returns the keys
-    loaded. Raises KeyStoreNotEmpty when the store holds any key."""
+    loaded. The ids in `skip` (keys the destruction register says were destroyed) are never
+    loaded, so no crash later in a restore can leave them. Raises KeyStoreNotEmpty when the
+    store holds any key."""
+    skipped = {int(i) for i in skip}
     loaded = 0
     with _transaction() as conn:
         if conn.exec_driver_sql("SELECT count(*) FROM keys").scalar_one():
             raise KeyStoreNotEmpty("the key store is not empty")
         for part in _snapshot_rows(Path(src)):
-            conn.execute(
-                _UPSERT,
-                [{"id": i, "version": v, "wrapped": w, "created_at": c} for i, v, w, c in part],
-            )
-            loaded += len(part)
+            rows = [
+                {"id": i, "version": v, "wrapped": w, "created_at": c}
+                for i, v, w, c in part
+                if i not in skipped
+            ]
+            if rows:
+                conn.execute(_UPSERT, rows)
+            loaded += len(rows)
     return loaded
+
+
+def clear() -> int:
+    """Delete every key (a crashed restore's keys are wiped before it starts over); returns how
+    many there were. Freed pages are scrubbed as in destroy."""
+    with _transaction() as conn:
+        deleted = conn.exec_driver_sql("DELETE FROM keys").rowcount or 0
+    _scrub()
+    return deleted
 
 
 # --- encrypted copies (backups, `custapp keys export`) --------------------------------------
@@ -412,17 +446,11 @@ def write_copy(dest_dir: Path, *, backup_key: bytes, now: datetime) -> Path:
     from custapp.services import backup_format
 
     dest_dir = private_dir(Path(dest_dir))
-    scratch = Path(tempfile.mkdtemp(prefix="custapp-ks-", dir=dest_dir))
-    try:
-        snap = scratch / "keystore.db"
-        snapshot(snap)
-        snapshot_bytes = snap.read_bytes()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    snapshot_data = snapshot_bytes()  # in memory: never a plaintext file beside the copies
     register_file = _register_path()
     register = register_file.read_bytes() if register_file.exists() else None
     sealed = backup_format.seal_bytes(
-        _pack(now, snapshot_bytes, register), backup_key, purpose=_COPY_PURPOSE
+        _pack(now, snapshot_data, register), backup_key, purpose=_COPY_PURPOSE
     )
     path = dest_dir / copy_name(now)
     _write_atomic(path, sealed)
@@ -461,8 +489,8 @@ def prune_copies(dest_dir: Path, days: int, *, now: datetime | None = None) -> i
 
 
 def read_copy(path: Path, *, backup_key: bytes) -> KeyStoreCopy:
-    """Open a copy: its time, its snapshot (written to a private temporary file the caller
-    removes, with its folder) and the register bytes. Raises KeyStoreCopyError on a wrong key
+    """Open a copy: its time, its snapshot (written to a private folder in the instance's
+    keystore-work/, which the caller removes) and the register bytes. Raises KeyStoreCopyError on a wrong key
     or a damaged file."""
     from custapp.services import backup_format
 
@@ -472,8 +500,8 @@ def read_copy(path: Path, *, backup_key: bytes) -> KeyStoreCopy:
         )
     except backup_format.BackupFormatError as exc:
         raise KeyStoreCopyError(f"key-store copy {Path(path).name}: {exc}", key=exc.key) from exc
-    created_at, snapshot_bytes, register = _unpack(payload)
-    folder = Path(tempfile.mkdtemp(prefix="custapp-ks-copy-"))  # 0700
+    created_at, snapshot_data, register = _unpack(payload)
+    folder = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=work_dir()))  # 0700
     snap = folder / "keystore.db"
-    _write_atomic(snap, snapshot_bytes)
+    _write_atomic(snap, snapshot_data)
     return KeyStoreCopy(created_at=created_at, snapshot_path=snap, register_bytes=register)

@@ -11,6 +11,7 @@ and restores stream the decrypted archive into pg_restore.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hmac
 import os
 import re
@@ -20,6 +21,7 @@ import sqlite3
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -36,6 +38,8 @@ from custapp.settings import PROJECT_DIR, get_settings, private_dir, private_fil
 
 KEY_FILE = "backup.key"
 WORK_DIR = "backup-work"
+RUN_PREFIX = "run-"
+LOCK_NAME = ".lock"
 # SQLite pages copied per step of the online backup. The copy holds one read transaction from
 # start to end (one consistent snapshot; WAL writers go on meanwhile), so the step only sets how
 # often progress is reported: 4096 pages are 16 MiB at SQLite's default page size.
@@ -129,12 +133,16 @@ def work_dir() -> Path:
 
 @contextmanager
 def scratch_dir() -> Iterator[Path]:
-    """A private folder in the work folder, removed with whatever is in it."""
-    folder = Path(tempfile.mkdtemp(prefix="run-", dir=work_dir()))  # 0700
+    """A private folder in the work folder, removed with whatever is in it. Its `.lock` is held
+    while it is in use: sweep_leftovers removes only folders nobody holds (or past the lease)."""
+    folder = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=work_dir()))  # 0700
+    lock = os.open(folder / LOCK_NAME, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        os.close(lock)
 
 
 def backend_of(url: str) -> str:
@@ -399,16 +407,28 @@ def pg_wipe(url: str) -> None:
         engine.dispose()
 
 
+def scratch_prefix(url: str) -> str:
+    return f"{(make_url(url).database or 'custapp')[:36]}_verify_"
+
+
+def lock_scratch(conn: Connection, name: str, *, wait: bool) -> bool:
+    call = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+    found = conn.execute(text(f"SELECT {call}(hashtext(:n))"), {"n": name}).scalar()
+    return wait or bool(found)
+
+
 @contextmanager
 def pg_scratch_database(url: str) -> Iterator[str]:
-    """A new empty database `<db>_verify_<random>` on the same server with the same
-    credentials (needs CREATEDB), dropped afterwards -> its URL."""
+    """A new empty database `<db>_verify_<unix time, hex>_<random>` on the same server with the
+    same credentials (needs CREATEDB), held by an advisory lock while in use and dropped
+    afterwards -> its URL."""
     parsed = make_url(url)
-    name = f"{(parsed.database or 'custapp')[:40]}_verify_{secrets.token_hex(6)}"
+    name = f"{scratch_prefix(url)}{int(time.time()):x}_{secrets.token_hex(4)}"
     admin = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        holder = admin.connect()
+        lock_scratch(holder, name, wait=True)
+        holder.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0')
     except Exception as exc:  # noqa: BLE001 - no CREATEDB right, or no server: named below
         admin.dispose()
         raise BackupError("backup.error.no_scratch_database") from exc
@@ -416,9 +436,9 @@ def pg_scratch_database(url: str) -> Iterator[str]:
         yield parsed.set(database=name).render_as_string(hide_password=False)
     finally:
         try:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            holder.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
+            holder.close()
             admin.dispose()
 
 

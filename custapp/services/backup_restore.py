@@ -12,11 +12,19 @@ filled from the key-store copy, the register put in place, the schema migrated t
 destruction of the register re-applied (services/destruction.reapply) and the audit chain
 re-anchored (services/audit_anchors.reanchor_after_restore) with the seqs lost after the backup.
 Anything failing on the way, a refused approver included, wipes the target again: nothing
-half-restored is left to serve.
+half-restored is left to serve. A restore that is killed on the way cannot wipe: the marker
+`<instance_dir>/restore-in-progress`, written before its first write and removed only when it
+succeeded or wiped, makes every other use of the database refuse (custapp/db.py), and running
+the restore again wipes what the killed one loaded first. Keys the register lists as destroyed
+are never loaded, and every register copy found counts (a torn one refuses the restore unless
+accepted: then its verified part counts); a key-store copy under which no sampled customer
+decrypts (another instance's) is refused.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sqlite3
 from dataclasses import dataclass
@@ -48,7 +56,7 @@ from custapp.services.backup_backends import (
     sqlite_is_empty,
     sqlite_remove,
 )
-from custapp.services.backup_verify import check_facts, manifest_of
+from custapp.services.backup_verify import check_facts, decrypt_sample, manifest_of
 from custapp.services.errors import DomainError
 from custapp.settings import PROJECT_DIR, get_settings, private_dir
 from custapp.vocab import UserKind
@@ -128,10 +136,17 @@ def _open_copy(path: Path | None, backup_file: Path, key: bytes, manifest: dict)
     return copy
 
 
-def _register(manifest: dict, backup_file: Path, copy, scratch: Path) -> tuple[Path | None, list]:  # noqa: ANN001
-    """The newest verified register among the live one, the copies in the backup's folder and
-    in the backup folder, and the one in the key-store copy; refused when it does not hold the
-    backup's register head."""
+def _register(
+    manifest: dict,
+    backup_file: Path,
+    copy,
+    scratch: Path,
+    *,
+    accept_damaged: bool,  # noqa: ANN001
+) -> destruction_register.Merged:
+    """Every register found (the live one, the copies in the backup's folder and in the backup
+    folder, the one in the key-store copy), merged; refused when one is damaged (unless
+    accepted: its verified part counts) or when none holds the backup's register head."""
     candidates = [
         destruction_register.path(),
         backup_file.parent / "register" / destruction_register.FILE_NAME,
@@ -141,17 +156,28 @@ def _register(manifest: dict, backup_file: Path, copy, scratch: Path) -> tuple[P
         inside = scratch / destruction_register.FILE_NAME
         inside.write_bytes(copy.register_bytes)
         candidates.append(inside)
+    merged = destruction_register.merge(candidates)
+    if merged.damaged and not accept_damaged:
+        damaged, line = next(iter(merged.damaged.items()))
+        shown = "(密钥库副本中的登记簿)" if damaged.parent == scratch else str(damaged)
+        raise BackupError("backup.error.register_damaged_file", file=shown, line=line)
     head = manifest.get("register_head") or {"count": 0, "mac": destruction_register.GENESIS}
-    try:
-        newest = destruction_register.newest(candidates)
-    except FileNotFoundError:
-        newest = None
-    except destruction_register.RegisterDamaged as exc:
-        raise BackupError("backup.error.register_damaged") from exc
-    entries = destruction_register.read(newest) if newest else []
-    if not destruction_register.contains(entries, (head["count"], head["mac"])):
-        raise BackupError("backup.error.register_older", found=len(entries), expected=head["count"])
-    return newest, entries
+    at = (head["count"], head["mac"])
+    if not any(destruction_register.contains(e, at) for e in merged.sources.values()) and at[0]:
+        raise BackupError(
+            "backup.error.register_older", found=len(merged.entries), expected=head["count"]
+        )
+    return merged
+
+
+def destroyed_keys(entries: list[dict]) -> set[int]:
+    """The data keys the register's entries destroyed (each customer's and its merged records')."""
+    found = set()
+    for entry in entries:
+        found.update(
+            k for k in (entry.get("key_id"), *(m[1] for m in entry.get("merged") or [])) if k
+        )
+    return found
 
 
 def _approver_ids(approvers: list[tuple[str, str]]) -> list[int]:
@@ -226,6 +252,7 @@ def _wipe(url: str, snapshot: Path | None, register_installed: Path | None) -> N
         keystore.destroy(ids)
     if register_installed is not None:
         register_installed.unlink(missing_ok=True)
+    db.restore_marker().unlink(missing_ok=True)  # wiped: the instance is empty again
 
 
 def restore_backup(
@@ -234,6 +261,7 @@ def restore_backup(
     keystore_copy: Path | None,
     approvers: list[tuple[str, str]],
     progress: Progress | None = None,
+    accept_damaged_register: bool = False,
 ) -> RestoreReport:
     """Restore the backup at `path` into this (empty) instance; see the module's docstring.
     Raises BackupError (i18n key and parameters) on every refusal; the instance is then as
@@ -241,51 +269,92 @@ def restore_backup(
     path = Path(path)
     url = get_settings().database_url
     key = backup_key()
-    manifest = manifest_of(path, key)
-    _check_target(manifest, url)
-    checkpoint = audit.read_checkpoint()
-    lost_to = checkpoint["seq"] if checkpoint else None
-    copy = _open_copy(keystore_copy, path, key, manifest)
-    try:
-        register_path, entries = _register(manifest, path, copy, copy.snapshot_path.parent)
-        return _restore_into(
-            path, url, key, manifest, copy.snapshot_path, register_path, entries,
-            approvers=approvers, lost_to=lost_to, progress=progress,
-        )  # fmt: skip
-    finally:
-        shutil.rmtree(copy.snapshot_path.parent, ignore_errors=True)
+    with db.restoring():
+        manifest = manifest_of(path, key)
+        if db.restore_marker().exists():  # a restore was killed half-way: take it back first
+            keystore.clear()
+            _wipe(url, None, None)  # removes the marker last
+        _check_target(manifest, url)
+        checkpoint = audit.read_checkpoint()
+        lost_to = checkpoint["seq"] if checkpoint else None
+        copy = _open_copy(keystore_copy, path, key, manifest)
+        try:
+            merged = _register(
+                manifest, path, copy, copy.snapshot_path.parent,
+                accept_damaged=accept_damaged_register,
+            )  # fmt: skip
+            return _restore_into(
+                path, url, key, manifest, copy.snapshot_path, merged,
+                approvers=approvers, lost_to=lost_to, progress=progress,
+            )  # fmt: skip
+        finally:
+            shutil.rmtree(copy.snapshot_path.parent, ignore_errors=True)
 
 
-def _install_register(register_path: Path | None) -> Path | None:
-    """The newest register becomes the instance's -> its path when this made it (a wipe then
-    removes it again)."""
+def _install_register(merged: destruction_register.Merged) -> Path | None:
+    """The merged register becomes the instance's -> its path when this made it (a wipe then
+    removes it again). A live register that is replaced is kept beside it (`.replaced`)."""
     live = destruction_register.path()
-    if register_path is None or register_path == live:
+    longest = merged.longest
+    if longest is None:
+        return None
+    chain = merged.sources[longest]
+    extra = merged.entries[len(chain) :]
+    if longest == live and live not in merged.damaged and not extra:
         return None
     private_dir(live.parent)
     existed = live.exists()
-    shutil.copyfile(register_path, live)
-    live.chmod(0o600)
+    if existed:
+        shutil.copyfile(live, live.with_name(live.name + ".replaced"))
+    destruction_register.write_verified(live, chain, extra)
     return None if existed else live
+
+
+def _write_marker(path: Path) -> None:
+    """The restore-in-progress marker (0600), durable before the first write of the restore."""
+    marker = db.restore_marker()
+    private_dir(marker.parent)
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(
+            {"file": path.name, "started_at": clock.now().isoformat(), "pid": os.getpid()}, handle
+        )
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _check_keys_decrypt(url: str) -> None:
+    """Some sampled live customer decrypts with the keys just loaded: else the key-store copy
+    is another instance's (or of another time) and the restore is refused."""
+    engine = plain_engine(url)
+    try:
+        found = decrypt_sample(engine, keystore.get_many)
+    finally:
+        engine.dispose()
+    if found["failed"] and not found["decrypted"]:
+        raise BackupError("backup.error.keystore_copy_foreign", sampled=found["sampled"])
 
 
 def _restore_into(
     path: Path, url: str, key: bytes, manifest: dict, snapshot: Path,
-    register_path: Path | None, entries: list[dict], *,
+    merged: destruction_register.Merged, *,
     approvers: list[tuple[str, str]], lost_to: int | None, progress: Progress | None,
 ) -> RestoreReport:  # fmt: skip
     """From the first byte written to the end: any failure wipes what was loaded."""
     loaded_keys: Path | None = None
     installed: Path | None = None
+    entries = merged.entries
+    _write_marker(path)
     try:
         db.dispose_engines()
         load_backup(path, key, url, progress)
         _count_check(url, manifest)
         approver_ids = _approver_ids(approvers)
-        keys_loaded = keystore.load_snapshot(snapshot)
         loaded_keys = snapshot
-        installed = _install_register(register_path)
+        keys_loaded = keystore.load_snapshot(snapshot, skip=destroyed_keys(entries))
+        installed = _install_register(merged)
         revision = _migrate()
+        _check_keys_decrypt(url)
         reapplied = _reapply(entries)
         head = manifest.get("audit_head") or {"seq": 0, "mac": ""}
         with session_scope() as session:
@@ -319,6 +388,7 @@ def _restore_into(
     except BaseException:
         _wipe(url, loaded_keys, installed)
         raise
+    db.restore_marker().unlink(missing_ok=True)
     return RestoreReport(
         ok=True,
         manifest=manifest,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +43,7 @@ from custapp.services.backup_backends import (
     revision_known,
     scratch_dir,
 )
+from custapp.services.backup_leftovers import sweep_leftovers
 from custapp.settings import get_settings
 
 SAMPLE_SIZE = 25
@@ -93,6 +94,7 @@ def verify_backup(
     bad backup: the report says what is wrong (`problem`, with `detail` as its parameters)."""
     checked_at = clock.now()
     manifest: dict = {}
+    sweep_leftovers()
     try:
         key = backup_key()
     except BackupError as exc:
@@ -234,7 +236,10 @@ def destroyed_key_ids(ids: list[int]) -> set[int]:
     return found
 
 
-def _check_sample(engine: Engine, key: bytes, keystore_copy: Path | None) -> dict:
+def decrypt_sample(engine: Engine, keys_of: Callable[[list[int]], dict]) -> dict:
+    """Decrypt a random sample of the database's customers with the keys `keys_of(ids)` gives
+    -> {"sampled", "decrypted", "destroyed", "failed"} (a key destroyed since counts as
+    destroyed, not as failed)."""
     with engine.connect() as conn:
         rows = [
             dict(row._mapping)
@@ -244,7 +249,7 @@ def _check_sample(engine: Engine, key: bytes, keystore_copy: Path | None) -> dic
         ]
     live = [r for r in rows if not r.get("destroyed_at")]
     ids = sorted({r["data_key_id"] for r in live})
-    keys = _copy_keys(keystore_copy, key, ids) if keystore_copy else keystore.get_many(ids)
+    keys = keys_of(ids)
     gone = destroyed_key_ids([i for i in ids if i not in keys])
     ring = get_keys().master
     decrypted = destroyed = failed = 0
@@ -264,10 +269,20 @@ def _check_sample(engine: Engine, key: bytes, keystore_copy: Path | None) -> dic
             decrypted += 1
         except (crypto.DecryptionError, crypto.KeyRingError):
             failed += 1
-    if failed:
-        raise BackupError("backup.verify.decrypt_failed", count=failed, sampled=len(rows))
     return {
         "sampled": len(rows),
         "decrypted": decrypted,
         "destroyed": destroyed + len(rows) - len(live),
+        "failed": failed,
     }
+
+
+def _check_sample(engine: Engine, key: bytes, keystore_copy: Path | None) -> dict:
+    found = decrypt_sample(
+        engine,
+        (lambda ids: _copy_keys(keystore_copy, key, ids)) if keystore_copy else keystore.get_many,
+    )
+    failed = found.pop("failed")
+    if failed:
+        raise BackupError("backup.verify.decrypt_failed", count=failed, sampled=found["sampled"])
+    return found

@@ -17,6 +17,7 @@ which checks `backup.manage`); they take no actor.
 
 from __future__ import annotations
 
+import fcntl
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ from custapp.services.backup_backends import (
     sqlite_copy,
     sqlite_file,
 )
+from custapp.services.backup_leftovers import part_of, sweep_leftovers
 from custapp.services.backup_restore import RestoreReport, restore_backup
 from custapp.services.backup_verify import VerifyReport, verify_backup
 from custapp.settings import get_settings, private_dir
@@ -76,18 +78,31 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(STAMP)
 
 
-def _claim_name(folder: Path, backend: str, moment: datetime) -> Path:
-    """A new file `custapp-<backend>-<stamp>.cab`, created empty (0600) so no other backup in
-    the same second takes it; `-2`, `-3`... after the stamp when it is taken."""
+def _claim_name(folder: Path, backend: str, moment: datetime) -> tuple[Path, int]:
+    """A new name `custapp-<backend>-<stamp>.cab` (`-2`, `-3`... after the stamp when taken)
+    -> the name and the open descriptor of its `.part` file (0600, created exclusively and
+    locked while it is written: the sweep leaves it alone). Only the finished file gets the
+    name: a crashed backup leaves a `.part`, never a `.cab` that lists as the newest."""
     base = f"{PREFIX}{backend}-{_stamp(moment)}"
     for number in range(1, 1000):
         path = folder / (f"{base}{SUFFIX}" if number == 1 else f"{base}-{number}{SUFFIX}")
+        if path.exists():
+            continue
         try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            fd = os.open(part_of(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             continue
-        return path
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return path, fd
     raise BackupError("backup.error.name_taken")
+
+
+def _without_keys(found: dict) -> dict:
+    """The facts of a database that holds no key store: a `keys` table in the app database (a
+    key store pointed at it) would put every data key into the backup."""
+    if keystore.KEYS_TABLE in found["row_counts"]:
+        raise BackupError("backup.error.app_db_has_keys")
+    return found
 
 
 def _sqlite_dump(out: BinaryIO, key: bytes, header: dict, progress: Progress | None) -> tuple:
@@ -99,7 +114,7 @@ def _sqlite_dump(out: BinaryIO, key: bytes, header: dict, progress: Progress | N
         engine = plain_engine(f"sqlite:///{copy}")
         try:
             with engine.connect() as conn:
-                found = facts(conn)
+                found = _without_keys(facts(conn))
         finally:
             engine.dispose()
         size = copy.stat().st_size
@@ -121,7 +136,7 @@ def _pg_dump(out: BinaryIO, key: bytes, header: dict, progress: Progress | None)
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
                 # counts and dump read one snapshot: the counters go on meanwhile
                 snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-                found = facts(conn)
+                found = _without_keys(facts(conn))
                 tables = len(found["row_counts"])
                 with pg_dump(conn, url, snapshot) as (stream, drain):
                     digest = backup_format.encrypt_stream(
@@ -154,18 +169,19 @@ def create_backup(
     *, dest_dir: Path | None = None, progress: Progress | None = None, now: datetime | None = None
 ) -> BackupInfo:
     """Back up the app database into `dest_dir` (default CUSTAPP_BACKUP_DIR) -> the file and its
-    manifest. The file appears complete or not at all (written as a hidden part, then renamed).
-    Raises BackupError (i18n key) when the database cannot be read or a tool is missing."""
+    manifest. The file appears complete or not at all (written as `<name>.cab.part`, then
+    renamed). Raises BackupError (i18n key) when the database cannot be read, holds the key
+    store (a `keys` table: the backup would carry the data keys) or a tool is missing."""
     settings = get_settings()
+    sweep_leftovers()
     backend = backend_of(settings.database_url)
     key = backup_key()
     folder = private_dir(Path(dest_dir) if dest_dir else settings.backup_dir)
     created = (now or clock.now()).astimezone(UTC).replace(microsecond=0)
-    path = _claim_name(folder, backend, created)
-    part = folder / f".{path.name}.part"
+    path, fd = _claim_name(folder, backend, created)
+    part = part_of(path)
     header = {"created_at": created.isoformat(), "backend": backend}
     try:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             dump = _sqlite_dump if backend == "sqlite" else _pg_dump
             found, digest = dump(out, key, header, progress)
@@ -180,10 +196,10 @@ def create_backup(
             manifest = backup_format.append_manifest(out, digest, manifest)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(part, path)
+            os.link(part, path)  # never over another file of that name (no-clobber)
+        part.unlink()
     except BaseException:
         part.unlink(missing_ok=True)
-        path.unlink(missing_ok=True)
         raise
     return BackupInfo(path=path, manifest=manifest)
 

@@ -37,14 +37,16 @@ from custapp.services import audit, job_queue
 from custapp.services.actor import Actor
 from custapp.services.customer_input import is_row_id
 from custapp.services.customers import next_in_sequence
+from custapp.services.destruction_reapply import reapply
 from custapp.services.destruction_run import (
     blocked,
     blockers,
-    reapply,
     run_approved,
     run_candidates,
+    run_daily,
     run_job,
 )
+from custapp.services.destruction_scrub import shred_leftovers
 from custapp.services.errors import DomainError, NotFound, ValidationFailed
 from custapp.services.guard import requires
 from custapp.vocab import (
@@ -67,7 +69,9 @@ __all__ = [
     "reject",
     "release_hold",
     "run_approved",
+    "run_daily",
     "run_job",
+    "shred_leftovers",
     "set_hold",
 ]
 

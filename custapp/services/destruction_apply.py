@@ -8,10 +8,13 @@ a batch, from a queue run), with no decryption needed, so it can always be done 
   the id with destroyed_at (every ciphertext anywhere, backups included, is now unreadable);
 - every `*_enc` and `*_bidx` column of the customer row is nulled, the name becomes
   DESTROYED_NAME, gender / ID type / organisation particulars / verification / owners go; the
-  number, the kind, the nature, the store and the classification stay as anonymous counts;
+  kind, the nature, the store and the classification stay as anonymous counts; the customer
+  number and the card numbers become 'X' + the row id (a paper form names no one any more);
 - contacts, tags, change history, service log, attachments, care greetings, outbox messages,
-  the consent projection and the member's login codes are deleted; complaints, rights
-  requests and approvals keep their row (reports count them) without their text;
+  the consent projection and the member's login codes are deleted; the member account stays
+  as a disabled tombstone (no login, no password, no name) and its sessions lose their
+  address; complaints, rights requests, approvals and legal disclosures keep their row
+  (reports count them) without their text;
 - the append-only tables, through the sanctioned path: a `destruction_in_progress` row per
   customer, inserted and deleted again inside this transaction, which the triggers check
   (migration 0019). Consent events lose their evidence reference and attachment, points
@@ -31,7 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import bindparam, delete, event, func, select, update
 from sqlmodel import Session
 
 from custapp import clock
@@ -51,6 +54,7 @@ from custapp.models import (
     DataKey,
     DestructionCandidate,
     DestructionInProgress,
+    LegalDisclosure,
     LoginSession,
     LoginThrottle,
     MemberCard,
@@ -96,6 +100,36 @@ _ANONYMISED: dict[str, object] = {
     "verified_at": None,
     "completeness": 0,
 }
+
+
+# the tables a destruction writes to: PostgreSQL vacuums them after a run (destruction_scrub.py)
+WIPED_TABLES = tuple(
+    model.__tablename__
+    for model in (
+        Customer, CustomerContact, CustomerTag, CustomerChange, ServiceLog, Attachment,
+        CareGreeting, OutboxMessage, ConsentState, ConsentEvent, NoticeServing, PointsEntry,
+        Complaint, ComplaintEvent, ComplaintAttachment, RightsRequest, ApprovalRequest,
+        RedemptionRequest, LegalDisclosure, User, LoginSession, LoginThrottle, MemberCode,
+        MemberCard,
+    )
+)  # fmt: skip
+
+
+def _renumber(session: Session, model: type, where: object) -> None:
+    """The number a destroyed customer's row (or card) keeps instead of its own: 'X' and the row
+    id, zero-padded to the column's width (customers 12: X00000000042). Unique, and it names no
+    one: a paper form or receipt with the old number finds nothing."""
+    table = model.__table__
+    width = table.c.number.type.length - 1
+    ids = session.exec(select(table.c.id).where(where, ~table.c.number.startswith("X"))).scalars()
+    rows = [{"row_id": i, "new_number": f"X{i:0{width}d}"} for i in ids]
+    if rows:
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(number=bindparam("new_number")),
+            rows,
+        )
 
 
 # --- the sanctioned path past the append-only triggers -----------------------------------------
@@ -165,10 +199,16 @@ def _end_member_logins(session: Session, ids: list[int], now: datetime) -> list[
         .where(LoginSession.user_id.in_(member_ids), LoginSession.ended_at.is_(None))
         .values(ended_at=now, end_reason="destroyed")
     )
+    session.exec(  # the addresses the member logged in from
+        update(LoginSession)
+        .where(LoginSession.user_id.in_(member_ids), LoginSession.ip.is_not(None))
+        .values(ip=None)
+    )
     session.exec(
         update(User)
         .where(User.id.in_(member_ids))
         .values(
+            username=None,
             login_index=None,
             display_name=DESTROYED_NAME,
             password_hash=None,
@@ -223,6 +263,11 @@ def _strip_texts(session: Session, ids: list[int]) -> dict[str, int]:
         .where(ComplaintEvent.complaint_id.in_(complaints))
         .values(body_enc=None)
     )
+    counts["disclosures"] = session.exec(  # the authority's file number, how harm was kept small
+        update(LegalDisclosure)
+        .where(LegalDisclosure.customer_id.in_(ids))
+        .values(document_reference="", harm_note="")
+    ).rowcount
     counts["rights_requests"] = session.exec(
         update(RightsRequest)
         .where(RightsRequest.customer_id.in_(ids))
@@ -308,6 +353,9 @@ def wipe_customers(session: Session, customer_ids: list[int], *, now: datetime) 
             .where(Customer.id.in_(ids))
             .values(**_ANONYMISED, destroyed_at=now, updated_at=now)
         )
+        _renumber(session, Customer, Customer.id.in_(ids))
+        # the card numbers on paper forms and receipts lead nowhere either
+        _renumber(session, MemberCard, MemberCard.customer_id.in_(ids))
         session.exec(
             update(DataKey)
             .where(DataKey.id.in_(set(keys.values())), DataKey.destroyed_at.is_(None))

@@ -16,13 +16,17 @@ from __future__ import annotations
 import fcntl
 import hmac
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from custapp.security.keys import get_keys
 from custapp.settings import get_settings, private_dir, private_file
+
+log = logging.getLogger(__name__)
 
 FILE_NAME = "destruction-register.jsonl"
 GENESIS = "0" * 64
@@ -65,6 +69,32 @@ def _last_line(handle) -> bytes:  # noqa: ANN001 (a binary file open for reading
     return lines[-1] if lines else b""
 
 
+def _cut_torn_tail(handle) -> None:  # noqa: ANN001 (a binary file open for update, locked)
+    """A crash in the middle of an append leaves a last piece without its newline: it was never
+    a destruction that returned (append returns after the fsync), so it is cut before the next
+    line is chained on. Logged without its content."""
+    handle.seek(0, os.SEEK_END)
+    size = end = handle.tell()
+    if size == 0:
+        return
+    handle.seek(size - 1)
+    if handle.read(1) == b"\n":
+        return
+    while end > 0:
+        start = max(0, end - _TAIL)
+        handle.seek(start)
+        piece = handle.read(end - start)
+        newline = piece.rfind(b"\n")
+        if newline >= 0:
+            end = start + newline + 1
+            break
+        end = start
+    log.warning("destruction register: a torn last line (%d bytes) cut", size - end)
+    handle.truncate(end)
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
 def _fsync_dir(folder: Path) -> None:
     descriptor = os.open(folder, os.O_RDONLY)
     try:
@@ -92,6 +122,7 @@ def append_many(entries: list[dict]) -> list[dict]:
     with open(target, "r+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
+            _cut_torn_tail(handle)
             last = _last_line(handle)
             previous = json.loads(last) if last else None
             chunk = []
@@ -115,9 +146,9 @@ def append_many(entries: list[dict]) -> list[dict]:
     return written
 
 
-def parse(data: bytes) -> list[dict]:
-    """The entries of a register's bytes, each verified -> RegisterDamaged on the first that
-    does not (a bad MAC, a broken chain, a line that is no JSON)."""
+def verified_prefix(data: bytes) -> tuple[list[dict], int | None]:
+    """The entries of a register's bytes that verify from its start, and the number of the
+    first line that does not (None when every line verifies)."""
     entries: list[dict] = []
     prev = GENESIS
     for number, raw in enumerate(data.splitlines(), start=1):
@@ -132,9 +163,18 @@ def parse(data: bytes) -> list[dict]:
         except (ValueError, TypeError, AttributeError):
             ok = False
         if not ok:
-            raise RegisterDamaged(f"line {number}")
+            return entries, number
         entries.append(entry)
         prev = entry["mac"]
+    return entries, None
+
+
+def parse(data: bytes) -> list[dict]:
+    """The entries of a register's bytes, each verified -> RegisterDamaged on the first that
+    does not (a bad MAC, a broken chain, a line that is no JSON)."""
+    entries, bad_line = verified_prefix(data)
+    if bad_line is not None:
+        raise RegisterDamaged(f"line {bad_line}")
     return entries
 
 
@@ -214,3 +254,78 @@ def newest(paths: Iterable[Path]) -> Path:
             raise RegisterDamaged("no register verifies")
         raise FileNotFoundError("no destruction register found")
     return best[1]
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What every register file found says, together (a restore's view of the destructions)."""
+
+    entries: list[dict]  # the union by candidate number: each destruction once
+    sources: dict[Path, list[dict]]  # each file's verified entries (its prefix when damaged)
+    damaged: dict[Path, int]  # damaged file -> number of its first line that does not verify
+
+    @property
+    def longest(self) -> Path | None:
+        """The file with the most verified entries (the first of equals)."""
+        best: Path | None = None
+        for found, entries in self.sources.items():
+            if best is None or len(entries) > len(self.sources[best]):
+                best = found
+        return best
+
+
+def _identity(entry: dict) -> object:
+    return entry.get("candidate") or ("seq", entry.get("seq"), entry.get("mac"))
+
+
+def merge(paths: Iterable[Path]) -> Merged:
+    """Every register file given that exists, read as far as it verifies; the union of their
+    entries by candidate number (the longest file's order first, then what only others hold).
+    A damaged or torn file never makes an older copy win: its verified prefix counts, and it
+    is named in `damaged` for the caller to refuse or accept."""
+    sources: dict[Path, list[dict]] = {}
+    damaged: dict[Path, int] = {}
+    for candidate in paths:
+        candidate = Path(candidate)
+        if candidate in sources or not candidate.is_file():
+            continue
+        entries, bad_line = verified_prefix(candidate.read_bytes())
+        sources[candidate] = entries
+        if bad_line is not None:
+            damaged[candidate] = bad_line
+    merged = Merged([], sources, damaged)
+    order = sorted(sources, key=lambda found: found != merged.longest)
+    seen: set[object] = set()
+    for found in order:
+        for entry in sources[found]:
+            if _identity(entry) not in seen:
+                seen.add(_identity(entry))
+                merged.entries.append(entry)
+    return merged
+
+
+def write_verified(dest: Path, entries: list[dict], extra: list[dict]) -> None:
+    """Make `dest` the register of `entries` (a verified chain, written as it was) followed by
+    `extra` (destructions only other copies held, chained on anew), atomically, 0600."""
+    dest = Path(dest)
+    private_dir(dest.parent)
+    lines = [
+        json.dumps(e, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        for e in entries
+    ]
+    fd, scratch = tempfile.mkstemp(prefix=".register-", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(b"".join(lines))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(scratch, 0o600)
+        os.replace(scratch, dest)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise
+    _fsync_dir(dest.parent)
+    if extra and dest == path():
+        append_many(
+            [{k: v for k, v in e.items() if k not in ("seq", "prev", "mac")} for e in extra]
+        )

@@ -1,14 +1,16 @@
 """销毁的运行 (issue 16, DS): what blocks a destruction, the execution of approved candidates
 (from an approval, a `destruction.run` job or the daily run), the register line and audit entry
-of each, and the re-application of the register after a restore. services/destruction.py holds
-the queue and its two people; destruction_apply.py what a destruction does to the data.
+of each. services/destruction.py holds the queue and its two people; destruction_apply.py what
+a destruction does to the data; destruction_scrub.py what follows the commit (the keys shredded,
+the leftovers reconciled, PostgreSQL vacuumed); destruction_reapply.py the register re-applied
+after a restore.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -26,9 +28,19 @@ from custapp.models import (
     RedemptionRequest,
     RightsRequest,
     StoredValueEntry,
+    User,
+    UserRole,
 )
 from custapp.models.complaints import OPEN_STATUSES as OPEN_COMPLAINTS
-from custapp.services import audit, destruction_apply, destruction_register, job_queue, rights
+from custapp.security.permissions import permissions_for
+from custapp.services import (
+    audit,
+    destruction_apply,
+    destruction_register,
+    destruction_scrub,
+    job_queue,
+    rights,
+)
 from custapp.services.actor import Actor, system_actor
 from custapp.settings import get_settings
 from custapp.vocab import (
@@ -46,6 +58,8 @@ log = logging.getLogger(__name__)
 RUN_BATCH = 200
 REGISTER_FOLDER = "register"  # <backup_dir>/register/, as every backup copies it (backups.py)
 OPEN_REQUESTS = (RightsStatus.OPEN, RightsStatus.IN_PROGRESS)
+APPROVE = "destruction.approve"
+APPROVER_GONE = "destruction.blocked.approver"  # the approval no longer holds
 
 
 # --- what blocks a destruction --------------------------------------------------------------------
@@ -60,19 +74,25 @@ def blockers(
 ) -> list[str]:
     """Why the customer (or, scope 'category', a category of it) cannot be destroyed now: i18n
     keys destruction.blocked.*, [] when nothing blocks. A deletion request never blocks the
-    destruction it asks for."""
+    destruction it asks for. A whole customer goes with the merged-away records that redirect
+    to it (destruction_apply._with_redirects): what blocks any of them blocks it."""
     found: list[str] = []
+    ids = [customer_id]
+    if scope == DestructionScope.CUSTOMER:
+        ids += session.exec(
+            select(Customer.id).where(
+                Customer.merged_into_id == customer_id, Customer.destroyed_at.is_(None)
+            )
+        ).scalars()
     if _any(
         session,
-        select(LegalHold.id).where(
-            LegalHold.customer_id == customer_id, LegalHold.released_at.is_(None)
-        ),
+        select(LegalHold.id).where(LegalHold.customer_id.in_(ids), LegalHold.released_at.is_(None)),
     ):
         found.append("destruction.blocked.legal_hold")
     if _any(
         session,
         select(RightsRequest.id).where(
-            RightsRequest.customer_id == customer_id,
+            RightsRequest.customer_id.in_(ids),
             RightsRequest.status.in_(OPEN_REQUESTS),
             RightsRequest.kind != RightsKind.DELETION,
         ),
@@ -83,20 +103,20 @@ def blockers(
     if _any(
         session,
         select(Complaint.id).where(
-            Complaint.customer_id == customer_id, Complaint.status.in_(OPEN_COMPLAINTS)
+            Complaint.customer_id.in_(ids), Complaint.status.in_(OPEN_COMPLAINTS)
         ),
     ):
         found.append("destruction.blocked.open_complaint")
     if _any(
         session,
         select(MemberCard.id).where(
-            MemberCard.customer_id == customer_id, MemberCard.status == CardStatus.ACTIVE
+            MemberCard.customer_id.in_(ids), MemberCard.status == CardStatus.ACTIVE
         ),
     ):
         found.append("destruction.blocked.open_card")
     stored = session.exec(
         select(func.coalesce(func.sum(StoredValueEntry.amount_fen), 0)).where(
-            StoredValueEntry.customer_id == customer_id
+            StoredValueEntry.customer_id.in_(ids)
         )
     ).scalar_one()
     if stored:
@@ -104,7 +124,7 @@ def blockers(
     today = clock.local_today()
     live_points = session.exec(
         select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
-            PointsLot.customer_id == customer_id,
+            PointsLot.customer_id.in_(ids),
             PointsLot.remaining > 0,
             (PointsLot.expires_on.is_(None)) | (PointsLot.expires_on >= today),
         )
@@ -114,20 +134,20 @@ def blockers(
     if _any(
         session,
         select(PointsClawback.customer_id).where(
-            PointsClawback.customer_id == customer_id, PointsClawback.points > 0
+            PointsClawback.customer_id.in_(ids), PointsClawback.points > 0
         ),
     ):
         found.append("destruction.blocked.clawback")
     if _any(
         session,
         select(ApprovalRequest.id).where(
-            ApprovalRequest.customer_id == customer_id,
+            ApprovalRequest.customer_id.in_(ids),
             ApprovalRequest.status == ApprovalStatus.PENDING,
         ),
     ) or _any(
         session,
         select(RedemptionRequest.id).where(
-            RedemptionRequest.customer_id == customer_id,
+            RedemptionRequest.customer_id.in_(ids),
             RedemptionRequest.status == RedemptionStatus.PENDING,
         ),
     ):
@@ -201,8 +221,8 @@ def audit_destruction(
 def write_register(entries: list[dict]) -> None:
     """The register lines, durable before the transaction commits, then copied to the backup
     destination (`<backup_dir>/register/`): a restore finds every destruction there even when
-    the instance folder is lost. The keys are gone by now, so a copy that fails (the folder
-    unmounted) is logged and does not undo the destruction; the next destruction, backup or
+    the instance folder is lost. The live register is what counts, so a copy that fails (the
+    folder unmounted) is logged and does not undo the destruction; the next destruction, backup or
     key-store copy copies the whole register again."""
     if not entries:
         return
@@ -250,7 +270,16 @@ def run_candidates(
     now = clock.now()
     numbers = _request_numbers(session, candidates)
     entries: list[dict] = []
+    approvers = _approvers_who_may(session, candidates)
     for candidate in candidates:
+        if (
+            candidate.approved_by not in approvers
+            or candidate.approved_by == candidate.appraised_by
+        ):
+            _void_approval(session, candidate, actor)
+            counts["blocked"] += 1
+            counts["blockers"] = [APPROVER_GONE]
+            continue
         found = blocked(session, candidate)
         if found:
             candidate.status = DestructionStatus.APPRAISED
@@ -297,10 +326,46 @@ def run_candidates(
                 key_ids += [done["key_id"], *(key for _, key in done["merged"])]
                 entries.append(entry)
             counts["done"] += 1
+    # the register line (intent and key ids) is durable before the commit; the keys go only
+    # after it (a failed append or commit leaves them, with the rows that still need them)
     session.flush()
-    destruction_apply.shred(key_ids)
     write_register(entries)
+    destruction_scrub.shred_after_commit(session, key_ids)
     return counts
+
+
+def _approvers_who_may(session: Session, candidates: list[DestructionCandidate]) -> set[int]:
+    """Of the users who approved these candidates, those who still may: active, holding
+    `destruction.approve` now (a role taken away or an account disabled since voids it)."""
+    ids = {c.approved_by for c in candidates if c.approved_by is not None}
+    roles: dict[int, set[str]] = {}
+    if ids:
+        rows = session.exec(
+            select(UserRole.user_id, UserRole.role)
+            .join(User, User.id == UserRole.user_id)
+            .where(UserRole.user_id.in_(ids), User.is_active.is_(True))
+        ).all()
+        for user_id, role in rows:
+            roles.setdefault(user_id, set()).add(role)
+    return {u for u, held in roles.items() if APPROVE in permissions_for(held)}
+
+
+def _void_approval(session: Session, candidate: DestructionCandidate, actor: Actor) -> None:
+    """An approval that no longer holds (the approver disabled, stripped of the permission, or
+    the appraiser): back to 'appraised' for a new approval by someone who may."""
+    approver = candidate.approved_by
+    candidate.status = DestructionStatus.APPRAISED
+    candidate.approved_by = candidate.approved_at = None
+    candidate.blocked_reason = APPROVER_GONE
+    audit.record(
+        session,
+        actor=actor,
+        action="destruction.approval_void",
+        target_type="destruction",
+        target_id=candidate.number,
+        customer_id=candidate.customer_id,
+        detail={"scope": candidate.scope, "approver_id": approver, "reason": APPROVER_GONE},
+    )
 
 
 def _finish(
@@ -337,9 +402,12 @@ def run_approved(
     progress: Callable[[int, int], None] | None = None,
     batch: int = RUN_BATCH,
     actor: Actor | None = None,
+    vacuum: bool = True,
 ) -> dict:
     """Execute every approved candidate, `batch` per transaction (the daily step, the bench)
-    -> {"done", "waiting", "blocked"}. Those waiting for their notice stay for the next run."""
+    -> {"done", "waiting", "blocked"}. Those waiting for their notice stay for the next run;
+    an approval that no longer holds goes back to 'appraised' (counted as blocked). After
+    destructions PostgreSQL vacuums the wiped tables (destruction_scrub.vacuum_wiped)."""
     actor = actor or system_actor("destruction")
     with session_factory(write=False) as session:
         total = session.exec(
@@ -348,6 +416,21 @@ def run_approved(
             )
         ).scalar_one()
     summary = {"done": 0, "waiting": 0, "blocked": 0}
+    try:
+        return _run_approved(session_factory, summary, progress, batch, actor, total)
+    finally:
+        if vacuum and summary["done"]:  # what the wipes left in dead tuples (PostgreSQL)
+            destruction_scrub.vacuum_wiped(session_factory)
+
+
+def _run_approved(
+    session_factory: Callable,
+    summary: dict,
+    progress: Callable[[int, int], None] | None,
+    batch: int,
+    actor: Actor,
+    total: int,
+) -> dict:
     after, seen = 0, 0
     while True:
         with session_factory() as session:
@@ -361,6 +444,20 @@ def run_approved(
             summary[key] += counts[key]
         if progress:
             progress(seen, max(total, seen))
+    return summary
+
+
+def run_daily(session_factory: Callable) -> dict:
+    """The daily destruction step: the approved candidates (run_approved), then the keys a
+    crash left behind (shred_leftovers), then, on PostgreSQL, one VACUUM when anything was
+    destroyed since the day before (this run, single approvals, `destruction.run` jobs)."""
+    started = clock.now()
+    summary = run_approved(session_factory, vacuum=False)
+    summary["shredded"] = destruction_scrub.shred_leftovers(session_factory)
+    recent = summary["done"] or destruction_scrub.destroyed_since(
+        session_factory, started - timedelta(days=2)
+    )
+    summary["vacuumed"] = bool(recent) and destruction_scrub.vacuum_wiped(session_factory)
     return summary
 
 
@@ -384,92 +481,3 @@ def run_job(ctx: job_queue.JobContext, *, batch: int = 50) -> None:
                 state[key] += counts[key]
             state["after"] = candidates[-1].id
             ctx.progress(state["done"] + state["waiting"] + state["blocked"], len(ids))
-
-
-# --- after a restore ------------------------------------------------------------------------------
-
-
-def _moment(text: object) -> datetime | None:
-    return datetime.fromisoformat(text) if isinstance(text, str) and text else None
-
-
-def _mirror(session: Session, entry: dict, now: datetime) -> None:
-    """The candidate of a register line, as the queue's history shows it: marked done, or
-    written again when the restored database is older than it."""
-    candidate = session.exec(
-        select(DestructionCandidate).where(DestructionCandidate.number == entry["candidate"])
-    ).scalar_one_or_none()
-    done_at = _moment(entry.get("at")) or now
-    if candidate is None:
-        request_id = entry.get("request_id")
-        if request_id is not None and session.get(RightsRequest, request_id) is None:
-            request_id = None
-        candidate = DestructionCandidate(
-            number=entry["candidate"],
-            customer_id=entry["customer_id"],
-            scope=entry.get("scope") or DestructionScope.CUSTOMER,
-            category=entry.get("category") or "",
-            reason_kind=entry.get("reason") or "manual",
-            rule_category=entry.get("rule"),
-            rights_request_id=request_id,
-            note="",
-            created_at=done_at,
-            appraisal_note="",
-        )
-        session.add(candidate)
-    for name in ("proposed_by", "appraised_by", "approved_by"):
-        user_id = entry.get(name)
-        setattr(candidate, name, user_id if isinstance(user_id, int) else None)
-    candidate.status, candidate.done_at = DestructionStatus.DONE, done_at
-    candidate.method, candidate.blocked_reason = entry.get("method"), None
-    session.flush()
-    if candidate.rights_request_id is not None:
-        request_step(session, candidate, done=True)
-
-
-def _reapply_chunk(session: Session, chunk: list[dict]) -> tuple[int, list[int]]:
-    now = clock.now()
-    present = set(
-        session.exec(
-            select(Customer.id).where(Customer.id.in_({e["customer_id"] for e in chunk}))
-        ).scalars()
-    )
-    entries = [e for e in chunk if e["customer_id"] in present]
-    whole = [e["customer_id"] for e in entries if e.get("scope") == DestructionScope.CUSTOMER]
-    wiped = destruction_apply.wipe_customers(session, whole, now=now)["customers"]
-    applied = len(wiped)
-    for entry in entries:
-        if entry.get("scope") == DestructionScope.CATEGORY:
-            live = session.get(Customer, entry["customer_id"])
-            if live.destroyed_at is None:
-                applied += bool(
-                    destruction_apply.wipe_category(
-                        session, live.id, entry["category"], before=_moment(entry.get("before"))
-                    )
-                )
-        _mirror(session, entry, now)
-    keys = [k for e in chunk for k in (e.get("key_id"), *(m[1] for m in e.get("merged", [])))]
-    keys += [w["key_id"] for w in wiped] + [m[1] for w in wiped for m in w["merged"]]
-    if wiped:
-        audit.record(
-            session,
-            actor=system_actor("destruction.reapply"),
-            action="destruction.reapply",
-            detail={"customers": [w["id"] for w in wiped][:200], "count": len(wiped)},
-        )
-    return applied, [k for k in keys if isinstance(k, int)]
-
-
-def reapply(session_factory: Callable, entries: list[dict], *, batch: int = RUN_BATCH) -> int:
-    """After a restore: make everything the register records destroyed in this database again
-    (idempotent): customers wiped and their keys shredded (a key-store copy older than the
-    destruction still held them), categories destroyed, the queue's history written back.
-    -> how many customers or categories had to be destroyed again."""
-    applied = 0
-    for start in range(0, len(entries), batch):
-        with session_factory() as session:
-            count, keys = _reapply_chunk(session, entries[start : start + batch])
-            session.flush()
-            destruction_apply.shred(keys)
-        applied += count
-    return applied

@@ -148,7 +148,7 @@ def test_backup_then_verify_passes(db, seeded) -> None:
     # the key-store copy and the register copy go with it
     assert (info.path.parent / manifest["keystore_copy"]).is_file()
     assert (info.path.parent / manifest["register_copy"]).is_file()
-    assert not list(info.path.parent.glob(".*.part"))
+    assert not list(info.path.parent.glob("*.part"))
     report = backups.verify_backup(info.path)
     assert report.ok, (report.problem, report.detail)
     assert report.problem is None

@@ -1,5 +1,7 @@
 """`custapp backup create|list|verify|restore` (issue 16, BK), on SQLite and PostgreSQL: exit
-codes, the Chinese messages, progress on stderr, approvers from the environment or prompts."""
+codes, the Chinese messages, progress on stderr, approvers from the environment or prompts; a
+backup made or verified here in the backup folder is on the 备份 page (BP); `custapp keys export`
+packs the destruction register into its key-store copy."""
 
 from __future__ import annotations
 
@@ -7,23 +9,25 @@ import base64
 import getpass
 import os
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from custapp import clock
+from custapp import clock, job_runner
 from custapp.cli import main
 from custapp.db import session_scope
 from custapp.demo import accounts as demo_accounts
-from custapp.models import AuditEntry
+from custapp.models import AuditEntry, BackupRun
 from custapp.security import keystore
-from custapp.services import backup_format, backups
+from custapp.services import backup_format, backup_runs, backups, destruction_register
 from custapp.settings import get_settings
 from tests.unit.test_backups import (  # noqa: F401 (fixtures)
     NAME,
     PHONE,
     _flip,
+    _person,
     _records,
     empty_instance,
     seeded,
@@ -75,6 +79,70 @@ def test_create_into_another_folder(seeded, capsys, tmp_path) -> None:  # noqa: 
     assert list((folder / "keystore").glob("keystore-*.cks"))
     assert main(["backup", "list", "--dir", str(folder)]) == 0
     assert path.name in capsys.readouterr().out
+    assert main(["backup", "verify", str(path)]) == 0
+    # a copy outside the backup folder is not the page's (it could neither list nor verify it,
+    # and the daily step would take it for today's backup): audited only
+    with session_scope(write=False) as session:
+        assert session.exec(select(BackupRun.id)).first() is None
+        actions = session.exec(
+            select(AuditEntry.action, AuditEntry.detail).where(AuditEntry.actor_name == "cli")
+        ).all()
+    assert [a for a, _ in actions] == ["backup.create", "backup.verify"]
+    assert all(path.name in detail for _, detail in actions)
+
+
+def _runs() -> list[tuple]:
+    """(kind, status, actor_id, job_id, problem) of every backup run, in order."""
+    with session_scope(write=False) as session:
+        return session.exec(
+            select(
+                BackupRun.kind, BackupRun.status, BackupRun.actor_id, BackupRun.job_id,
+                BackupRun.problem,
+            ).order_by(BackupRun.id)
+        ).all()  # fmt: skip
+
+
+def test_a_backup_made_and_verified_here_is_on_the_backup_page(seeded, capsys) -> None:  # noqa: F811
+    admin = _person("admin")
+    path = _created(capsys)
+    with session_scope(write=False) as session:
+        views, total = backup_runs.list_runs(session, actor=admin)
+    assert total == 1
+    [view] = views
+    assert (view.kind, view.status, view.file_name, view.present) == (
+        "backup",
+        "ok",
+        path.name,
+        True,
+    )
+    assert view.summary["revision"] == backups.read_manifest(path)["alembic_revision"]
+    assert view.summary["rows"] > 0 and view.size_bytes == path.stat().st_size
+    assert view.verify_status == ""
+    assert [tuple(r) for r in _runs()] == [("backup", "ok", None, None, None)]
+    assert main(["backup", "verify", str(path)]) == 0
+    capsys.readouterr()
+    with session_scope(write=False) as session:
+        [view] = backup_runs.list_runs(session, actor=admin)[0]
+        last = backup_runs.last_verified(session, actor=admin)
+    assert view.verify_status == "ok"
+    assert last is not None and last.file_name == path.name
+    # the page's 校验 works on it too: queued, run by the job runner, recorded
+    with session_scope() as session:
+        job_id = backup_runs.queue_verify(session, actor=admin, file_name=path.name)
+    assert job_runner.work(once=True) == 1
+    assert [tuple(r) for r in _runs()[1:]] == [
+        ("verify", "ok", None, None, None),
+        ("verify", "ok", admin.user_id, job_id, None),
+    ]
+    # audited as the page's are, by the command line, never with a value
+    with session_scope(write=False) as session:
+        entries = session.exec(
+            select(AuditEntry.actor_name, AuditEntry.target_type, AuditEntry.detail)
+            .where(AuditEntry.action.in_(["backup.create", "backup.verify"]))
+            .order_by(AuditEntry.seq)
+        ).all()
+    assert [tuple(e[:2]) for e in entries[:2]] == [("cli", "backup_run"), ("cli", "backup_run")]
+    assert not any(NAME in (e.detail or "") or PHONE in (e.detail or "") for e in entries)
 
 
 def test_verify_names_the_damaged_part(seeded, capsys, monkeypatch) -> None:  # noqa: F811
@@ -85,6 +153,12 @@ def test_verify_names_the_damaged_part(seeded, capsys, monkeypatch) -> None:  # 
     _flip(path, middle)
     assert main(["backup", "verify", str(path)]) == 1
     assert f"校验失败：备份文件已损坏：第 {number} 段校验失败" in capsys.readouterr().err
+    # the page shows the failed verification with its problem
+    with session_scope(write=False) as session:
+        [view] = backup_runs.list_runs(session, actor=_person("admin"))[0]
+        assert backup_runs.last_verified(session, actor=_person("admin")) is None
+    assert (view.verify_status, view.verify_problem) == ("failed", "backup.error.damaged")
+    assert view.verify_params == {"chunk": number}
 
 
 def test_verify_refuses_a_wrong_key(seeded, capsys, monkeypatch) -> None:  # noqa: F811
@@ -157,3 +231,20 @@ def test_restore_asks_the_approvers_and_refuses_a_wrong_password(
     settings = get_settings()
     if settings.is_sqlite:
         assert not Path(settings.database_url.removeprefix("sqlite:///")).exists()
+
+
+def test_keys_export_packs_the_destruction_register_into_its_copy(
+    db, capsys, monkeypatch, tmp_path
+) -> None:
+    for number in (1, 2):
+        destruction_register.append(
+            {"candidate": f"XH2026041000{number:02d}", "customer_id": number, "method": "test"}
+        )
+    monkeypatch.setenv("CUSTAPP_KEYS_PASSPHRASE", "a long backup passphrase")
+    assert main(["keys", "export", "--out", str(tmp_path / "keys.bundle")]) == 0
+    capsys.readouterr()
+    [copy] = (get_settings().backup_dir / "keystore").glob("keystore-*.cks")
+    opened = keystore.read_copy(copy, backup_key=backups.backup_key())
+    shutil.rmtree(opened.snapshot_path.parent)
+    assert opened.register_bytes == destruction_register.path().read_bytes()
+    assert destruction_register.parse(opened.register_bytes) == destruction_register.read()

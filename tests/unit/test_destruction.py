@@ -27,6 +27,9 @@ from custapp.models import (
     ConsentEvent,
     Customer,
     DestructionCandidate,
+    LegalDisclosure,
+    LoginSession,
+    MemberCard,
     Order,
     OutboxMessage,
     PointsEntry,
@@ -37,6 +40,7 @@ from custapp.models import (
 from custapp.security import keystore
 from custapp.services import (
     attachments,
+    auth,
     bootstrap,
     complaints,
     consent,
@@ -52,6 +56,7 @@ from custapp.services import (
     membership,
     orders,
     points,
+    provision,
     rights,
     service_log,
 )
@@ -74,7 +79,10 @@ X = {
     "service": "客户来电咨询年卡续费，欧阳销毁本人",
     "complaint": "行李箱在寄存时被划破，欧阳销毁要求赔偿",
     "filename": "欧阳销毁身份证.pdf",
+    "disclosure_ref": "（2026）沪0101协查字第815号",
+    "harm_note": "仅提供欧阳销毁的基本信息",
 }
+MEMBER_IP = "203.0.113.77"
 PDF = b"%PDF-1.7\n" + b"IDENTITY-CARD-SCAN-" * 16
 PASSWORD = "Correct-horse-42"
 
@@ -229,11 +237,36 @@ def _search_ids(actor: Actor, query: str) -> list[int]:
 # --- acceptance 2: two people, then nothing of X is readable ------------------------------------
 
 
-def test_a_customer_destroyed_by_two_people_leaves_nothing_readable(w):  # noqa: ANN001
+def _portal_login_and_disclosure(w: dict, cid: int, number: str) -> None:
+    """X also logged in to the portal from an address, and was disclosed to an authority."""
+    code = _call(member_access.issue_code, w["desk"], customer_id=cid, identity_checked=True)
+    with session_scope() as session:
+        done = member_access.activate(
+            session, phone=X["phone"], code=code.code, password=PASSWORD, ip=MEMBER_IP
+        )
+    assert done.ok
+    _call(
+        provision.record_disclosure, w["comp_a"], customer_number=number, authority="某区人民法院",
+        legal_basis="民事诉讼法第七十条", document_reference=X["disclosure_ref"],
+        categories=["basic"], disclosed_on="2026-04-01", harm_note=X["harm_note"],
+    )  # fmt: skip
+
+
+def _raw_database_bytes() -> bytes:
+    """SQLite: the database file and its log as bytes (what a stolen disk shows)."""
+    path = sa.engine.make_url(db.get_settings().database_url).database
+    return b"".join(Path(p).read_bytes() for p in (path, path + "-wal") if Path(p).exists())
+
+
+def test_a_customer_destroyed_by_two_people_leaves_nothing_readable(w, db):  # noqa: ANN001
     cid = _settled_customer(w)
     with session_scope(write=False) as session:
         key_id = session.get(Customer, cid).data_key_id
         number = session.get(Customer, cid).number
+        card_id, card_number = session.exec(
+            select(MemberCard.id, MemberCard.number).where(MemberCard.customer_id == cid)
+        ).one()
+    _portal_login_and_disclosure(w, cid, number)
     assert keystore.get_many([key_id])
     assert _search_ids(w["desk"], X["phone"]) == [cid]
     totals = _ledger_totals()
@@ -255,7 +288,14 @@ def test_a_customer_destroyed_by_two_people_leaves_nothing_readable(w):  # noqa:
         assert gone.value.key == "error.data_destroyed"
         row = session.get(Customer, cid)
         assert row.name == DESTROYED_NAME and row.destroyed_at is not None
-        assert row.number == number  # the number stays: the register and audit name it
+        # the number on paper forms no longer leads here: a non-identifying one replaces it
+        assert row.number == f"X{cid:011d}"
+        assert (
+            session.exec(
+                select(MemberCard.number).where(MemberCard.customer_id == cid)
+            ).scalar_one()
+            == f"X{card_id:019d}"
+        )
         leftovers = {
             c.name: getattr(row, c.name)
             for c in Customer.__table__.columns
@@ -267,7 +307,14 @@ def test_a_customer_destroyed_by_two_people_leaves_nothing_readable(w):  # noqa:
         events = session.exec(select(ConsentEvent).where(ConsentEvent.customer_id == cid)).all()
         assert events and all(e[0].evidence_ref is None for e in events)  # the ledger stays
         member = session.exec(select(User).where(User.customer_id == cid)).scalar_one()
-        assert (member.login_index, member.is_active) == (None, False)
+        assert (member.login_index, member.is_active, member.password_hash) == (None, False, None)
+        assert (member.username, member.display_name) == (None, DESTROYED_NAME)
+        ips = session.exec(select(LoginSession.ip).where(LoginSession.user_id == member.id)).all()
+        assert ips and all(ip[0] is None for ip in ips)
+        disclosure = session.exec(
+            select(LegalDisclosure).where(LegalDisclosure.customer_id == cid)
+        ).scalar_one()
+        assert (disclosure.document_reference, disclosure.harm_note) == ("", "")
     # no search finds X, by phone, ID number, number or name; the profile refuses
     for query in (X["phone"], X["id_number"], number, X["name"]):
         assert _search_ids(w["desk"], query) == []
@@ -279,8 +326,15 @@ def test_a_customer_destroyed_by_two_people_leaves_nothing_readable(w):  # noqa:
     # no value of X anywhere in the database: not the name, the numbers, the texts or the file
     everything = _every_text_in_the_database()
     phone_index = customer_fields.blind_index("phone", X["phone"])
-    for value in (*X.values(), phone_index, "IDENTITY-CARD-SCAN"):
+    for value in (*X.values(), phone_index, "IDENTITY-CARD-SCAN", number, card_number):
         assert value not in everything, value
+    if db == "sqlite":  # nor in the file itself (freed pages zeroed, the log checkpointed)
+        raw = _raw_database_bytes()
+        for value in (number, card_number, X["phone"], X["name"], X["disclosure_ref"]):
+            assert value.encode() not in raw, value
+    with session_scope() as session:  # the portal login is gone for good
+        login = auth.login_member(session, phone=X["phone"], password=PASSWORD, ip=None)
+    assert not login.ok
     # the register has the destruction, and no value of X
     entries = destruction_register.read()
     assert [(e["candidate"], e["customer_id"], e["key_id"]) for e in entries] == [

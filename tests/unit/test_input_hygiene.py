@@ -273,6 +273,7 @@ UNGUARDED = {
     "audit_anchors.reanchor_after_restore": "internal: the restore (a MAC from the manifest)",
     "destruction_run.blockers": "internal: the queue and the erasure panel (a scope name)",
     "destruction_run.audit_destruction": "internal: the run (its own register entry)",
+    "backup_jobs.record_backup": "internal: `custapp backup create` (a manifest, a message key)",
 }
 
 

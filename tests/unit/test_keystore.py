@@ -314,6 +314,29 @@ def _old_customer() -> tuple[int, int, str]:
     return customer_id, key_id, wrapped
 
 
+def _assert_no_wrapped_key_left(backend: str, wrapped: str) -> None:
+    """The wrapped key's text is in no byte of the SQLite file (or its WAL); on PostgreSQL no
+    page of data_keys holds it (the table was rewritten: its dead row versions are gone)."""
+    reset_caches()
+    needle = wrapped.encode()
+    if backend == "sqlite":
+        main = Path(sa.engine.make_url(get_settings().database_url).database)
+        for found in (main, main.with_name(main.name + "-wal")):
+            assert not found.exists() or needle not in found.read_bytes(), found.name
+        return
+    with get_engine().connect() as conn:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pageinspect")
+        pages = conn.exec_driver_sql(
+            "SELECT pg_relation_size('data_keys') / current_setting('block_size')::int"
+        ).scalar_one()
+        for page in range(pages):
+            raw = conn.execute(
+                sa.text("SELECT get_raw_page('data_keys', :p)"), {"p": page}
+            ).scalar_one()
+            assert needle not in bytes(raw), page
+        conn.rollback()
+
+
 def test_migration_0017_moves_the_keys_out_and_its_downgrade_puts_them_back(fresh_database):
     command.upgrade(_alembic(), "0016")
     customer_id, key_id, wrapped = _old_customer()
@@ -326,6 +349,7 @@ def test_migration_0017_moves_the_keys_out_and_its_downgrade_puts_them_back(fres
     assert _phone(customer_id) == PHONE
     with session_scope(write=False) as session:
         assert session.exec(select(sa.func.count(DataKey.id))).scalar_one() == 2
+    _assert_no_wrapped_key_left(fresh_database, wrapped)
 
     reset_caches()
     command.downgrade(_alembic(), "0016")

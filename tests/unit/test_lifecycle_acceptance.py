@@ -394,14 +394,18 @@ def test_every_destruction_copies_the_register_to_the_backup_folder(people) -> N
     copy = get_settings().backup_dir / "register" / destruction_register.FILE_NAME
     assert not copy.exists()  # no backup was ever made
     first = _call(
-        customers.create_customer, people["desk"], data=CustomerInput(name="甲", phone="13700000001")
+        customers.create_customer,
+        people["desk"],
+        data=CustomerInput(name="甲", phone="13700000001"),
     ).id
     _destroy(people, first)
     assert destruction_register.read(copy) == destruction_register.read()
     assert [e["customer_id"] for e in destruction_register.read(copy)] == [first]
     assert copy.stat().st_mode & 0o777 == 0o600
     second = _call(
-        customers.create_customer, people["desk"], data=CustomerInput(name="乙", phone="13700000002")
+        customers.create_customer,
+        people["desk"],
+        data=CustomerInput(name="乙", phone="13700000002"),
     ).id
     _destroy(people, second)
     assert [e["customer_id"] for e in destruction_register.read(copy)] == [first, second]
@@ -416,7 +420,9 @@ def test_a_register_copy_that_fails_is_logged_and_the_destruction_stands(
     monkeypatch.setenv("CUSTAPP_BACKUP_DIR", str(blocked))
     get_settings.cache_clear()
     cid = _call(
-        customers.create_customer, people["desk"], data=CustomerInput(name="丙", phone="13700000003")
+        customers.create_customer,
+        people["desk"],
+        data=CustomerInput(name="丙", phone="13700000003"),
     ).id
     with caplog.at_level(logging.ERROR, logger="custapp.services.destruction_run"):
         _destroy(people, cid)
@@ -428,7 +434,9 @@ def test_a_register_copy_that_fails_is_logged_and_the_destruction_stands(
     monkeypatch.delenv("CUSTAPP_BACKUP_DIR")
     get_settings.cache_clear()
     other = _call(
-        customers.create_customer, people["desk"], data=CustomerInput(name="丁", phone="13700000004")
+        customers.create_customer,
+        people["desk"],
+        data=CustomerInput(name="丁", phone="13700000004"),
     ).id
     _destroy(people, other)
     copy = get_settings().backup_dir / "register" / destruction_register.FILE_NAME

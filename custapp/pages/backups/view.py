@@ -178,7 +178,7 @@ def _list() -> rx.Component:
                         "backups.col.rows",
                         "backups.col.by",
                         "backups.col.verify",
-                        "",
+                        "common.actions",
                     ),
                     S.rows,
                     _row,

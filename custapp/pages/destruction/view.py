@@ -66,7 +66,21 @@ def _queue_row(row: rx.Var) -> rx.Component:
             white_space="nowrap",
         ),
         rx.table.cell(rx.badge(row.what, variant="outline")),
-        rx.table.cell(two_line(row.why, row.note)),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row.why),
+                rx.cond(row.note != "", rx.text(row.note, size="1", color_scheme="gray")),
+                # a rule's candidate has no note: without this line nobody is named at all
+                rx.text(
+                    T("destruction.proposed_by"),
+                    " ",
+                    row.proposed_by,
+                    size="1",
+                    color_scheme="gray",
+                ),
+                spacing="0",
+            )
+        ),
         rx.table.cell(
             rx.cond(
                 row.blockers != "",
