@@ -192,8 +192,8 @@ def test_a_customer_past_its_period_is_destroyed_by_two_people(app, new_context,
     auditor.get_by_test_id("menu-item").filter(has_text=ZH["nav.audit"]).click()
     expect(auditor).to_have_url(f"{app.url}/audit")
     entries = auditor.locator("table tbody tr")
-    target = re.compile(rf"customer:{cid}\b")  # the target column; a bare id is in every date
-    destroy = entries.filter(has_text="customer.destroy").filter(has_text=target)
+    target = auditor.get_by_role("cell", name=f"customer:{cid}", exact=True)  # 对象
+    destroy = entries.filter(has_text="customer.destroy").filter(has=target)
     expect(destroy.first).to_contain_text(ZH["audit.action.customer.destroy"])
     _no_personal_value(auditor, name, phone, id_number)
     auditor.get_by_placeholder(ZH["audit.f.action"]).fill("customer.destroy")
@@ -226,6 +226,8 @@ def test_pictures_of_retention_and_backups(app, new_context, tmp_path) -> None: 
     app.login(admin, "admin")
     app.goto_shell(admin, "/backups")
     rows = admin.get_by_test_id("backup-row")
+    # the list arrives with the status: count it only once the status is shown
+    expect(admin.get_by_test_id("backups-newest")).to_have_text(re.compile(r"\S"))
     before = rows.count()
     admin.get_by_test_id("backups-backup-now").click()
     expect(rows).to_have_count(before + 1, timeout=JOB_TIMEOUT_MS)

@@ -88,16 +88,18 @@ def test_expected_menus_today() -> None:
         "权利请求",
         "合规管理",
         "保存期限",  # issue 16 (RT)
+        "销毁",  # issue 16 (DS)
         "消息",
         "修改密码",
     ]
     assert expected_menu("sysadmin") == ["工作台", "用户管理", "备份与恢复", "消息", "修改密码"]
-    assert expected_menu("auditor") == ["工作台", "审计日志", "消息", "修改密码"]
+    assert expected_menu("auditor") == ["工作台", "销毁", "审计日志", "消息", "修改密码"]
     assert expected_menu("member") == ["会员中心", "我的信息与授权", "我的投诉", "修改密码"]
     manager = expected_menu("cs_manager")  # 礼品目录 below 关怀日历
     assert manager.index("关怀日历") < manager.index("礼品目录")
     assert manager.index("关怀日历") + 1 == manager.index("会员等级")  # 会员等级 right below
     assert "保存期限" in manager  # the second approver of retention changes (issue 16, RT)
+    assert "销毁" in manager  # the second approver of destruction (issue 16, DS)
 
 
 @pytest.mark.parametrize(("login", "role"), ACCOUNTS, ids=[a[1] for a in ACCOUNTS])
