@@ -3,6 +3,7 @@
     python bench/lifecycle.py [--backend sqlite|postgresql|both] [--customers 1000000]
                               [--destroy 10000] [--counters 4] [--window 10]
                               [--during thread,process] [--pg-url URL] [--quick]
+                              [--keep DIR [--seed-only]]
 
 Each backend gets a fresh instance: a throw-away instance folder (SQLite database, key store,
 backup folder, backup key, audit checkpoint) and for PostgreSQL a uniquely named database
@@ -40,13 +41,15 @@ orders and service logs each), then a WAL checkpoint (SQLite) or VACUUM ANALYZE 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import random
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,6 +62,7 @@ from _common import (  # noqa: E402 (the bench folder is on sys.path only now)
     load,
     migrate,
     pct,
+    reset,
 )
 
 TARGETS = {"backup_s": 120, "verify_s": 300, "event_p95_ms": 200}  # the first two at 1M, SQLite
@@ -119,12 +123,16 @@ def db_bytes() -> int:
 
 
 def staff(username: str, role: str, stores: list[int]):  # noqa: ANN201 (an Actor)
+    from sqlalchemy import select
+
     from custapp.db import session_scope
+    from custapp.models import User
     from custapp.services.actor import Actor, system_actor
     from custapp.services.bootstrap import create_staff_user
 
-    with session_scope() as session:
-        user_id = create_staff_user(
+    with session_scope() as session:  # a --keep instance has them from an earlier run
+        user_id = session.exec(select(User.id).where(User.username == username)).scalar()
+        user_id = user_id or create_staff_user(
             session, actor=system_actor("bench"), username=username, display_name=username,
             roles=[role], password=PASSWORD, store_ids=stores,
         )  # fmt: skip
@@ -401,13 +409,64 @@ def destroy(d: int, stores: list[int], common: dict) -> None:
 # --- main -------------------------------------------------------------------------------------
 
 
+@contextmanager
+def kept_backend(backend: str, pg_url: str, folder: Path) -> Iterator[Path]:
+    """--keep: the instance in `folder/<backend>` (and the PostgreSQL database
+    `bench_lifecycle_kept`) survives the run, so a million customers are seeded once; a later
+    run with the same --keep measures again on them (the customers destroyed by an earlier run
+    stay destroyed: each run destroys the next unblocked ones)."""
+    instance = folder / backend
+    instance.mkdir(parents=True, exist_ok=True)
+    os.environ.update(CUSTAPP_INSTANCE_DIR=str(instance), CUSTAPP_ENV="bench")
+    for name in ("CUSTAPP_DATABASE_URL", "CUSTAPP_AUDIT_CHECKPOINT"):
+        os.environ.pop(name, None)
+    if backend == "postgresql":
+        import sqlalchemy as sa
+
+        admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = 'bench_lifecycle_kept'"
+            ).first()
+            if not exists:
+                conn.exec_driver_sql('CREATE DATABASE "bench_lifecycle_kept"')
+        admin.dispose()
+        url = sa.engine.make_url(pg_url).set(database="bench_lifecycle_kept")
+        os.environ["CUSTAPP_DATABASE_URL"] = url.render_as_string(hide_password=False)
+    reset()
+    try:
+        yield instance
+    finally:
+        reset()
+
+
+def seeded_instance(folder: Path, n: int, common: dict) -> dict:
+    """Seed n customers unless `folder/seeded.json` says this instance holds them already."""
+    marker = folder / "seeded.json"
+    if marker.exists():
+        seeded = json.loads(marker.read_text())
+        if seeded["n"] == n:
+            migrate()
+            return seeded
+        raise SystemExit(f"{folder} holds {seeded['n']} customers, not {n}")
+    seeded = seed(n)
+    emit("lifecycle.seed_customers_per_s", n / seeded["seconds"], "1/s", **common)
+    settle()
+    marker.write_text(json.dumps({**seeded, "n": n}))
+    return seeded
+
+
 def run(backend: str, args: argparse.Namespace) -> None:
     n = args.customers
     common = {"n": n, "backend": backend}
-    with fresh_backend(backend, args.pg_url, "bench_lifecycle"):
-        seeded = seed(n)
-        emit("lifecycle.seed_customers_per_s", n / seeded["seconds"], "1/s", **common)
-        settle()
+    if args.keep:
+        instance = kept_backend(backend, args.pg_url, Path(args.keep))
+    else:
+        instance = fresh_backend(backend, args.pg_url, "bench_lifecycle")
+    with instance as folder:
+        seeded = seeded_instance(folder, n, common)
+        if args.seed_only:
+            return
         size = db_bytes()
         emit("lifecycle.db_mb", size / MB, "MB", **common)
         backup_and_verify(n, size, common)
@@ -432,6 +491,8 @@ def main() -> None:
     parser.add_argument("--during", default="thread,process", help="where backups run")
     parser.add_argument("--pg-url", default=os.environ.get("CUSTAPP_TEST_PG_URL") or DEFAULT_PG)
     parser.add_argument("--quick", action="store_true", help="5,000 customers, 1,000 destroyed")
+    parser.add_argument("--keep", metavar="DIR", help="seed once into DIR and measure there")
+    parser.add_argument("--seed-only", action="store_true", help="with --keep: seed, no figures")
     args = parser.parse_args()
     if args.quick:
         args.customers, args.destroy = 5_000, min(args.destroy, 1_000)
