@@ -429,6 +429,7 @@ MESSAGES: dict[str, str] = {
     "backup.error.pg_tools_old": "{tool} version {version} is older than the database server ({server}): install a postgresql-client at least as new as the server",
     "backup.error.pg_dump_failed": "pg_dump failed: {detail}",
     "backup.error.pg_restore_failed": "pg_restore failed: {detail}",
+    "backup.error.psql_failed": "psql could not load the backup: {detail}",
     "backup.error.no_scratch_database": "Cannot create the scratch database for the check (the database account needs CREATEDB)",
     "backup.error.name_taken": "Too many backups in the same second; try again shortly",
     "backup.error.target_not_empty": "The target database is not empty: a restore goes into an empty instance only (a database without tables)",
@@ -464,6 +465,7 @@ MESSAGES: dict[str, str] = {
     # backup/key-store review fixes (issue 16, part F2)
     "backup.error.register_damaged_file": "Line {line} of the destruction register {file} does not verify (changed or half written): restore refused. Find an intact register; or, having checked, add --accept-damaged-register to use its verified part only",
     "backup.error.keystore_copy_foreign": "None of the {sampled} sampled customers decrypts with this key-store copy (another instance's key copy?): restore undone, the instance is empty again. Give this instance's key-store copy",
+    "backup.error.sealed_names_foreign": "The customer names sealed in the backup do not open with the key-store copy given (another instance's key copy?). Give this instance's key-store copy",
     "backup.error.app_db_has_keys": "The app database has a keys table (the key store inside the app database): a backup would hold the data keys, refused. Point CUSTAPP_KEYSTORE_URL at a separate database and drop the keys table from the app database",
     # end of part F2
     # --- part BP: backup page, backup jobs, daily backup and rotation (issue 16) ---

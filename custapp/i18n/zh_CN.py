@@ -440,6 +440,7 @@ MESSAGES: dict[str, str] = {
     "backup.error.pg_tools_old": "{tool} 的版本 {version} 低于数据库服务器的版本 {server}：请安装不低于服务器版本的 postgresql-client",
     "backup.error.pg_dump_failed": "pg_dump 失败：{detail}",
     "backup.error.pg_restore_failed": "pg_restore 失败：{detail}",
+    "backup.error.psql_failed": "psql 载入备份失败：{detail}",
     "backup.error.no_scratch_database": "无法创建临时校验数据库（数据库账号需要 CREATEDB 权限）",
     "backup.error.name_taken": "备份目录中同一秒的备份文件名已用尽，请稍后再试",
     "backup.error.target_not_empty": "目标数据库不是空的：只能恢复到空实例（没有任何表的数据库）",
@@ -475,6 +476,7 @@ MESSAGES: dict[str, str] = {
     # backup/key-store review fixes (issue 16, part F2)
     "backup.error.register_damaged_file": "销毁登记簿 {file} 第 {line} 行校验失败（文件被改动或只写了一半）：恢复已拒绝。请找回完好的登记簿；确认无误后可加 --accept-damaged-register，只采用其校验通过的部分",
     "backup.error.keystore_copy_foreign": "用这份密钥库副本，抽查的 {sampled} 位客户没有一位能解密（另一个实例的密钥副本？）：恢复已撤销，实例已清空。请指定本实例的密钥库副本",
+    "backup.error.sealed_names_foreign": "备份中封存的客户姓名用所给的密钥库副本解不开（另一个实例的密钥副本？）。请指定本实例的密钥库副本",
     "backup.error.app_db_has_keys": "应用数据库中有 keys 表（密钥库放进了应用数据库）：备份会带上数据密钥，已拒绝。请把 CUSTAPP_KEYSTORE_URL 指向单独的数据库，并删除应用数据库中的 keys 表",
     # end of part F2
     # --- part BP: 备份与恢复 page, backup jobs, daily backup and rotation (issue 16) ---

@@ -348,6 +348,20 @@ def _snapshot_rows(src: Path) -> Iterator[list[tuple[int, int, str, str]]]:
         source.close()
 
 
+def snapshot_get_many(src: Path, ids: Iterable[int]) -> dict[int, tuple[int, str]]:
+    """get_many from a snapshot file (a key-store copy opened by read_copy)."""
+    found: dict[int, tuple[int, str]] = {}
+    conn = sqlite3.connect(f"{Path(src).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id, master_version, wrapped FROM keys WHERE id IN ({marks})"
+            found.update((i, (v, w)) for i, v, w in conn.execute(query, chunk))
+    finally:
+        conn.close()
+    return found
+
+
 def load_snapshot(src: Path, *, skip: Iterable[int] = ()) -> int:
     """Fill an EMPTY key store from a snapshot file, in one transaction; returns the keys
     loaded. The ids in `skip` (keys the destruction register says were destroyed) are never

@@ -1,11 +1,12 @@
 """The database side of backups (issue 16, BK): the backup key, SQLite online copies,
-`pg_dump`/`pg_restore`, scratch databases, and what a manifest says about a database.
+`pg_dump`/`psql` (`pg_restore` for backups from before names were sealed), scratch databases,
+and what a manifest says about a database.
 
 Plaintext copies of the database exist only in a private work folder beside the database
 (`<instance_dir>/backup-work`, 0700) and only while a backup, a verification or a restore runs;
 never in the backup folder (it may be a mounted off-machine share) and never in /tmp.
-PostgreSQL dumps are never on disk in plaintext: pg_dump's output is encrypted as it streams,
-and restores stream the decrypted archive into pg_restore.
+PostgreSQL dumps are never on disk in plaintext: pg_dump's output is sealed and encrypted as it
+streams, and restores stream the decrypted, unsealed dump into psql.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from custapp.security import crypto
 from custapp.security.keys import AUDIT_FILE, INDEX_FILE, MASTER_FILE, get_keys
-from custapp.services import backup_format
+from custapp.services import backup_format, backup_seal
 from custapp.services.errors import DomainError
 from custapp.settings import PROJECT_DIR, get_settings, private_dir, private_file
 
@@ -336,12 +338,13 @@ class _Drain(threading.Thread):
 
 @contextmanager
 def pg_dump(conn: Connection, url: str, snapshot: str) -> Iterator[tuple[BinaryIO, _Drain]]:
-    """pg_dump -Fc of the database at `url`, of the exported `snapshot`, as a stream; its
-    stderr drained (counting the tables dumped). Raises BackupError when pg_dump fails."""
+    """pg_dump of the database at `url`, of the exported `snapshot`, as a plain SQL stream (its
+    COPY rows are sealed on the way: services/backup_seal.py); its stderr drained (counting the
+    tables dumped). Raises BackupError when pg_dump fails."""
     tool = check_pg_tool(conn, "pg_dump")
     conninfo, env = libpq(url)
     args = [
-        tool, "--format=custom", "--no-owner", "--no-privileges", "--verbose",
+        tool, "--format=plain", "--no-owner", "--no-privileges", "--verbose",
         f"--snapshot={snapshot}", f"--dbname={conninfo}",
     ]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -360,15 +363,22 @@ def pg_dump(conn: Connection, url: str, snapshot: str) -> Iterator[tuple[BinaryI
         raise BackupError("backup.error.pg_dump_failed", detail=drain.message())
 
 
-def pg_restore_into(url: str, load: Callable[[BinaryIO], object]) -> None:
-    """Stream an archive into pg_restore (one transaction, stopping at the first error):
-    `load(stdin)` writes it. When `load` raises, pg_restore is stopped and nothing commits."""
+def pg_restore_into(url: str, load: Callable[[BinaryIO], object], *, plain: bool = True) -> None:
+    """Stream a dump into the database at `url` in one transaction, stopping at the first
+    error: a plain SQL dump through psql (backups since names are sealed), a `pg_dump -Fc`
+    archive through pg_restore (earlier backups). `load(stdin)` writes it. When `load` raises,
+    the tool is stopped and nothing commits."""
     conninfo, env = libpq(url)
-    tool = pg_tool("pg_restore")
-    args = [
-        tool, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
-        f"--dbname={conninfo}",
-    ]  # fmt: skip
+    if plain:
+        args = [
+            pg_tool("psql"), "--no-psqlrc", "--quiet", "--single-transaction",
+            "--set=ON_ERROR_STOP=1", "--file=-", f"--dbname={conninfo}",
+        ]  # fmt: skip
+    else:
+        args = [
+            pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction",
+            "--exit-on-error", f"--dbname={conninfo}",
+        ]  # fmt: skip
     process = subprocess.Popen(
         args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
     )
@@ -389,7 +399,8 @@ def pg_restore_into(url: str, load: Callable[[BinaryIO], object]) -> None:
         code = process.wait()
         drain.join()
     if code != 0:
-        raise BackupError("backup.error.pg_restore_failed", detail=drain.message())
+        failed = "backup.error.psql_failed" if plain else "backup.error.pg_restore_failed"
+        raise BackupError(failed, detail=drain.message())
 
 
 def pg_is_empty(conn: Connection) -> bool:
@@ -445,10 +456,24 @@ def pg_scratch_database(url: str) -> Iterator[str]:
 # --- loading a backup file into a database ----------------------------------------------------
 
 
-def load_backup(path: Path, key: bytes, url: str, progress: Progress | None = None) -> dict:
+def _no_keys(_ids: list[int]) -> dict:
+    return {}
+
+
+def load_backup(
+    path: Path,
+    key: bytes,
+    url: str,
+    progress: Progress | None = None,
+    *,
+    keys_of: backup_seal.KeysOf | None = None,
+) -> dict:
     """Decrypt the backup at `path` into the EMPTY database at `url` (SQLite: the file is
-    replaced; PostgreSQL: pg_restore) -> the file's header. Every record is checked before its
-    bytes are used; on any error the target may hold a part: the caller wipes or drops it."""
+    replaced; PostgreSQL: psql, or pg_restore for a backup from before sealing) -> the file's
+    header. The sealed names are opened with the data keys `keys_of` gives (SQLite: left
+    sealed when it is None; PostgreSQL needs it, a name's column being too short for its seal).
+    Every record is checked before its bytes are used; on any error the target may hold a
+    part: the caller wipes or drops it."""
     total = path.stat().st_size
     backend = backend_of(url)
     try:
@@ -459,15 +484,20 @@ def load_backup(path: Path, key: bytes, url: str, progress: Progress | None = No
                     "backup.error.wrong_backend", backend=header.get("backend"), target=backend
                 )
             src.seek(0)
+            sealed = bool(header.get("sealed"))
+            decrypt_stream = backup_format.decrypt_stream
             if backend == "postgresql":
                 found: dict = {}
 
                 def load(stdin: BinaryIO) -> None:
-                    found.update(
-                        backup_format.decrypt_stream(src, stdin, key, progress, total=total)
-                    )
+                    if not sealed:  # a pg_dump -Fc archive from before sealing
+                        found.update(decrypt_stream(src, stdin, key, progress, total=total))
+                        return
+                    dst = backup_seal.UnsealingWriter(stdin, keys_of or _no_keys)
+                    found.update(decrypt_stream(src, dst, key, progress, total=total))
+                    dst.close()
 
-                pg_restore_into(url, load)
+                pg_restore_into(url, load, plain=sealed)
                 return found
             target = sqlite_file(url)
             with scratch_dir() as folder:
@@ -477,6 +507,8 @@ def load_backup(path: Path, key: bytes, url: str, progress: Progress | None = No
                     header = backup_format.decrypt_stream(src, dst, key, progress, total=total)
                     dst.flush()
                     os.fsync(dst.fileno())
+                if sealed and keys_of is not None:
+                    backup_seal.unseal_sqlite(plain, keys_of)
                 sqlite_remove(target)
                 private_dir(target.parent)
                 shutil.move(plain, target)
@@ -484,3 +516,5 @@ def load_backup(path: Path, key: bytes, url: str, progress: Progress | None = No
             return header
     except backup_format.BackupFormatError as exc:
         raise format_error(exc) from None
+    except crypto.DecryptionError:  # a sealed name the given keys do not open
+        raise BackupError("backup.error.sealed_names_foreign") from None

@@ -5,7 +5,8 @@ backend, a schema revision this code does not know, an instance without the back
 (master/index/audit: `custapp keys restore` first), a target database with tables, a key store
 with keys, a key-store copy older than the backup, a destruction register older than the backup.
 
-Then: the database is loaded (every record checked before it is used), its rows counted
+Then: the database is loaded (every record checked before it is used; the names sealed in the
+backup opened with the key-store copy's keys, services/backup_seal.py), its rows counted
 against the manifest, the two approvers (a sysadmin and a compliance officer, two people,
 username and password checked against the RESTORED users table) confirmed, the key store
 filled from the key-store copy, the register put in place, the schema migrated to head, every
@@ -345,13 +346,18 @@ def _restore_into(
     installed: Path | None = None
     entries = merged.entries
     _write_marker(path)
+    destroyed = destroyed_keys(entries)
+
+    def keys_of(ids: list[int]) -> dict:  # the copy's keys, never a destroyed one
+        return keystore.snapshot_get_many(snapshot, (i for i in ids if i not in destroyed))
+
     try:
         db.dispose_engines()
-        load_backup(path, key, url, progress)
+        load_backup(path, key, url, progress, keys_of=keys_of)
         _count_check(url, manifest)
         approver_ids = _approver_ids(approvers)
         loaded_keys = snapshot
-        keys_loaded = keystore.load_snapshot(snapshot, skip=destroyed_keys(entries))
+        keys_loaded = keystore.load_snapshot(snapshot, skip=destroyed)
         installed = _install_register(merged)
         revision = _migrate()
         _check_keys_decrypt(url)

@@ -12,7 +12,6 @@ Nothing of the scratch database is kept; the report holds counts and message key
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +26,13 @@ from custapp.db import session_scope
 from custapp.models import AuditEntry, DataKey
 from custapp.security import crypto, keystore
 from custapp.security.keys import get_keys
-from custapp.services import audit, backup_format, customer_fields, destruction_register
+from custapp.services import (
+    audit,
+    backup_format,
+    backup_seal,
+    customer_fields,
+    destruction_register,
+)
 from custapp.services.audit_anchor_rows import chain_start
 from custapp.services.backup_backends import (
     BackupError,
@@ -120,13 +125,15 @@ def _verify(
         raise BackupError("backup.error.revision_unknown", revision=revision or "-")
     if not keys_match(manifest.get("keys")):
         raise BackupError("backup.error.keys_differ")
-    with _scratch(url) as scratch_url:
-        load_backup(path, key, scratch_url, progress)
+    sqlite = backend_of(url) == "sqlite"
+    with _scratch(url) as scratch_url, _keys_of(keystore_copy, key) as keys_of:
+        # SQLite's names stay sealed (the sample opens its own); PostgreSQL's must be opened
+        load_backup(path, key, scratch_url, progress, keys_of=None if sqlite else keys_of)
         engine = plain_engine(scratch_url)
         try:
             found = _check_database(engine, manifest)
             audit_checked = _check_audit(engine, manifest)
-            sample = _check_sample(engine, key, keystore_copy)
+            sample = _check_sample(engine, keys_of)
         finally:
             engine.dispose()
     return {
@@ -193,23 +200,21 @@ def _check_audit(engine: Engine, manifest: dict) -> int:
 # --- a sample of customers ----------------------------------------------------------------
 
 
-def _copy_keys(copy: Path, key: bytes, ids: list[int]) -> dict[int, tuple[int, str]]:
+@contextmanager
+def _keys_of(copy: Path | None, key: bytes) -> Iterator[Callable[[list[int]], dict]]:
+    """The data keys to check with: the key-store copy given (opened once), else the live
+    key store."""
+    if copy is None:
+        yield keystore.get_many
+        return
     try:
         opened = keystore.read_copy(copy, backup_key=key)
     except keystore.KeyStoreCopyError as exc:
         raise BackupError("backup.error.keystore_copy_unreadable") from exc
     try:
-        conn = sqlite3.connect(f"file:{opened.snapshot_path}?mode=ro", uri=True)
-        try:
-            marks = ",".join("?" * len(ids))
-            rows = conn.execute(
-                f"SELECT id, master_version, wrapped FROM keys WHERE id IN ({marks})", ids
-            ).fetchall()
-        finally:
-            conn.close()
+        yield lambda ids: keystore.snapshot_get_many(opened.snapshot_path, ids)
     finally:
         shutil.rmtree(opened.snapshot_path.parent, ignore_errors=True)
-    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 def destroyed_key_ids(ids: list[int]) -> set[int]:
@@ -266,6 +271,9 @@ def decrypt_sample(engine: Engine, keys_of: Callable[[list[int]], dict]) -> dict
                     crypto.decrypt_field(
                         data_key, row[spec.column], context=customer_fields.context(spec.name)
                     )
+            own = {row["data_key_id"]: data_key}
+            for column in ("name", "legal_representative"):  # sealed (SQLite: still sealed)
+                backup_seal.unseal_value(own, "customers", column, row.get(column))
             decrypted += 1
         except (crypto.DecryptionError, crypto.KeyRingError):
             failed += 1
@@ -277,11 +285,8 @@ def decrypt_sample(engine: Engine, keys_of: Callable[[list[int]], dict]) -> dict
     }
 
 
-def _check_sample(engine: Engine, key: bytes, keystore_copy: Path | None) -> dict:
-    found = decrypt_sample(
-        engine,
-        (lambda ids: _copy_keys(keystore_copy, key, ids)) if keystore_copy else keystore.get_many,
-    )
+def _check_sample(engine: Engine, keys_of: Callable[[list[int]], dict]) -> dict:
+    found = decrypt_sample(engine, keys_of)
     failed = found.pop("failed")
     if failed:
         raise BackupError("backup.verify.decrypt_failed", count=failed, sampled=found["sampled"])

@@ -3,9 +3,11 @@ restore live in services/backup_verify.py and services/backup_restore.py (re-exp
 
 A backup is one encrypted file `custapp-<backend>-<UTC yyyymmddTHHMMSSZ>.cab` (0600) in the
 backup folder (CUSTAPP_BACKUP_DIR), written while the counters keep working: SQLite through its
-online backup API (one read snapshot; writers go on), PostgreSQL through `pg_dump -Fc` of an
-exported snapshot, streamed through the authenticated encryption of services/backup_format.py
-under the backup key (never in the database, never in a backup). Its manifest (sealed in the
+online backup API (one read snapshot; writers go on), PostgreSQL through `pg_dump` (plain SQL)
+of an exported snapshot, with every customer's name sealed under the customer's own data key
+(services/backup_seal.py: a destroyed customer's name is gone from every backup with the key),
+streamed through the authenticated encryption of services/backup_format.py under the backup
+key (never in the database, never in a backup). Its manifest (sealed in the
 file) says when, which backend and schema revision, the rows per table, the audit chain head,
 the destruction register head and the plaintext's SHA-256, all from the same snapshot.
 
@@ -24,11 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from custapp import clock
 from custapp.security import keystore
-from custapp.services import backup_format, destruction_register
+from custapp.services import backup_format, backup_seal, destruction_register
 from custapp.services.backup_backends import (
     BackupError,
     Progress,
@@ -117,6 +119,7 @@ def _sqlite_dump(out: BinaryIO, key: bytes, header: dict, progress: Progress | N
                 found = _without_keys(facts(conn))
         finally:
             engine.dispose()
+        backup_seal.seal_sqlite(copy, keystore.get_many)
         size = copy.stat().st_size
         with copy.open("rb") as src:
             digest = backup_format.encrypt_stream(
@@ -124,6 +127,16 @@ def _sqlite_dump(out: BinaryIO, key: bytes, header: dict, progress: Progress | N
                 progress=(lambda d, _t: progress(size + d, 2 * size)) if progress else None,
             )  # fmt: skip
     return found, digest
+
+
+def _keys_of(conn: Connection) -> backup_seal.CustomerKeys:
+    """Customer ids -> their data key ids, read in the backup's own snapshot."""
+
+    def customer_keys(ids: list[int]) -> dict[int, int]:
+        query = text("SELECT id, data_key_id FROM customers WHERE id = ANY(:ids)")
+        return dict(conn.execute(query, {"ids": ids}).all())
+
+    return customer_keys
 
 
 def _pg_dump(out: BinaryIO, key: bytes, header: dict, progress: Progress | None) -> tuple:
@@ -139,8 +152,9 @@ def _pg_dump(out: BinaryIO, key: bytes, header: dict, progress: Progress | None)
                 found = _without_keys(facts(conn))
                 tables = len(found["row_counts"])
                 with pg_dump(conn, url, snapshot) as (stream, drain):
+                    sealing = backup_seal.SealingReader(stream, keystore.get_many, _keys_of(conn))
                     digest = backup_format.encrypt_stream(
-                        stream, out, key, header=header,
+                        sealing, out, key, header=header, compress=True,
                         progress=(lambda _d, _t: progress(min(drain.count, tables), tables))
                         if progress else None,
                     )  # fmt: skip
@@ -180,7 +194,7 @@ def create_backup(
     created = (now or clock.now()).astimezone(UTC).replace(microsecond=0)
     path, fd = _claim_name(folder, backend, created)
     part = part_of(path)
-    header = {"created_at": created.isoformat(), "backend": backend}
+    header = {"created_at": created.isoformat(), "backend": backend, "sealed": 1}
     try:
         with os.fdopen(fd, "wb") as out:
             dump = _sqlite_dump if backend == "sqlite" else _pg_dump

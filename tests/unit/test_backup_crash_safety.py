@@ -260,7 +260,8 @@ def test_a_key_store_copy_of_another_instance_is_refused(
     empty_instance()
     with pytest.raises(BackupError) as refused:
         _restore(info.path, keystore_copy=foreign)
-    assert refused.value.key == "backup.error.keystore_copy_foreign"
+    # the names sealed in the backup do not open: refused before any key is loaded
+    assert refused.value.key == "backup.error.sealed_names_foreign"
     assert "另一个实例的密钥副本" in backup_restore_message(refused.value)
     assert keystore.count() == 0
     assert not (get_settings().instance_dir / "restore-in-progress").exists()

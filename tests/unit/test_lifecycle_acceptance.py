@@ -7,6 +7,7 @@ entry. And every destruction leaves the register in the backup folder, not only 
 
 from __future__ import annotations
 
+import io
 import logging
 import shutil
 import sqlite3
@@ -29,6 +30,7 @@ from custapp.services import (
     audit,
     backup_backends,
     backup_format,
+    backup_seal,
     backups,
     bootstrap,
     consent,
@@ -178,13 +180,22 @@ def _search(actor: Actor, query: str) -> list[int]:
 
 
 @contextmanager
-def _offline(path: Path, key: bytes, folder: Path) -> Iterator[sa.Engine]:
-    """B decrypted with nothing but its file and the backup key: SQLite into a plain file,
-    PostgreSQL through pg_restore into a scratch database (dropped afterwards)."""
+def _offline(path: Path, key: bytes, folder: Path, keys=None) -> Iterator[sa.Engine]:  # noqa: ANN001
+    """B decrypted with its file, the backup key and the data keys `keys` (id -> (version,
+    wrapped); none by default): SQLite into a plain file (the names still sealed when no keys
+    are given), PostgreSQL through psql into a scratch database (dropped afterwards), its names
+    opened with `keys` on the way (no key: the tombstone name)."""
+    keys = keys or {}
+
+    def keys_of(ids: list[int]) -> dict:
+        return {i: keys[i] for i in ids if i in keys}
+
     if get_settings().is_sqlite:
         plain = folder / "offline.db"
         with path.open("rb") as src, plain.open("wb") as dst:
             backup_format.decrypt_stream(src, dst, key)
+        if keys:
+            backup_seal.unseal_sqlite(plain, keys_of)
         engine = sa.create_engine(f"sqlite:///{plain}", poolclass=NullPool)
         try:
             yield engine
@@ -192,10 +203,7 @@ def _offline(path: Path, key: bytes, folder: Path) -> Iterator[sa.Engine]:
             engine.dispose()
         return
     with backup_backends.pg_scratch_database(get_settings().database_url) as url:
-        with path.open("rb") as src:
-            backup_backends.pg_restore_into(
-                url, lambda stdin: backup_format.decrypt_stream(src, stdin, key)
-            )
+        backup_backends.load_backup(path, key, url, keys_of=keys_of)
         engine = sa.create_engine(url, poolclass=NullPool)
         try:
             yield engine
@@ -371,20 +379,34 @@ def test_a_customer_destroyed_after_backup_b_stays_gone_offline_and_after_restor
     assert main(["audit", "verify"]) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="names are general data, stored in plaintext (customer_fields: level 0): B keeps X's "
-    "name until rotation deletes B (backups: 12 months). Needs a product decision: encrypt "
-    "names, or state that window for names in the privacy notice and decisions.md.",
-)
 def test_decrypting_b_offline_yields_not_even_the_name_of_x(people, tmp_path) -> None:
-    x = _customer_x(people)
+    """The names in a backup are sealed under each customer's own data key: with a key-store
+    copy made after X's destruction, B opens Y's name and not X's; the decrypted bytes of B
+    hold neither name in plain."""
+    x, y = _customer_x(people), _customer_y(people)
+    with session_scope() as session:  # Y's member account carries the name too
+        bootstrap.create_member_login(
+            session, actor=system_actor("test"), phone=Y["phone"], password=PASSWORD,
+            display_name=Y["name"], customer_id=y,
+        )  # fmt: skip
     info = backups.create_backup()
     _destroy(people, x)
-    with _offline(info.path, backups.backup_key(), tmp_path) as engine, engine.connect() as conn:
+    key = backups.backup_key()
+    after = keystore.write_copy(tmp_path / "after", backup_key=key, now=clock.now())
+    plain = io.BytesIO()
+    with info.path.open("rb") as src:
+        backup_format.decrypt_stream(src, plain, key)
+    for name in (X["name"], Y["name"]):
+        assert name.encode() not in plain.getvalue()
+    keys = _copy_keys(after, key)
+    with _offline(info.path, key, tmp_path, keys) as engine, engine.connect() as conn:
         everything = _offline_text(conn)
+        names = dict(conn.execute(sa.text("SELECT id, name FROM customers")).all())
+        shown = conn.execute(
+            sa.text("SELECT display_name FROM users WHERE customer_id = :y"), {"y": y}
+        ).scalar_one()
     assert X["name"] not in everything
+    assert (names[x], names[y], shown) == (DESTROYED_NAME, Y["name"], Y["name"])
 
 
 # --- the register goes to the backup folder with every destruction ----------------------------
