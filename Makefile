@@ -71,7 +71,7 @@ fmt: setup
 	$(BIN)/ruff check --fix .
 
 test: setup browser lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=40
 
 clean:
 	rm -rf .web .states .tools $(VENV)
