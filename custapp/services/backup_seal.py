@@ -127,9 +127,12 @@ def _open_scratch(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _rewrite_sqlite(path: Path, change: Callable[[Sealed, list[tuple]], list[tuple]]) -> int:
+def _rewrite_sqlite(
+    path: Path, change: Callable[[sqlite3.Connection, Sealed, list[tuple]], list[tuple]]
+) -> int:
     """Every row of every sealed table through `change` (-> (new values..., id) for UPDATE),
-    one transaction. Returns the rows changed."""
+    one transaction on one connection (a second one would find the file locked once the
+    writer spills its cache). Returns the rows changed."""
     changed = 0
     conn = _open_scratch(path)
     try:
@@ -143,7 +146,7 @@ def _rewrite_sqlite(path: Path, change: Callable[[Sealed, list[tuple]], list[tup
             assign = ", ".join(f'"{c}" = ?' for c in spec.columns)
             update = f'UPDATE "{spec.table}" SET {assign} WHERE id = ?'
             for rows in _sqlite_rows(conn, spec):
-                updates = change(spec, rows)
+                updates = change(conn, spec, rows)
                 conn.executemany(update, updates)
                 changed += len(updates)
         conn.execute("COMMIT")
@@ -158,33 +161,28 @@ def _rewrite_sqlite(path: Path, change: Callable[[Sealed, list[tuple]], list[tup
 
 def seal_sqlite(path: Path, keys_of: KeysOf) -> int:
     """Seal the sealed columns of the SQLite file at `path` (a scratch copy) in place."""
-    conn = sqlite3.connect(path)
-    try:
-        customer_keys = _sqlite_customer_keys(conn)
 
-        def change(spec: Sealed, rows: list[tuple]) -> list[tuple]:
-            key_of = customer_keys(sorted({r[1] for r in rows}))
-            keys = _data_keys(keys_of, key_of.values())
-            return [
-                (
-                    *(
-                        seal_value(keys, key_of.get(r[1]), spec.table, c, v)
-                        for c, v in zip(spec.columns, r[2:], strict=True)
-                    ),
-                    r[0],
-                )
-                for r in rows
-            ]
+    def change(conn: sqlite3.Connection, spec: Sealed, rows: list[tuple]) -> list[tuple]:
+        key_of = _sqlite_customer_keys(conn)(sorted({r[1] for r in rows}))
+        keys = _data_keys(keys_of, key_of.values())
+        return [
+            (
+                *(
+                    seal_value(keys, key_of.get(r[1]), spec.table, c, v)
+                    for c, v in zip(spec.columns, r[2:], strict=True)
+                ),
+                r[0],
+            )
+            for r in rows
+        ]
 
-        return _rewrite_sqlite(path, change)
-    finally:
-        conn.close()
+    return _rewrite_sqlite(path, change)
 
 
 def unseal_sqlite(path: Path, keys_of: KeysOf) -> int:
     """Open the sealed columns of a restored SQLite file (before it is moved into place)."""
 
-    def change(spec: Sealed, rows: list[tuple]) -> list[tuple]:
+    def change(_conn: sqlite3.Connection, spec: Sealed, rows: list[tuple]) -> list[tuple]:
         keys = _data_keys(keys_of, (_sealed_key(v) for r in rows for v in r[2:]))
         return [
             (

@@ -6,6 +6,7 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
+import sqlite3
 import subprocess
 from types import SimpleNamespace
 
@@ -185,3 +186,33 @@ def test_a_postgresql_backup_from_before_sealing_still_restores(
     empty_instance()
     assert _restore(old).ok
     assert _names() == before
+
+
+def test_sealing_a_copy_larger_than_sqlites_page_cache(tmp_path, monkeypatch) -> None:
+    """Regression (1M-customer bench): the customer lookup ran on a second connection, which
+    found the file locked once the sealing writer spilled its page cache to disk."""
+    keys = {"w1": crypto.generate_data_key()}
+    monkeypatch.setattr(backup_seal, "get_keys", lambda: SimpleNamespace(master=None))
+    monkeypatch.setattr(crypto, "unwrap_data_key", lambda _ring, _version, w: keys[w])
+    path = tmp_path / "copy.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA cache_size = 50")  # a small cache: the spill comes early
+    conn.executescript(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, legal_representative TEXT,"
+        " data_key_id INTEGER); CREATE INDEX ix_name ON customers (name);"
+    )
+    names = {i: f"客户{i:05d}" + "长" * 40 for i in range(1, 6001)}
+    conn.executemany("INSERT INTO customers VALUES (?, ?, NULL, 1)", names.items())
+    conn.commit()
+    conn.close()
+
+    def keys_of(ids: list[int]) -> dict:
+        return {i: (0, "w1") for i in ids if i == 1}
+
+    assert backup_seal.seal_sqlite(path, keys_of) == 6000
+    raw = path.read_bytes()
+    assert names[1].encode() not in raw and names[6000].encode() not in raw
+    assert backup_seal.unseal_sqlite(path, keys_of) == 6000
+    conn = sqlite3.connect(path)
+    assert dict(conn.execute("SELECT id, name FROM customers")) == names
+    conn.close()
