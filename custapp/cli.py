@@ -1,5 +1,5 @@
 """The `custapp` command line: migrate, create-user, seed-demo, audit verify, rotate-key,
-keys export|restore, jobs run, jobs work, backup create|verify|restore|list."""
+keys export|restore, jobs run, jobs work, jobs tick, backup create|verify|restore|list."""
 
 from __future__ import annotations
 
@@ -124,9 +124,11 @@ def cmd_rotate_key(_args: argparse.Namespace) -> int:
     from custapp.services import datakeys
 
     current = keys.get_keys()
-    if current.master_from_env:
-        # The ring lives in CUSTAPP_MASTER_KEY: the operator adds the new version there first.
-        print(t("keys.rotate_env_hint", version=current.master.current_version), file=sys.stderr)
+    if keys.ring_managed_outside(current):
+        # The ring lives in CUSTAPP_MASTER_KEY or a read-only key folder (a mounted secret): the
+        # operator adds the new version there first; this only re-wraps under it.
+        hint = "keys.rotate_env_hint" if current.master_from_env else "keys.rotate_secret_hint"
+        print(t(hint, version=current.master.current_version), file=sys.stderr)
     else:
         keys.save_master_ring(current.master.with_new_version())
     version = keys.get_keys().master.current_version
@@ -190,6 +192,16 @@ def cmd_jobs_work(args: argparse.Namespace) -> int:
     from custapp.job_runner import work
 
     count = work(once=args.once)
+    print(t("cli.jobs_worked", count=count))
+    return 0
+
+
+def cmd_jobs_tick(_args: argparse.Namespace) -> int:
+    """What cron runs every minute where no runner ticks (issue 17): queue the due slots, then
+    run what is queued until none is left."""
+    from custapp.job_runner import tick_and_run
+
+    count = tick_and_run()
     print(t("cli.jobs_worked", count=count))
     return 0
 
@@ -425,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = jobs.add_parser("work", help="run queued jobs (campaigns, greetings) as they come")
     p.add_argument("--once", action="store_true", help="until the queue is empty, then exit")
     p.set_defaults(fn=cmd_jobs_work)
+    p = jobs.add_parser("tick", help="queue the scheduled steps due now and run them (cron)")
+    p.set_defaults(fn=cmd_jobs_tick)
     return parser
 
 

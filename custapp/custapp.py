@@ -21,6 +21,7 @@ from custapp.pages.destruction import DestructionState, destruction_page
 from custapp.pages.follow_ups import FollowUpsState, follow_ups_page
 from custapp.pages.gifts import GiftsState, gifts_page
 from custapp.pages.home import HomeState, home_page
+from custapp.pages.jobs import JobsState, jobs_page
 from custapp.pages.login import LoginState, login_page
 from custapp.pages.marketing import MarketingState, marketing_page
 from custapp.pages.messages import MessagesState, messages_page
@@ -106,3 +107,5 @@ app.add_page(
     # both again on a reconnect's hydrate, which clears every page's state
     on_load=[ComplaintState.load, ComplaintAttachmentsState.load_files],
 )
+# --- the scheduled steps (issue 17) ---
+app.add_page(jobs_page, route="/jobs", title=TITLE, on_load=JobsState.load)

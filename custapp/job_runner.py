@@ -7,7 +7,9 @@ Several runners, in one process or on several hosts, share the queue safely: eac
 locked transaction, and a runner that dies leaves a lease that runs out, after which another
 runner takes the job over from its last committed step.
 
-Daily steps (outbox delivery, expiry, escalations) are custapp/jobs.py, run by `custapp jobs run`.
+The scheduled steps (custapp/jobs.py, issue 17) are jobs too: every runner ticks the schedule
+every scheduler.TICK_SECONDS (CUSTAPP_SCHEDULER=false turns that off), which queues each due slot
+once however many runners tick; `custapp jobs tick` does one tick and runs what is due (cron).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import uuid
 from collections.abc import Callable
 
 from custapp.db import RestoreInProgress, check_no_restore_in_progress, session_scope
-from custapp.services import backup_jobs, care, destruction, job_queue, marketing
+from custapp.services import backup_jobs, care, destruction, job_queue, marketing, scheduler
 from custapp.services.backup_leftovers import sweep_leftovers
 from custapp.settings import get_settings
 from custapp.vocab import JobKind
@@ -35,6 +37,8 @@ HANDLERS: dict[str, job_queue.Handler] = {
     JobKind.BACKUP_CREATE: backup_jobs.run_backup_job,  # issue 16 (BP)
     JobKind.BACKUP_VERIFY: backup_jobs.run_verify_job,
     JobKind.DESTRUCTION_RUN: destruction.run_job,  # issue 16 (DS)
+    # the scheduled steps (issue 17): one kind per step, "step.<name>"
+    **dict.fromkeys(scheduler.STEP_KINDS, scheduler.run_step_job),
 }
 WAKE_CHECK_SECONDS = 0.2
 
@@ -100,14 +104,58 @@ def start_up() -> None:
     sweep_leftovers()
 
 
-def work(*, once: bool = False, runner: Runner | None = None) -> int:
-    """`custapp jobs work`: run jobs as they come, polling every CUSTAPP_JOB_POLL_SECONDS;
-    with once, until the queue is empty -> how many were run."""
+def tick(session_factory: Callable = session_scope) -> list[str]:
+    """Queue the scheduled steps' due slots (services/scheduler.py) -> the slot keys queued
+    here. A restore in progress stops it, as it stops the runner."""
+    check_no_restore_in_progress()
+    with session_factory() as session:
+        queued = scheduler.tick(session)
+    if queued:
+        log.info("scheduler queued %s", ", ".join(queued))
+    return queued
+
+
+class Ticker:
+    """Ticks at most every scheduler.TICK_SECONDS, whatever the caller's poll."""
+
+    def __init__(self, enabled: bool, session_factory: Callable = session_scope) -> None:
+        self.enabled, self.session_factory = enabled, session_factory
+        self._last = float("-inf")
+
+    def __call__(self) -> None:
+        if not self.enabled or time.monotonic() - self._last < scheduler.TICK_SECONDS:
+            return
+        self._last = time.monotonic()
+        try:
+            tick(self.session_factory)
+        except RestoreInProgress:
+            raise
+        except Exception:  # a database hiccup: the next tick tries again
+            log.exception("scheduler: a tick failed")
+
+
+def tick_and_run(runner: Runner | None = None) -> int:
+    """`custapp jobs tick` (cron): tick, run what is queued, and again while a tick queues
+    something (a night's steps wait for one another) -> how many jobs were run."""
     runner = runner or Runner()
     start_up()
+    count = runner.run_until_empty()  # what a page queued meanwhile, and slots a tick missed
+    while tick(runner.session_factory) and not runner.stop.is_set():
+        count += runner.run_until_empty()
+    return count
+
+
+def work(*, once: bool = False, runner: Runner | None = None) -> int:
+    """`custapp jobs work`: run jobs as they come, polling every CUSTAPP_JOB_POLL_SECONDS and
+    ticking the schedule (unless CUSTAPP_SCHEDULER=false); with once, until the queue is
+    empty, without ticking -> how many were run."""
+    runner = runner or Runner()
+    start_up()
+    ticker = Ticker(get_settings().scheduler and not once, runner.session_factory)
     count = 0
     try:
         while True:
+            ticker()
             count += runner.run_until_empty()
             if once or runner.stop.is_set():
                 return count
@@ -137,12 +185,17 @@ async def run_in_app() -> None:
         log.error("job runner not started: %s", exc)
         return
     runner = Runner()
+    ticker = Ticker(settings.scheduler)
     log.info("job runner %s started", runner.owner)
     try:
         while True:
             _wake.clear()
             try:
+                await asyncio.to_thread(ticker)
                 await asyncio.to_thread(runner.run_until_empty)
+            except RestoreInProgress as exc:  # a restore began: this runner stops, as at start
+                log.error("job runner stopped: %s", exc)
+                return
             except Exception:  # a database hiccup must not end the runner for the app's life
                 log.exception("job runner: a round failed")
             await _idle(settings.job_poll_seconds)

@@ -1,15 +1,19 @@
-"""The scheduled jobs (`custapp jobs run`): named steps run in order, each with its own summary.
+"""The scheduled jobs: named steps, each with its own summary, and when each runs (SCHEDULE).
 
-Adding a job is one line in STEPS. A step that fails is logged and reported, and the later steps
-still run: a down mail server must not stop points from expiring.
+Adding a job is one line in STEPS and one in SCHEDULE. The scheduler (services/scheduler.py,
+issue 17) queues each step's due slot as a durable job that a runner takes; `custapp jobs run`
+still runs every step once, in STEPS' order, for a one-off. A step that fails is logged and
+reported, and the later steps still run: a down mail server must not stop points from expiring.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, time, timedelta
 
+from custapp import clock
 from custapp.db import session_scope
 from custapp.services.backup_jobs import run_daily_backup
 from custapp.services.care import fill_birthday_index
@@ -66,3 +70,59 @@ def run_jobs(*, progress: Callable[[int, int, str], None] | None = None) -> dict
         if progress:
             progress(done, len(STEPS), name)
     return summary
+
+
+# --- when each step runs (issue 17) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Every `every_minutes` minutes (slots on the clock's multiples), or daily at the local time
+    `daily_at` (the configured zone). A daily step waits until the steps `after` have settled
+    (done, or failed with no retry left) for the same local day: the order STEPS keeps."""
+
+    every_minutes: int = 0
+    daily_at: time | None = None
+    after: tuple[str, ...] = ()
+
+    def slot(self, now: datetime) -> datetime:
+        """The newest slot that has begun at `now` (UTC)."""
+        if self.daily_at is None:
+            step = self.every_minutes * 60
+            return datetime.fromtimestamp(int(now.timestamp()) // step * step, UTC)
+        local = clock.to_local(now)
+        start = datetime.combine(local.date(), self.daily_at, tzinfo=clock.zone())
+        if start > local:
+            start = datetime.combine(
+                local.date() - timedelta(days=1), self.daily_at, tzinfo=clock.zone()
+            )
+        return start.astimezone(UTC)
+
+    def next_slot(self, now: datetime) -> datetime:
+        """The first slot that begins after `now` (UTC)."""
+        if self.daily_at is None:
+            return self.slot(now) + timedelta(minutes=self.every_minutes)
+        local_start = clock.to_local(self.slot(now))
+        following = datetime.combine(
+            local_start.date() + timedelta(days=1), self.daily_at, tzinfo=clock.zone()
+        )
+        return following.astimezone(UTC)
+
+
+NIGHTLY = time(2, 0)  # local: the quiet hours of the stores
+_NIGHT = ("classification", "points_expiry", "birthday_index", "retention_scan", "destruction_run")
+
+SCHEDULE: dict[str, Schedule] = {  # in STEPS' order
+    # notices queued here go out with the outbox's next minute (notice_changes before outbox)
+    "notice_changes": Schedule(every_minutes=5),
+    "outbox": Schedule(every_minutes=1),
+    "classification": Schedule(daily_at=NIGHTLY),
+    "points_expiry": Schedule(daily_at=NIGHTLY),
+    "complaint_escalations": Schedule(every_minutes=1),
+    "birthday_index": Schedule(daily_at=NIGHTLY),
+    "retention_scan": Schedule(daily_at=NIGHTLY, after=("classification",)),
+    "destruction_run": Schedule(daily_at=NIGHTLY, after=("retention_scan",)),
+    # last in the night: the backup holds what the night's steps did
+    "backup": Schedule(daily_at=NIGHTLY, after=_NIGHT),
+}
+STEP_FUNCTIONS: dict[str, Callable[[], dict]] = dict(STEPS)

@@ -439,6 +439,9 @@ class Settings(BaseSettings):
     job_runner: bool = True
     job_lease_seconds: int = Field(120, ge=10)
     job_poll_seconds: float = Field(2.0, gt=0)
+    # the scheduler (issue 17): the app's runner and `custapp jobs work` queue each step's due
+    # slots (custapp/jobs.py SCHEDULE) as jobs; false where only `custapp jobs tick` (cron) does
+    scheduler: bool = True
     environment: str = Field("production", validation_alias="CUSTAPP_ENV")
     # backups (issue 16, BK): where backup files, key-store copies (keystore/) and register
     # copies (register/) go; the backup key (else <instance_dir>/backup.key, made on first use)
@@ -455,8 +458,12 @@ class Settings(BaseSettings):
     keystore_copy_days: int = Field(35, ge=1)
     # backup rotation (issue 16, BP): the daily/weekly/monthly set kept (parse_backup_keep)
     backup_keep: Annotated[str, BeforeValidator(_backup_keep)] = DEFAULT_BACKUP_KEEP
+    # keys for several workers (issue 17): the folder of the key files (master.keyring, index.key,
+    # audit.key, backup.key), e.g. a mounted secret or a share every host reads; default the
+    # instance folder. A CUSTAPP_*_KEY variable wins over its file (security/keys.py).
+    keys_dir: Path = Field(default_factory=lambda data: data["instance_dir"])
 
-    @field_validator("instance_dir", "backup_dir")
+    @field_validator("instance_dir", "backup_dir", "keys_dir")
     @classmethod
     def _absolute(cls, path: Path) -> Path:
         return path.resolve()

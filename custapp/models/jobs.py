@@ -20,6 +20,8 @@ class Job(SQLModel, table=True):
         Index("ix_jobs_claim", "status", "lease_until", "id"),
         # a page's latest job of its kind
         Index("ix_jobs_kind", "kind", "id"),
+        # the scheduler (issue 17): one job per step, slot and try, whoever ticks
+        Index("ux_jobs_slot_key", "slot_key", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -37,3 +39,6 @@ class Job(SQLModel, table=True):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     result: str = Field(default="{}", sa_type=Text)
+    # a scheduled step's run: "<step>@<slot, UTC>#<try>" (services/scheduler.py); None for a
+    # job queued by a page or a 立即运行 (NULLs never collide in a unique index)
+    slot_key: str | None = Field(default=None, max_length=80)

@@ -92,6 +92,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     AUDITOR: frozenset({"audit.read", "access_register.read", "destruction.read", "message.read"}),
     SYSADMIN: frozenset(
         {"user.manage", "settings.manage", "keys.manage", "backup.manage", "message.read"}
+        | {"jobs.manage"}  # issue 17: the 任务 page (the scheduled steps, 立即运行)
     ),
     MEMBER: frozenset({"member.self"}),
 }

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
 from custapp.security import crypto
-from custapp.security.keys import AUDIT_FILE, INDEX_FILE, MASTER_FILE, get_keys
+from custapp.security.keys import get_keys, key_folder, keys_present
 from custapp.services import backup_format, backup_seal
 from custapp.services.errors import DomainError
 from custapp.settings import PROJECT_DIR, get_settings, private_dir, private_file
@@ -62,13 +62,14 @@ def format_error(exc: backup_format.BackupFormatError) -> BackupError:
 
 
 def backup_key() -> bytes:
-    """CUSTAPP_BACKUP_KEY, else `<instance_dir>/backup.key` (made on first use, 0600). Never in
-    the database, never in a backup: keep a copy of it elsewhere, or no backup can be read."""
+    """CUSTAPP_BACKUP_KEY, else `<keys_dir>/backup.key` (CUSTAPP_KEYS_DIR, by default the
+    instance folder; made on first use, 0600). Never in the database, never in a backup: keep a
+    copy of it elsewhere, or no backup can be read."""
     settings = get_settings()
     if settings.backup_key:
         text_key = settings.backup_key.rstrip("=")
         return base64.urlsafe_b64decode(text_key + "=" * (-len(text_key) % 4))
-    path = private_dir(settings.instance_dir) / KEY_FILE
+    path = private_dir(key_folder()) / KEY_FILE
     if not path.exists():
         with suppress(FileExistsError):  # another process made it first: use theirs
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -99,18 +100,9 @@ def key_fingerprints() -> dict:
 
 
 def instance_keys_present() -> bool:
-    """Whether the instance has its keys (variables or files): get_keys() would otherwise make
-    new ones, under which nothing restored could be read."""
-    settings = get_settings()
-    folder = settings.instance_dir
-    return all(
-        value or (folder / name).exists()
-        for value, name in (
-            (settings.master_key, MASTER_FILE),
-            (settings.index_key, INDEX_FILE),
-            (settings.audit_key, AUDIT_FILE),
-        )
-    )
+    """Whether the instance has its keys (variables or files in the key folder): get_keys()
+    would otherwise make new ones, under which nothing restored could be read."""
+    return keys_present()
 
 
 def keys_match(manifest_keys: dict | None) -> bool:

@@ -5,6 +5,7 @@ live in the key store (custapp/security/keystore.py, issue 16)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -14,7 +15,7 @@ from sqlmodel import Session
 from custapp import clock
 from custapp.models import DataKey
 from custapp.security import crypto, keystore
-from custapp.security.keys import get_keys
+from custapp.security.keys import REFRESH_SECONDS, get_keys, reload_for_version
 from custapp.services.errors import DomainError
 
 
@@ -34,7 +35,12 @@ def create_data_key(session: Session, *, purpose: str = "customer") -> DataKey:
 
 @lru_cache(maxsize=4096)
 def _unwrap(version: int, wrapped: str) -> bytes:
-    return crypto.unwrap_data_key(get_keys().master, version, wrapped)
+    ring = get_keys().master
+    if version not in ring.versions:
+        # re-wrapped under a version this process has not seen: a rotation by another process
+        # or host. The key source is re-read once (keys.reload_for_version), then it is final.
+        ring = reload_for_version(version).master
+    return crypto.unwrap_data_key(ring, version, wrapped)
 
 
 _SESSION_KEYS = "custapp_data_keys"
@@ -94,25 +100,47 @@ def rewrap_all(
     *,
     batch: int = 500,
     progress: Callable[[int, int], None] | None = None,
+    settle_seconds: float = 2 * REFRESH_SECONDS,
 ) -> int:
     """Re-wrap every live data key in the key store under the ring's current version, one batch
     per key-store transaction.
 
     Reads keep working throughout: a key not yet re-wrapped still opens with its old version,
-    which stays in the ring. A key destroyed meanwhile stays destroyed (rewrap only updates).
+    which stays in the ring, and a worker that meets the new version re-reads its ring. A key
+    destroyed meanwhile stays destroyed (rewrap only updates). A worker that had not yet seen
+    the new ring (up to keys.REFRESH_SECONDS after it was saved) may still wrap a new key under
+    the old version: once every pass is done, one more after `settle_seconds` from the start
+    takes those too.
     """
     ring = get_keys().master
     current = ring.current_version
     total = keystore.count_version_not(current)
-    done, after = 0, 0
-    while rows := keystore.ids_with_version_not(current, batch, after_id=after):
-        fresh = []
-        for key_id, version, wrapped in rows:
-            key = crypto.unwrap_data_key(ring, version, wrapped)
-            fresh.append((key_id, *crypto.wrap_data_key(ring, key)))
-        keystore.rewrap(fresh)
-        done += len(rows)
-        after = rows[-1][0]
-        if progress:
-            progress(done, total)
+    started = time.monotonic()
+    done = _rewrap_passes(ring, batch, progress, total)
+    wait = settle_seconds - (time.monotonic() - started)
+    if wait > 0:
+        time.sleep(wait)
+        done += _rewrap_passes(ring, batch, None, total)
     return done
+
+
+def _rewrap_passes(
+    ring: crypto.KeyRing, batch: int, progress: Callable[[int, int], None] | None, total: int
+) -> int:
+    """Passes over the key store until one finds no key under an older version."""
+    current, done = ring.current_version, 0
+    while True:
+        after, moved = 0, 0
+        while rows := keystore.ids_with_version_not(current, batch, after_id=after):
+            fresh = []
+            for key_id, version, wrapped in rows:
+                key = crypto.unwrap_data_key(ring, version, wrapped)
+                fresh.append((key_id, *crypto.wrap_data_key(ring, key)))
+            keystore.rewrap(fresh)
+            moved += len(rows)
+            after = rows[-1][0]
+            if progress:
+                progress(done + moved, max(total, done + moved))
+        done += moved
+        if not moved:
+            return done

@@ -64,6 +64,7 @@ MENU = (
     ("/gifts", "nav.gifts", "gift", "gift.manage"),
     ("/users", "nav.users", "users", "user.manage"),
     ("/backups", "nav.backups", "archive", "backup.manage"),  # issue 16 (BP)
+    ("/jobs", "nav.jobs", "timer", "jobs.manage"),  # issue 17
     ("/audit", "nav.audit", "scroll-text", "audit.read"),
     ("/messages", "nav.messages", "bell", "message.read"),
     ("/account", "nav.account", "key-round", None),

@@ -62,6 +62,9 @@ def _server_env(instance: Path, web: Path) -> dict[str, str]:
         CUSTAPP_BCRYPT_ROUNDS="4",
         CUSTAPP_INSTANCE_DIR=str(instance),
         CUSTAPP_DATABASE_URL=f"sqlite:///{instance / 'custapp.db'}",
+        # the schedule's steps (issue 17) would change the demo data under the tests; the
+        # runner still runs what a page queues (立即运行 included)
+        CUSTAPP_SCHEDULER="false",
         REFLEX_BUN_PATH=str(ROOT / ".tools" / "node_modules" / ".bin" / "bun"),
         REFLEX_TELEMETRY_ENABLED="false",
         REFLEX_CHECK_LATEST_VERSION="false",

@@ -92,7 +92,14 @@ def test_expected_menus_today() -> None:
         "消息",
         "修改密码",
     ]
-    assert expected_menu("sysadmin") == ["工作台", "用户管理", "备份与恢复", "消息", "修改密码"]
+    assert expected_menu("sysadmin") == [
+        "工作台",
+        "用户管理",
+        "备份与恢复",
+        "任务",
+        "消息",
+        "修改密码",
+    ]
     assert expected_menu("auditor") == ["工作台", "销毁", "审计日志", "消息", "修改密码"]
     assert expected_menu("member") == ["会员中心", "我的信息与授权", "我的投诉", "修改密码"]
     manager = expected_menu("cs_manager")  # 礼品目录 below 关怀日历

@@ -311,6 +311,11 @@ FACTORIES: dict[str, Callable[[Session, World], dict]] = {
     "backup_runs.current_job": lambda s, w: {},
     "backup_runs.queue_backup": lambda s, w: {},
     "backup_runs.queue_verify": lambda s, w: {"file_name": _backup_file()},
+    # the 任务 page (issue 17)
+    "scheduler.step_overview": lambda s, w: {},
+    "scheduler.list_runs": lambda s, w: {"page": 1},
+    "scheduler.get_run": lambda s, w: {"job_id": 1},
+    "scheduler.run_now": lambda s, w: {"step": "birthday_index"},
     # --- consent: provision ---
     "provision.add_recipient": lambda s, w: {
         "name": f"新接收方 {w.role}",
