@@ -3,6 +3,7 @@
 import reflex as rx
 
 from custapp import job_runner, transport
+from custapp.health_http import health_app
 from custapp.pages.account import AccountState, account_page
 from custapp.pages.activate import ActivateState, activate_page
 from custapp.pages.approvals import ApprovalsState, approvals_page
@@ -37,9 +38,11 @@ from custapp.pages.tiers import TiersState, tiers_page
 from custapp.pages.users import UsersState, users_page
 from custapp.security import passwords
 from custapp.settings import get_settings
+from custapp.states import sealed_redis
 
 passwords.configure_pool(get_settings().hash_workers)
-app = rx.App(api_transformer=transport.secure)
+# GET /health (issue 17) in front of Reflex's backend; security headers around both
+app = rx.App(api_transformer=[health_app(), transport.secure])
 # durable jobs (issue 15): this worker's runner claims them while the app runs
 app.register_lifespan_task(job_runner.run_in_app)
 TITLE = "客户信息管理系统"
@@ -109,3 +112,5 @@ app.add_page(
 )
 # --- the scheduled steps (issue 17) ---
 app.add_page(jobs_page, route="/jobs", title=TITLE, on_load=JobsState.load)
+# --- with Redis, each state is sealed before it is stored (issue 17) ---
+sealed_redis.install(app)
